@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* Test helpers: assertions that report and fail, skip with a reason. */
+#ifndef RL_TEST_HELPERS_H
+#define RL_TEST_HELPERS_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define T_SKIP 77
+
+static int t_failed;
+
+#define t_assert(cond)                                                                     \
+	do {                                                                               \
+		if (!(cond)) {                                                             \
+			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);    \
+			t_failed = 1;                                                      \
+		}                                                                          \
+	} while (0)
+
+#define t_assert_eq(a, b)                                                                  \
+	do {                                                                               \
+		long long t_a = (long long)(a), t_b = (long long)(b);                      \
+		if (t_a != t_b) {                                                          \
+			fprintf(stderr, "FAIL %s:%d: %s == %lld, expected %lld\n", __FILE__, \
+				__LINE__, #a, t_a, t_b);                                   \
+			t_failed = 1;                                                      \
+		}                                                                          \
+	} while (0)
+
+static inline int t_result(void)
+{
+	return t_failed ? 1 : 0;
+}
+
+#endif
