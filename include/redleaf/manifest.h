@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The system manifest: a YAML file naming the domains of one system, their
+ * binaries, the interfaces each exports and imports and how they are wired,
+ * per-domain seccomp groups, restart policy and CPU pinning. The format is
+ * described in docs/manifest.md.
+ *
+ * Parsing validates everything that can be checked without the IDL tables
+ * and the machine: names, limits, wiring between domains, seccomp group
+ * names. Whether an interface name exists in the IDL and whether a CPU
+ * exists on this machine are checked by the broker, which reports them at
+ * the positions kept here.
+ */
+#ifndef REDLEAF_MANIFEST_H
+#define REDLEAF_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "redleaf/types.h"
+
+#define RL_MANIFEST_MAX_BYTES (1u << 20)   /* larger files are refused */
+#define RL_MANIFEST_MAX_SYSCALL_GROUPS 8   /* extra seccomp groups per domain */
+#define RL_MANIFEST_MAX_ARGS 64            /* args per domain */
+#define RL_MANIFEST_ARG_MAX 1024           /* bytes per argument, with NUL */
+#define RL_MANIFEST_PATH_MAX 4096          /* binary, path, dir; with NUL */
+
+/* Heap size limits and default, in bytes. */
+#define RL_MANIFEST_HEAP_MIN (4ull << 20)
+#define RL_MANIFEST_HEAP_MAX (16ull << 30)
+#define RL_MANIFEST_HEAP_DEFAULT (64ull << 20)
+#define RL_MANIFEST_SPIN_US_MAX 1000
+#define RL_MANIFEST_SPIN_US_DEFAULT 5
+
+/* A position in the manifest, 1-based, for "path:line:col:" messages. */
+struct rl_manifest_pos {
+	unsigned line, col;
+};
+
+/* One capability wired by the manifest: "name" in this domain is "iface" exported by "from". */
+struct rl_manifest_import {
+	char name[RL_NAME_MAX];
+	char iface[RL_NAME_MAX];
+	char from[RL_NAME_MAX];
+	struct rl_manifest_pos pos;       /* the import's mapping */
+	struct rl_manifest_pos iface_pos; /* the iface value */
+	struct rl_manifest_pos from_pos;  /* the from value */
+};
+
+enum rl_restart_policy {
+	RL_RESTART_NEVER,
+	RL_RESTART_ALWAYS,
+	RL_RESTART_BACKOFF,
+};
+
+struct rl_manifest_domain {
+	char name[RL_NAME_MAX];
+	/* As written: a bare name, or a path (relative ones are relative to the manifest's dir). */
+	char binary[RL_MANIFEST_PATH_MAX];
+	struct rl_manifest_pos binary_pos;
+	char **args;                      /* nargs strings, NULL when nargs == 0 */
+	unsigned nargs;
+	char exports[RL_MAX_EXPORTS][RL_NAME_MAX];
+	struct rl_manifest_pos export_pos[RL_MAX_EXPORTS];
+	unsigned nexports;
+	struct rl_manifest_import imports[RL_MAX_IMPORTS];
+	unsigned nimports;
+	char syscalls[RL_MANIFEST_MAX_SYSCALL_GROUPS][RL_NAME_MAX]; /* extra groups, known names */
+	struct rl_manifest_pos syscall_pos[RL_MANIFEST_MAX_SYSCALL_GROUPS];
+	unsigned nsyscalls;
+	enum rl_restart_policy restart;   /* default RL_RESTART_NEVER */
+	int cpu;                          /* 0..CPU_SETSIZE-1, or -1 = not pinned */
+	struct rl_manifest_pos cpu_pos;
+	bool start;                       /* default true; false = created, started by `redleaf restart` */
+	struct rl_manifest_pos pos;       /* the domain's mapping */
+};
+
+struct rl_manifest {
+	char path[RL_MANIFEST_PATH_MAX];  /* as given, used in messages */
+	char dir[RL_MANIFEST_PATH_MAX];   /* folder relative binaries are resolved against */
+	char system[RL_NAME_MAX];
+	uint64_t heap_size;               /* bytes, multiple of 4 KiB (2 MiB with hugepages) */
+	bool hugepages;
+	unsigned spin_us;
+	int broker_cpu;                   /* -1 = not pinned */
+	struct rl_manifest_pos broker_cpu_pos;
+	struct rl_manifest_domain *domains; /* in manifest order; index + 1 is a natural domain id */
+	unsigned ndomains;
+};
+
+/*
+ * Reads and parses the manifest at path (see rl_manifest_parse()). dir is
+ * the folder of the file's real path. Extra errors, with messages of the
+ * form "path: error: ..." (no position):
+ *   -errno   the file cannot be opened or read (message includes strerror)
+ *   -EFBIG   the file is larger than RL_MANIFEST_MAX_BYTES
+ */
+int rl_manifest_load(const char *path, struct rl_manifest **out, char *err, size_t errlen);
+
+/*
+ * Parses and validates len bytes of YAML. path_for_messages prefixes every
+ * message and gives path and dir (its folder, "." if it has none).
+ * On success stores a new manifest in *out (free with rl_manifest_free())
+ * and returns 0. On failure leaves *out untouched, writes ONE line
+ * "path:line:col: error: message" (no trailing newline, truncated to
+ * errlen) into err when err is not NULL and errlen > 0, and returns:
+ *   -EINVAL  invalid YAML or a manifest that breaks a rule of docs/manifest.md
+ *   -EFBIG   len > RL_MANIFEST_MAX_BYTES ("path: error: ...", no position)
+ *   -ENAMETOOLONG  path_for_messages does not fit into RL_MANIFEST_PATH_MAX
+ *   -ENOMEM  out of memory
+ */
+int rl_manifest_parse(const char *path_for_messages, const char *buf, size_t len,
+		      struct rl_manifest **out, char *err, size_t errlen);
+
+/* Frees a manifest from rl_manifest_load()/rl_manifest_parse(); NULL is fine. */
+void rl_manifest_free(struct rl_manifest *m);
+
+/* The domain called name, or NULL. */
+const struct rl_manifest_domain *rl_manifest_domain(const struct rl_manifest *m, const char *name);
+
+/* "never", "always" or "backoff"; "?" for anything else. */
+const char *rl_restart_policy_name(enum rl_restart_policy p);
+
+#endif /* REDLEAF_MANIFEST_H */

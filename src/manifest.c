@@ -1,0 +1,1179 @@
+// SPDX-License-Identifier: MIT
+/*
+ * System manifest parser. libyaml turns the text into events; we build a
+ * small tree from them (rejecting anchors, aliases, tags, deep nesting and
+ * second documents on the way), then walk the tree once against the schema
+ * of docs/manifest.md, in document order, so the first error reported is
+ * the first one in the file. Wiring between domains is checked last, when
+ * all domains are known.
+ *
+ * A manifest is untrusted input: every limit is checked in release builds,
+ * and every message quotes input only as printable ASCII.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "redleaf/manifest.h"
+#include "redleaf/seccomp_policy.h"
+
+/* Our schema nests five deep (top, domains, domain, imports, import); leave room for a clear message. */
+#define MAX_DEPTH 16
+/* The largest valid manifest has about 15k nodes; this bounds memory for hostile input. */
+#define MAX_NODES 65536
+
+enum node_kind { NODE_SCALAR, NODE_SEQUENCE, NODE_MAPPING };
+
+struct node {
+	enum node_kind kind;
+	struct rl_manifest_pos pos;
+	/* Scalars: text is NUL-terminated, len is libyaml's length (differs if the text holds a NUL). */
+	char *text;
+	size_t len;
+	bool plain;
+	/* Sequences: the items. Mappings: key, value, key, value, ... */
+	struct node **child;
+	unsigned nchild, cap;
+};
+
+struct ctx {
+	const char *path;
+	const char *buf;
+	size_t len;
+	char *err;
+	size_t errlen;
+	bool failed;
+	unsigned nnodes;
+};
+
+/* ---- messages ---- */
+
+static void __attribute__((format(printf, 3, 0)))
+vreport(struct ctx *c, const struct rl_manifest_pos *pos, const char *fmt, va_list ap)
+{
+	int n;
+
+	/* Only the first error is kept: later ones are usually consequences. */
+	if (c->failed || !c->err || c->errlen == 0) {
+		c->failed = true;
+		return;
+	}
+	c->failed = true;
+	if (pos)
+		n = snprintf(c->err, c->errlen, "%s:%u:%u: error: ", c->path, pos->line, pos->col);
+	else
+		n = snprintf(c->err, c->errlen, "%s: error: ", c->path);
+	if (n >= 0 && (size_t)n < c->errlen)
+		vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+	/* One line, whatever the input held. */
+	for (char *p = c->err; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+}
+
+/* Reports an error at pos; returns -EINVAL so callers can `return fail(...)`. */
+static int __attribute__((format(printf, 3, 4)))
+fail(struct ctx *c, struct rl_manifest_pos pos, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(c, &pos, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* An error about the whole file ("path: error: ..."); returns r. */
+static int __attribute__((format(printf, 3, 4)))
+fail_file(struct ctx *c, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(c, NULL, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static int out_of_memory(struct ctx *c)
+{
+	return fail_file(c, -ENOMEM, "out of memory");
+}
+
+/* Input quoted in a message: printable ASCII only, at most 40 bytes. */
+struct shown {
+	char s[48];
+};
+
+static struct shown show_bytes(const char *text, size_t len)
+{
+	struct shown out;
+	size_t i;
+
+	for (i = 0; i < len && i < 40; i++) {
+		unsigned char ch = (unsigned char)text[i];
+		out.s[i] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+	}
+	out.s[i] = '\0';
+	if (len > 40)
+		strcpy(out.s + i, "...");
+	return out;
+}
+
+static struct shown show(const struct node *n)
+{
+	return show_bytes(n->text, n->len);
+}
+
+static const char *kind_name(const struct node *n)
+{
+	switch (n->kind) {
+	case NODE_MAPPING:
+		return "a mapping";
+	case NODE_SEQUENCE:
+		return "a sequence";
+	case NODE_SCALAR:
+		break;
+	}
+	return (n->plain && n->len == 0) ? "nothing" : "a scalar";
+}
+
+/* ---- tree ---- */
+
+static void node_free(struct node *n)
+{
+	if (!n)
+		return;
+	/* Depth is bounded by MAX_DEPTH, so recursion is bounded too. */
+	for (unsigned i = 0; i < n->nchild; i++)
+		node_free(n->child[i]);
+	free(n->child);
+	free(n->text);
+	free(n);
+}
+
+static int node_append(struct node *parent, struct node *child)
+{
+	if (parent->nchild == parent->cap) {
+		unsigned cap = parent->cap ? parent->cap * 2 : 8;
+		struct node **grown = realloc(parent->child, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		parent->child = grown;
+		parent->cap = cap;
+	}
+	parent->child[parent->nchild++] = child;
+	return 0;
+}
+
+static struct rl_manifest_pos pos_of(yaml_mark_t m)
+{
+	return (struct rl_manifest_pos){ (unsigned)m.line + 1, (unsigned)m.column + 1 };
+}
+
+/* Line and column of a byte offset, for libyaml reader errors that carry only an offset. */
+static struct rl_manifest_pos pos_of_offset(const struct ctx *c, size_t offset)
+{
+	struct rl_manifest_pos pos = { 1, 1 };
+
+	for (size_t i = 0; i < offset && i < c->len; i++) {
+		if (c->buf[i] == '\n') {
+			pos.line++;
+			pos.col = 1;
+		} else {
+			pos.col++;
+		}
+	}
+	return pos;
+}
+
+static int syntax_error(struct ctx *c, const yaml_parser_t *p)
+{
+	const char *problem = p->problem ? p->problem : "unknown problem";
+
+	switch (p->error) {
+	case YAML_MEMORY_ERROR:
+		return out_of_memory(c);
+	case YAML_READER_ERROR:
+		if (p->problem_value != -1)
+			return fail(c, pos_of_offset(c, p->problem_offset),
+				    "invalid input: %s (byte 0x%02x)", problem, p->problem_value & 0xff);
+		return fail(c, pos_of_offset(c, p->problem_offset), "invalid input: %s", problem);
+	default:
+		break;
+	}
+	if (p->context) {
+		struct rl_manifest_pos at = pos_of(p->context_mark);
+
+		return fail(c, pos_of(p->problem_mark), "%s (%s at %u:%u)", problem, p->context,
+			    at.line, at.col);
+	}
+	return fail(c, pos_of(p->problem_mark), "%s", problem);
+}
+
+/* Rejects YAML features the manifest does not use, so no input means two things. */
+static int check_node_event(struct ctx *c, const yaml_event_t *ev, unsigned depth)
+{
+	const yaml_char_t *anchor = NULL, *tag = NULL;
+
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		anchor = ev->data.scalar.anchor;
+		tag = ev->data.scalar.tag;
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+		anchor = ev->data.sequence_start.anchor;
+		tag = ev->data.sequence_start.tag;
+		break;
+	case YAML_MAPPING_START_EVENT:
+		anchor = ev->data.mapping_start.anchor;
+		tag = ev->data.mapping_start.tag;
+		break;
+	default:
+		break;
+	}
+	if (anchor)
+		return fail(c, pos_of(ev->start_mark), "anchors and aliases are not supported");
+	if (tag)
+		return fail(c, pos_of(ev->start_mark), "tags are not supported");
+	if (depth >= MAX_DEPTH)
+		return fail(c, pos_of(ev->start_mark), "nesting deeper than %d levels", MAX_DEPTH);
+	if (++c->nnodes > MAX_NODES)
+		return fail(c, pos_of(ev->start_mark), "too many nodes (more than %d)", MAX_NODES);
+	return 0;
+}
+
+static struct node *node_from_event(const yaml_event_t *ev)
+{
+	struct node *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->pos = pos_of(ev->start_mark);
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		n->kind = NODE_SCALAR;
+		n->len = ev->data.scalar.length;
+		n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+		n->text = malloc(n->len + 1);
+		if (!n->text) {
+			free(n);
+			return NULL;
+		}
+		memcpy(n->text, ev->data.scalar.value, n->len);
+		n->text[n->len] = '\0';
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+		n->kind = NODE_SEQUENCE;
+		break;
+	default:
+		n->kind = NODE_MAPPING;
+		break;
+	}
+	return n;
+}
+
+/* Builds the tree of the single document in buf; *root is NULL for an empty stream. */
+static int build_tree(struct ctx *c, yaml_parser_t *p, struct node **root)
+{
+	struct node *stack[MAX_DEPTH];
+	unsigned depth = 0, ndocuments = 0;
+	bool done = false;
+	int r = 0;
+
+	*root = NULL;
+	while (!done && r == 0) {
+		yaml_event_t ev;
+
+		if (!yaml_parser_parse(p, &ev))
+			return syntax_error(c, p);
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++ndocuments > 1)
+				r = fail(c, pos_of(ev.start_mark), "multiple documents are not supported");
+			break;
+		case YAML_ALIAS_EVENT:
+			r = fail(c, pos_of(ev.start_mark), "aliases are not supported");
+			break;
+		case YAML_SCALAR_EVENT:
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT: {
+			struct node *n;
+
+			r = check_node_event(c, &ev, depth);
+			if (r < 0)
+				break;
+			n = node_from_event(&ev);
+			if (!n) {
+				r = out_of_memory(c);
+				break;
+			}
+			if (depth == 0) {
+				*root = n;
+			} else if (node_append(stack[depth - 1], n) < 0) {
+				node_free(n);
+				r = out_of_memory(c);
+				break;
+			}
+			if (ev.type != YAML_SCALAR_EVENT)
+				stack[depth++] = n;
+			break;
+		}
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			/* libyaml pairs start and end events, so depth > 0 here. */
+			if (depth > 0)
+				depth--;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	return r;
+}
+
+/* ---- scalar values ---- */
+
+static bool is_name_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+}
+
+static bool is_ident_char(char ch, bool first)
+{
+	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_')
+		return true;
+	return !first && ch >= '0' && ch <= '9';
+}
+
+/* Any scalar without NUL bytes, shorter than max (which counts the NUL). */
+static int get_string(struct ctx *c, const struct node *n, const char *what, size_t max)
+{
+	if (n->kind != NODE_SCALAR)
+		return fail(c, n->pos, "%s must be a string, got %s", what, kind_name(n));
+	if (strlen(n->text) != n->len)
+		return fail(c, n->pos, "%s contains a NUL byte", what);
+	if (n->len >= max)
+		return fail(c, n->pos, "%s is too long (%zu bytes, at most %zu)", what, n->len, max - 1);
+	return 0;
+}
+
+/* A name of a system, domain or import: [a-z0-9_-]{1,RL_NAME_MAX-1}. */
+static int get_name(struct ctx *c, const struct node *n, const char *what, char out[RL_NAME_MAX])
+{
+	if (n->kind != NODE_SCALAR)
+		return fail(c, n->pos, "%s must be a string, got %s", what, kind_name(n));
+	if (n->len == 0)
+		return fail(c, n->pos, "%s is empty", what);
+	if (n->len >= RL_NAME_MAX)
+		return fail(c, n->pos, "%s '%s' is too long (at most %d characters)", what,
+			    show(n).s, RL_NAME_MAX - 1);
+	for (size_t i = 0; i < n->len; i++)
+		if (!is_name_char(n->text[i]))
+			return fail(c, n->pos, "bad %s '%s': use only a-z, 0-9, '_' and '-'", what,
+				    show(n).s);
+	memcpy(out, n->text, n->len + 1);
+	return 0;
+}
+
+/* An interface name as the IDL spells it: a C identifier shorter than RL_NAME_MAX. */
+static int get_iface(struct ctx *c, const struct node *n, const char *what, char out[RL_NAME_MAX])
+{
+	if (n->kind != NODE_SCALAR)
+		return fail(c, n->pos, "%s must be a string, got %s", what, kind_name(n));
+	if (n->len == 0)
+		return fail(c, n->pos, "%s is empty", what);
+	if (n->len >= RL_NAME_MAX)
+		return fail(c, n->pos, "%s '%s' is too long (at most %d characters)", what,
+			    show(n).s, RL_NAME_MAX - 1);
+	for (size_t i = 0; i < n->len; i++)
+		if (!is_ident_char(n->text[i], i == 0))
+			return fail(c, n->pos,
+				    "bad %s '%s': use a letter or '_', then letters, digits or '_'",
+				    what, show(n).s);
+	memcpy(out, n->text, n->len + 1);
+	return 0;
+}
+
+/* Decimal digits only; false on anything else. Saturates at UINT64_MAX (then out of range). */
+static bool parse_decimal(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		if (v > (UINT64_MAX - 9) / 10)
+			v = UINT64_MAX;
+		else
+			v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* Integers and booleans must be plain scalars: "5" in quotes is a string in YAML. */
+static int get_int(struct ctx *c, const struct node *n, const char *what, int min, int max, int *out)
+{
+	uint64_t v;
+
+	if (n->kind == NODE_SCALAR && !n->plain)
+		return fail(c, n->pos, "%s must be an integer from %d to %d, written without quotes",
+			    what, min, max);
+	if (n->kind != NODE_SCALAR)
+		return fail(c, n->pos, "%s must be an integer from %d to %d, got %s", what, min, max,
+			    kind_name(n));
+	if (!parse_decimal(n->text, n->len, &v) || v < (uint64_t)min || v > (uint64_t)max)
+		return fail(c, n->pos, "%s must be an integer from %d to %d, got '%s'", what, min,
+			    max, show(n).s);
+	*out = (int)v;
+	return 0;
+}
+
+/* A scalar that is exactly word (no hidden NUL and suffix). */
+static bool scalar_is(const struct node *n, const char *word)
+{
+	return n->kind == NODE_SCALAR && n->len == strlen(word) && strcmp(n->text, word) == 0;
+}
+
+static int get_bool(struct ctx *c, const struct node *n, const char *what, bool *out)
+{
+	if (n->plain && scalar_is(n, "true")) {
+		*out = true;
+		return 0;
+	}
+	if (n->plain && scalar_is(n, "false")) {
+		*out = false;
+		return 0;
+	}
+	if (n->kind != NODE_SCALAR)
+		return fail(c, n->pos, "%s must be true or false, got %s", what, kind_name(n));
+	if (!n->plain)
+		return fail(c, n->pos, "%s must be true or false, written without quotes", what);
+	return fail(c, n->pos, "%s must be true or false, got '%s'", what, show(n).s);
+}
+
+/* Bytes with an optional K, M or G suffix (powers of 1024). */
+static int get_size(struct ctx *c, const struct node *n, const char *what, uint64_t *out)
+{
+	size_t len = n->len;
+	unsigned shift = 0;
+	uint64_t v;
+
+	if (n->kind != NODE_SCALAR)
+		return fail(c, n->pos, "%s must be a size like 64M, got %s", what, kind_name(n));
+	if (len > 0) {
+		switch (n->text[len - 1]) {
+		case 'K': case 'k':
+			shift = 10;
+			break;
+		case 'M': case 'm':
+			shift = 20;
+			break;
+		case 'G': case 'g':
+			shift = 30;
+			break;
+		default:
+			break;
+		}
+	}
+	if (shift)
+		len--;
+	if (!n->plain)
+		return fail(c, n->pos, "%s must be written without quotes", what);
+	if (!parse_decimal(n->text, len, &v))
+		return fail(c, n->pos,
+			    "%s must be a number of bytes with an optional K, M or G suffix, got '%s'",
+			    what, show(n).s);
+	if (v > (UINT64_MAX >> shift))
+		v = UINT64_MAX;
+	else
+		v <<= shift;
+	if (v < RL_MANIFEST_HEAP_MIN || v > RL_MANIFEST_HEAP_MAX)
+		return fail(c, n->pos, "%s %s is out of range (4M..16G)", what, show(n).s);
+	*out = v;
+	return 0;
+}
+
+/* ---- mappings ---- */
+
+struct field {
+	const char *name;
+	bool required;
+	/* Parses the value into obj. */
+	int (*parse)(struct ctx *c, const struct node *value, void *obj);
+};
+
+/*
+ * Walks a mapping in document order: every key must be a known, unique
+ * plain string, and every value is handed to its field's parser at once.
+ * Required keys are checked at the end, at the mapping's position.
+ */
+static int parse_mapping(struct ctx *c, const struct node *map, const char *what,
+			 const char *where, const struct field *fields, unsigned nfields, void *obj)
+{
+	const struct node *seen[16] = { NULL };
+	int r;
+
+	assert(nfields <= sizeof(seen) / sizeof(seen[0]));
+
+	if (map->kind != NODE_MAPPING)
+		return fail(c, map->pos, "%s must be a mapping, got %s", what, kind_name(map));
+	for (unsigned i = 0; i + 1 < map->nchild; i += 2) {
+		const struct node *key = map->child[i], *value = map->child[i + 1];
+		unsigned f;
+
+		if (key->kind != NODE_SCALAR)
+			return fail(c, key->pos, "keys must be strings, got %s", kind_name(key));
+		for (f = 0; f < nfields; f++)
+			if (strlen(key->text) == key->len && strcmp(key->text, fields[f].name) == 0)
+				break;
+		if (f == nfields) {
+			char allowed[256] = "";
+
+			for (unsigned k = 0; k < nfields; k++) {
+				strncat(allowed, k ? ", " : "", sizeof(allowed) - strlen(allowed) - 1);
+				strncat(allowed, fields[k].name, sizeof(allowed) - strlen(allowed) - 1);
+			}
+			return fail(c, key->pos, "unknown key '%s' %s (allowed: %s)", show(key).s,
+				    where, allowed);
+		}
+		if (seen[f])
+			return fail(c, key->pos, "duplicate key '%s' (first at %u:%u)", fields[f].name,
+				    seen[f]->pos.line, seen[f]->pos.col);
+		seen[f] = key;
+		r = fields[f].parse(c, value, obj);
+		if (r < 0)
+			return r;
+	}
+	for (unsigned f = 0; f < nfields; f++)
+		if (fields[f].required && !seen[f])
+			return fail(c, map->pos, "missing required key '%s' %s", fields[f].name, where);
+	return 0;
+}
+
+static int expect_sequence(struct ctx *c, const struct node *n, const char *what)
+{
+	if (n->kind != NODE_SEQUENCE)
+		return fail(c, n->pos, "%s must be a sequence, got %s", what, kind_name(n));
+	return 0;
+}
+
+/* ---- heap and broker ---- */
+
+struct heap_parse {
+	struct rl_manifest *m;
+	const struct node *size;
+};
+
+static int heap_size(struct ctx *c, const struct node *v, void *obj)
+{
+	struct heap_parse *h = obj;
+
+	h->size = v;
+	return get_size(c, v, "heap size", &h->m->heap_size);
+}
+
+static int heap_hugepages(struct ctx *c, const struct node *v, void *obj)
+{
+	struct heap_parse *h = obj;
+
+	return get_bool(c, v, "hugepages", &h->m->hugepages);
+}
+
+static const struct field heap_fields[] = {
+	{ "size", false, heap_size },
+	{ "hugepages", false, heap_hugepages },
+};
+
+static int top_heap(struct ctx *c, const struct node *v, void *obj)
+{
+	struct heap_parse h = { .m = obj, .size = NULL };
+	int r;
+
+	r = parse_mapping(c, v, "heap", "in heap", heap_fields, 2, &h);
+	if (r < 0)
+		return r;
+	/* The heap is one memfd mapped whole: whole pages, whole huge pages with MFD_HUGETLB. */
+	if (h.m->hugepages && h.m->heap_size % (2u << 20))
+		return fail(c, h.size ? h.size->pos : v->pos,
+			    "heap size %s is not a multiple of 2M (required with hugepages)",
+			    h.size ? show(h.size).s : "64M");
+	if (h.size && h.m->heap_size % 4096)
+		return fail(c, h.size->pos, "heap size %s is not a multiple of 4K", show(h.size).s);
+	return 0;
+}
+
+static int broker_spin(struct ctx *c, const struct node *v, void *obj)
+{
+	struct rl_manifest *m = obj;
+	int spin;
+	int r = get_int(c, v, "spin_us", 0, RL_MANIFEST_SPIN_US_MAX, &spin);
+
+	if (r == 0)
+		m->spin_us = (unsigned)spin;
+	return r;
+}
+
+static int broker_cpu(struct ctx *c, const struct node *v, void *obj)
+{
+	struct rl_manifest *m = obj;
+
+	m->broker_cpu_pos = v->pos;
+	return get_int(c, v, "cpu", 0, CPU_SETSIZE - 1, &m->broker_cpu);
+}
+
+static const struct field broker_fields[] = {
+	{ "spin_us", false, broker_spin },
+	{ "cpu", false, broker_cpu },
+};
+
+static int top_broker(struct ctx *c, const struct node *v, void *obj)
+{
+	return parse_mapping(c, v, "broker", "in broker", broker_fields, 2, obj);
+}
+
+static int top_system(struct ctx *c, const struct node *v, void *obj)
+{
+	struct rl_manifest *m = obj;
+
+	return get_name(c, v, "system name", m->system);
+}
+
+/* ---- domains ---- */
+
+struct domain_parse {
+	struct rl_manifest_domain *d;
+	struct rl_manifest_pos name_pos;
+	struct rl_manifest_pos import_name_pos[RL_MAX_IMPORTS];
+	bool has_name;
+};
+
+static int dom_name(struct ctx *c, const struct node *v, void *obj)
+{
+	struct domain_parse *p = obj;
+
+	p->name_pos = v->pos;
+	p->has_name = true;
+	return get_name(c, v, "domain name", p->d->name);
+}
+
+static int dom_binary(struct ctx *c, const struct node *v, void *obj)
+{
+	struct domain_parse *p = obj;
+	int r = get_string(c, v, "binary", RL_MANIFEST_PATH_MAX);
+
+	if (r < 0)
+		return r;
+	if (v->len == 0)
+		return fail(c, v->pos, "binary is empty");
+	memcpy(p->d->binary, v->text, v->len + 1);
+	p->d->binary_pos = v->pos;
+	return 0;
+}
+
+static int dom_args(struct ctx *c, const struct node *v, void *obj)
+{
+	struct rl_manifest_domain *d = ((struct domain_parse *)obj)->d;
+	int r = expect_sequence(c, v, "args");
+
+	if (r < 0)
+		return r;
+	if (v->nchild > RL_MANIFEST_MAX_ARGS)
+		return fail(c, v->child[RL_MANIFEST_MAX_ARGS]->pos, "too many args (at most %d)",
+			    RL_MANIFEST_MAX_ARGS);
+	if (v->nchild == 0)
+		return 0;
+	d->args = calloc(v->nchild, sizeof(*d->args));
+	if (!d->args)
+		return out_of_memory(c);
+	for (unsigned i = 0; i < v->nchild; i++) {
+		const struct node *a = v->child[i];
+
+		r = get_string(c, a, "an argument", RL_MANIFEST_ARG_MAX);
+		if (r < 0)
+			return r;
+		d->args[i] = strdup(a->text);
+		if (!d->args[i])
+			return out_of_memory(c);
+		d->nargs++;
+	}
+	return 0;
+}
+
+static int dom_exports(struct ctx *c, const struct node *v, void *obj)
+{
+	struct rl_manifest_domain *d = ((struct domain_parse *)obj)->d;
+	int r = expect_sequence(c, v, "exports");
+
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < v->nchild; i++) {
+		const struct node *e = v->child[i];
+
+		if (i == RL_MAX_EXPORTS)
+			return fail(c, e->pos, "too many exports (at most %d)", RL_MAX_EXPORTS);
+		r = get_iface(c, e, "export", d->exports[i]);
+		if (r < 0)
+			return r;
+		for (unsigned j = 0; j < i; j++)
+			if (strcmp(d->exports[j], d->exports[i]) == 0)
+				return fail(c, e->pos, "duplicate export '%s' (first at %u:%u)",
+					    d->exports[i], d->export_pos[j].line, d->export_pos[j].col);
+		d->export_pos[i] = e->pos;
+		d->nexports++;
+	}
+	return 0;
+}
+
+struct import_parse {
+	struct rl_manifest_import *imp;
+	struct rl_manifest_pos name_pos;
+};
+
+static int imp_name(struct ctx *c, const struct node *v, void *obj)
+{
+	struct import_parse *p = obj;
+
+	p->name_pos = v->pos;
+	return get_name(c, v, "import name", p->imp->name);
+}
+
+static int imp_iface(struct ctx *c, const struct node *v, void *obj)
+{
+	struct import_parse *p = obj;
+
+	p->imp->iface_pos = v->pos;
+	return get_iface(c, v, "iface", p->imp->iface);
+}
+
+static int imp_from(struct ctx *c, const struct node *v, void *obj)
+{
+	struct import_parse *p = obj;
+
+	p->imp->from_pos = v->pos;
+	return get_name(c, v, "from", p->imp->from);
+}
+
+static const struct field import_fields[] = {
+	{ "name", true, imp_name },
+	{ "iface", true, imp_iface },
+	{ "from", true, imp_from },
+};
+
+static int dom_imports(struct ctx *c, const struct node *v, void *obj)
+{
+	struct domain_parse *p = obj;
+	struct rl_manifest_domain *d = p->d;
+	int r = expect_sequence(c, v, "imports");
+
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < v->nchild; i++) {
+		const struct node *e = v->child[i];
+		struct import_parse ip = { .imp = &d->imports[i] };
+
+		if (i == RL_MAX_IMPORTS)
+			return fail(c, e->pos, "too many imports (at most %d)", RL_MAX_IMPORTS);
+		if (e->kind != NODE_MAPPING)
+			return fail(c, e->pos,
+				    "an import must be a mapping with name, iface and from, got %s",
+				    kind_name(e));
+		ip.imp->pos = e->pos;
+		r = parse_mapping(c, e, "an import", "in an import", import_fields, 3, &ip);
+		if (r < 0)
+			return r;
+		/* Import names are what rl_cap_lookup() takes: unique per domain. */
+		for (unsigned j = 0; j < i; j++)
+			if (strcmp(d->imports[j].name, ip.imp->name) == 0)
+				return fail(c, ip.name_pos, "duplicate import name '%s' (first at %u:%u)",
+					    ip.imp->name, p->import_name_pos[j].line,
+					    p->import_name_pos[j].col);
+		p->import_name_pos[i] = ip.name_pos;
+		d->nimports++;
+	}
+	return 0;
+}
+
+static void list_groups(char *buf, size_t size)
+{
+	const struct rl_seccomp_group *g;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; (g = rl_seccomp_group_at(i)); i++) {
+		strncat(buf, i ? ", " : "", size - strlen(buf) - 1);
+		strncat(buf, g->name, size - strlen(buf) - 1);
+	}
+}
+
+static int dom_syscalls(struct ctx *c, const struct node *v, void *obj)
+{
+	struct rl_manifest_domain *d = ((struct domain_parse *)obj)->d;
+	int r = expect_sequence(c, v, "syscalls");
+
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < v->nchild; i++) {
+		const struct node *e = v->child[i];
+
+		if (i == RL_MANIFEST_MAX_SYSCALL_GROUPS)
+			return fail(c, e->pos, "too many seccomp groups (at most %d)",
+				    RL_MANIFEST_MAX_SYSCALL_GROUPS);
+		r = get_string(c, e, "a seccomp group", RL_NAME_MAX);
+		if (r < 0)
+			return r;
+		if (!rl_seccomp_group_find(e->text)) {
+			char known[256];
+
+			list_groups(known, sizeof(known));
+			return fail(c, e->pos, "unknown seccomp group '%s' (known: %s)", show(e).s,
+				    known);
+		}
+		memcpy(d->syscalls[i], e->text, e->len + 1);
+		for (unsigned j = 0; j < i; j++)
+			if (strcmp(d->syscalls[j], d->syscalls[i]) == 0)
+				return fail(c, e->pos, "duplicate seccomp group '%s' (first at %u:%u)",
+					    d->syscalls[i], d->syscall_pos[j].line,
+					    d->syscall_pos[j].col);
+		d->syscall_pos[i] = e->pos;
+		d->nsyscalls++;
+	}
+	return 0;
+}
+
+static int dom_restart(struct ctx *c, const struct node *v, void *obj)
+{
+	struct rl_manifest_domain *d = ((struct domain_parse *)obj)->d;
+
+	if (scalar_is(v, "never"))
+		d->restart = RL_RESTART_NEVER;
+	else if (scalar_is(v, "always"))
+		d->restart = RL_RESTART_ALWAYS;
+	else if (scalar_is(v, "backoff"))
+		d->restart = RL_RESTART_BACKOFF;
+	else if (v->kind != NODE_SCALAR)
+		return fail(c, v->pos, "restart must be never, always or backoff, got %s",
+			    kind_name(v));
+	else
+		return fail(c, v->pos, "restart must be never, always or backoff, got '%s'",
+			    show(v).s);
+	return 0;
+}
+
+static int dom_cpu(struct ctx *c, const struct node *v, void *obj)
+{
+	struct rl_manifest_domain *d = ((struct domain_parse *)obj)->d;
+
+	d->cpu_pos = v->pos;
+	return get_int(c, v, "cpu", 0, CPU_SETSIZE - 1, &d->cpu);
+}
+
+static int dom_start(struct ctx *c, const struct node *v, void *obj)
+{
+	struct rl_manifest_domain *d = ((struct domain_parse *)obj)->d;
+
+	return get_bool(c, v, "start", &d->start);
+}
+
+static const struct field domain_fields[] = {
+	{ "name", true, dom_name },
+	{ "binary", true, dom_binary },
+	{ "args", false, dom_args },
+	{ "exports", false, dom_exports },
+	{ "imports", false, dom_imports },
+	{ "syscalls", false, dom_syscalls },
+	{ "restart", false, dom_restart },
+	{ "cpu", false, dom_cpu },
+	{ "start", false, dom_start },
+};
+
+#define NFIELDS(f) ((unsigned)(sizeof(f) / sizeof((f)[0])))
+
+static int top_domains(struct ctx *c, const struct node *v, void *obj)
+{
+	struct rl_manifest *m = obj;
+	struct rl_manifest_pos name_pos[RL_MAX_DOMAINS];
+	int r = expect_sequence(c, v, "domains");
+
+	if (r < 0)
+		return r;
+	if (v->nchild == 0)
+		return fail(c, v->pos, "domains must list at least one domain");
+	if (v->nchild > RL_MAX_DOMAINS)
+		return fail(c, v->child[RL_MAX_DOMAINS]->pos, "too many domains (at most %d)",
+			    RL_MAX_DOMAINS);
+	m->domains = calloc(v->nchild, sizeof(*m->domains));
+	if (!m->domains)
+		return out_of_memory(c);
+	for (unsigned i = 0; i < v->nchild; i++) {
+		const struct node *e = v->child[i];
+		struct rl_manifest_domain *d = &m->domains[i];
+		struct domain_parse p = { .d = d };
+
+		d->cpu = -1;
+		d->start = true;
+		d->restart = RL_RESTART_NEVER;
+		d->pos = e->pos;
+		/* Counted before parsing so rl_manifest_free() sees a half-filled domain. */
+		m->ndomains++;
+		r = parse_mapping(c, e, "a domain", "in a domain", domain_fields,
+				  NFIELDS(domain_fields), &p);
+		if (r < 0)
+			return r;
+		for (unsigned j = 0; j < i; j++)
+			if (strcmp(m->domains[j].name, d->name) == 0)
+				return fail(c, p.name_pos, "duplicate domain name '%s' (first at %u:%u)",
+					    d->name, name_pos[j].line, name_pos[j].col);
+		name_pos[i] = p.name_pos;
+	}
+	return 0;
+}
+
+static const struct field top_fields[] = {
+	{ "system", true, top_system },
+	{ "heap", false, top_heap },
+	{ "broker", false, top_broker },
+	{ "domains", true, top_domains },
+};
+
+/* Wiring: every import names another domain that exports the interface. */
+static int check_wiring(struct ctx *c, const struct rl_manifest *m)
+{
+	for (unsigned i = 0; i < m->ndomains; i++) {
+		const struct rl_manifest_domain *d = &m->domains[i];
+
+		for (unsigned k = 0; k < d->nimports; k++) {
+			const struct rl_manifest_import *imp = &d->imports[k];
+			const struct rl_manifest_domain *from = rl_manifest_domain(m, imp->from);
+			char exports[RL_MAX_EXPORTS * (RL_NAME_MAX + 2)] = "";
+			unsigned e;
+
+			if (from == d)
+				return fail(c, imp->from_pos, "import '%s': domain '%s' imports from itself",
+					    imp->name, d->name);
+			if (!from)
+				return fail(c, imp->from_pos, "import '%s': no domain named '%s'",
+					    imp->name, imp->from);
+			for (e = 0; e < from->nexports; e++)
+				if (strcmp(from->exports[e], imp->iface) == 0)
+					break;
+			if (e < from->nexports)
+				continue;
+			for (e = 0; e < from->nexports; e++) {
+				if (e)
+					strcat(exports, ", ");
+				strcat(exports, from->exports[e]);
+			}
+			return fail(c, imp->iface_pos,
+				    "import '%s': domain '%s' does not export '%s' (%s%s)", imp->name,
+				    from->name, imp->iface,
+				    from->nexports ? "it exports: " : "it exports nothing", exports);
+		}
+	}
+	return 0;
+}
+
+/* ---- entry points ---- */
+
+static void set_dir_of(char dir[RL_MANIFEST_PATH_MAX], const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash) {
+		strcpy(dir, ".");
+	} else if (slash == path) {
+		strcpy(dir, "/");
+	} else {
+		size_t n = (size_t)(slash - path);
+
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+}
+
+void rl_manifest_free(struct rl_manifest *m)
+{
+	if (!m)
+		return;
+	for (unsigned i = 0; i < m->ndomains; i++) {
+		for (unsigned a = 0; a < m->domains[i].nargs; a++)
+			free(m->domains[i].args[a]);
+		free(m->domains[i].args);
+	}
+	free(m->domains);
+	free(m);
+}
+
+int rl_manifest_parse(const char *path_for_messages, const char *buf, size_t len,
+		      struct rl_manifest **out, char *err, size_t errlen)
+{
+	const char *path = path_for_messages ? path_for_messages : "<manifest>";
+	struct ctx c = { .path = path, .buf = buf, .len = len, .err = err, .errlen = errlen };
+	struct rl_manifest *m = NULL;
+	struct node *root = NULL;
+	yaml_parser_t parser;
+	int r;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (strlen(path) >= RL_MANIFEST_PATH_MAX)
+		return fail_file(&c, -ENAMETOOLONG, "path is too long");
+	if (len > RL_MANIFEST_MAX_BYTES)
+		return fail_file(&c, -EFBIG, "manifest is too large (%zu bytes, at most %u)", len,
+				 RL_MANIFEST_MAX_BYTES);
+	if (!buf && len > 0)
+		return fail_file(&c, -EINVAL, "no input");
+
+	if (!yaml_parser_initialize(&parser))
+		return out_of_memory(&c);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)(buf ? buf : ""), len);
+	r = build_tree(&c, &parser, &root);
+	yaml_parser_delete(&parser);
+	if (r < 0)
+		goto out;
+	if (!root) {
+		r = fail(&c, (struct rl_manifest_pos){ 1, 1 }, "the manifest is empty");
+		goto out;
+	}
+
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		r = out_of_memory(&c);
+		goto out;
+	}
+	strcpy(m->path, path);
+	set_dir_of(m->dir, path);
+	m->heap_size = RL_MANIFEST_HEAP_DEFAULT;
+	m->spin_us = RL_MANIFEST_SPIN_US_DEFAULT;
+	m->broker_cpu = -1;
+
+	r = parse_mapping(&c, root, "the top level", "at the top level", top_fields,
+			  NFIELDS(top_fields), m);
+	if (r < 0)
+		goto out;
+	r = check_wiring(&c, m);
+	if (r < 0)
+		goto out;
+	*out = m;
+	m = NULL;
+out:
+	rl_manifest_free(m);
+	node_free(root);
+	return r;
+}
+
+int rl_manifest_load(const char *path, struct rl_manifest **out, char *err, size_t errlen)
+{
+	struct ctx c = { .path = path ? path : "<manifest>", .err = err, .errlen = errlen };
+	size_t size = 0, cap = 0;
+	char *buf = NULL, real[PATH_MAX];
+	struct stat st;
+	int fd, r;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!path)
+		return fail_file(&c, -EINVAL, "no path");
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		r = -errno;
+		return fail_file(&c, r, "cannot open: %s", strerror(-r));
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		fail_file(&c, r, "cannot stat: %s", strerror(-r));
+		goto out;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size > (off_t)RL_MANIFEST_MAX_BYTES) {
+		r = fail_file(&c, -EFBIG, "manifest is too large (%lld bytes, at most %u)",
+			      (long long)st.st_size, RL_MANIFEST_MAX_BYTES);
+		goto out;
+	}
+	/* Read to EOF, not st_size: the file may change, and pipes have no size. */
+	for (;;) {
+		ssize_t n;
+
+		if (size == cap) {
+			size_t grown = cap ? cap * 2 : 16384;
+			char *p;
+
+			if (grown > RL_MANIFEST_MAX_BYTES + 1)
+				grown = RL_MANIFEST_MAX_BYTES + 1;
+			if (grown == cap) {
+				r = fail_file(&c, -EFBIG, "manifest is too large (more than %u bytes)",
+					      RL_MANIFEST_MAX_BYTES);
+				goto out;
+			}
+			p = realloc(buf, grown);
+			if (!p) {
+				r = out_of_memory(&c);
+				goto out;
+			}
+			buf = p;
+			cap = grown;
+		}
+		n = read(fd, buf + size, cap - size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			fail_file(&c, r, "cannot read: %s", strerror(-r));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		size += (size_t)n;
+	}
+	if (size > RL_MANIFEST_MAX_BYTES) {
+		r = fail_file(&c, -EFBIG, "manifest is too large (more than %u bytes)",
+			      RL_MANIFEST_MAX_BYTES);
+		goto out;
+	}
+	r = rl_manifest_parse(path, buf, size, out, err, errlen);
+	/* Binaries are found relative to where the file really is, wherever we were started. */
+	if (r == 0 && realpath(path, real))
+		set_dir_of((*out)->dir, real);
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+const struct rl_manifest_domain *rl_manifest_domain(const struct rl_manifest *m, const char *name)
+{
+	if (!m || !name)
+		return NULL;
+	for (unsigned i = 0; i < m->ndomains; i++)
+		if (strcmp(m->domains[i].name, name) == 0)
+			return &m->domains[i];
+	return NULL;
+}
+
+const char *rl_restart_policy_name(enum rl_restart_policy p)
+{
+	switch (p) {
+	case RL_RESTART_NEVER:
+		return "never";
+	case RL_RESTART_ALWAYS:
+		return "always";
+	case RL_RESTART_BACKOFF:
+		return "backoff";
+	}
+	return "?";
+}
