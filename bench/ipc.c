@@ -1,0 +1,1133 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bench/ipc: the paper's communication-cost table, measured on this machine
+ * next to the floors this machine sets. One run measures
+ *   1. floors, with processes the harness forks (floors.c),
+ *   2. our calls, from the bench domain ipcbench under a real broker,
+ *   3. throughput with 1, 2 and 4 client domains calling one callee,
+ * and prints one table (stdout), writes every number to JSON, and with
+ * --check fails when a target is missed. Run with --help for the options.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "floors.h"
+#include "procs.h"
+#include "redleaf/ring.h"
+#include "rl_config.h"
+#include "samples.h"
+#include "system_run.h"
+#include "tsc.h"
+
+#define MAX_ROWS 40
+#define PIPELINE_DEPTH 512
+#define MAX_CLIENTS 4
+
+/* ---- what we measured ---- */
+
+enum row_state { ROW_PENDING, ROW_MEASURED, ROW_SKIPPED, ROW_FAILED };
+
+struct row {
+	char id[32];
+	char label[80];
+	enum row_state state;
+	char note[200]; /* why skipped or failed */
+	struct rl_stats s; /* TSC ticks per call */
+};
+
+struct table {
+	struct row rows[MAX_ROWS];
+	unsigned n;
+};
+
+struct scaling {
+	unsigned clients;
+	bool ok;
+	char note[200];
+	double calls_per_s;
+	double per_client[MAX_CLIENTS];
+	bool late;
+	double window_s;
+};
+
+struct system_record {
+	char what[32];
+	char command[2048];
+	char *manifest;
+	int status;
+};
+
+static struct {
+	/* options */
+	unsigned iterations, warmup, spin_us;
+	bool quick, check;
+	char json_path[PATH_MAX];
+	/* paths */
+	char exe_dir[PATH_MAX], redleaf[PATH_MAX], domain_path[2 * PATH_MAX + 2];
+	char tmpdir[PATH_MAX];
+	/* machine */
+	double tsc_hz;
+	long nproc;
+	char cpu_model[128], kernel[256], date[64], command[4096];
+	double busy_before, busy_after; /* CPU share used by others while we slept; -1 unknown */
+	/* results */
+	struct table floors, ours;
+	struct scaling scale[3];
+	unsigned nscale;
+	struct system_record systems[4];
+	unsigned nsystems;
+	bool any_failed;
+} g;
+
+static struct row *row_add(struct table *t, const char *id, const char *label)
+{
+	struct row *r = &t->rows[t->n++];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	snprintf(r->label, sizeof(r->label), "%s", label);
+	return r;
+}
+
+static struct row *row_find(struct table *t, const char *id)
+{
+	for (unsigned i = 0; i < t->n; i++)
+		if (!strcmp(t->rows[i].id, id))
+			return &t->rows[i];
+	return NULL;
+}
+
+static void row_note(struct row *r, enum row_state st, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->state = st;
+	va_start(ap, fmt);
+	vsnprintf(r->note, sizeof(r->note), fmt, ap);
+	va_end(ap);
+	if (st == ROW_FAILED)
+		g.any_failed = true;
+}
+
+static double ns(double ticks)
+{
+	return ticks * 1e9 / g.tsc_hz;
+}
+
+static bool measured(const struct row *r)
+{
+	return r && r->state == ROW_MEASURED;
+}
+
+/* ---- floors ---- */
+
+static double *samples;
+static size_t max_samples;
+
+typedef int (*floor_fn)(const struct rl_floor_params *, unsigned, double *, size_t);
+
+static void floor_done(struct row *r, int n)
+{
+	if (n <= 0) {
+		row_note(r, ROW_FAILED, "measurement failed: %s", strerror(n ? -n : ENODATA));
+		return;
+	}
+	rl_stats_compute(samples, (size_t)n, &r->s);
+	r->state = ROW_MEASURED;
+}
+
+static void progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "ipc: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void run_floors(void)
+{
+	struct rl_floor_params p = {
+		.iterations = g.iterations,
+		.warmup = g.warmup,
+		.spin_ns = (uint64_t)g.spin_us * 1000,
+		.cpu = { -1, -1, -1 },
+	};
+	static const unsigned batches[] = { 1, 8, 32, 128 };
+	const unsigned total = 6 + 4 + 4 + 1 + 3;
+	unsigned step = 0;
+	struct row *r;
+	char id[32], label[80];
+
+#define STEP(lbl) progress("floor %2u/%u: %s", ++step, total, lbl)
+	r = row_add(&g.floors, "indirect", "indirect call (volatile function pointer)");
+	STEP(r->label);
+	floor_done(r, rl_floor_indirect(&p, samples, max_samples));
+
+	for (unsigned i = 0; i < 4; i++) {
+		snprintf(id, sizeof(id), "raw2.b%u", batches[i]);
+		snprintf(label, sizeof(label), batches[i] == 1 ? "raw 2-process ring ping-pong" :
+			 "raw 2-process ring, batch %u, per call", batches[i]);
+		r = row_add(&g.floors, id, label);
+		STEP(r->label);
+		floor_done(r, rl_floor_ring2(&p, batches[i], samples, max_samples));
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		snprintf(id, sizeof(id), "raw3.b%u", batches[i]);
+		snprintf(label, sizeof(label), batches[i] == 1 ? "raw 3-process relay (caller-relay-callee)" :
+			 "raw 3-process relay, batch %u, per call", batches[i]);
+		r = row_add(&g.floors, id, label);
+		STEP(r->label);
+		floor_done(r, rl_floor_ring3(&p, batches[i], 0, samples, max_samples));
+	}
+	snprintf(id, sizeof(id), "raw3.w%u", PIPELINE_DEPTH);
+	snprintf(label, sizeof(label), "raw 3-process relay, %u outstanding, per call", PIPELINE_DEPTH);
+	r = row_add(&g.floors, id, label);
+	STEP(r->label);
+	floor_done(r, rl_floor_ring3(&p, 1, PIPELINE_DEPTH, samples, max_samples));
+
+	r = row_add(&g.floors, "futex", "futex ping-pong (always sleeping)");
+	STEP(r->label);
+	floor_done(r, rl_floor_futex(&p, samples, max_samples));
+	r = row_add(&g.floors, "pipe", "pipe ping-pong (64 bytes)");
+	STEP(r->label);
+	floor_done(r, rl_floor_pipe(&p, samples, max_samples));
+	r = row_add(&g.floors, "unix", "Unix stream socket ping-pong (64 bytes)");
+	STEP(r->label);
+	floor_done(r, rl_floor_unix(&p, samples, max_samples));
+
+	/*
+	 * Pinned polling: every process spins forever on its own core. Only
+	 * meaningful with a core per spinning process; with fewer, spinners
+	 * preempt each other for whole time slices (MACHINE.md: ~8 ms).
+	 */
+	struct rl_floor_params pp = p;
+	pp.spin_ns = RL_FLOOR_POLL;
+	pp.cpu[0] = 0;
+	pp.cpu[1] = 1;
+	pp.cpu[2] = 2;
+	r = row_add(&g.floors, "raw2.pinned", "raw 2-process ring ping-pong, pinned polling");
+	STEP(r->label);
+	if (g.nproc >= 2)
+		floor_done(r, rl_floor_ring2(&pp, 1, samples, max_samples));
+	else
+		row_note(r, ROW_SKIPPED, "skipped: 2 spinning processes need 2 cores, this machine has %ld",
+			 g.nproc);
+	r = row_add(&g.floors, "raw2.pinned.b32", "raw 2-process ring, batch 32, pinned polling");
+	STEP(r->label);
+	if (g.nproc >= 2)
+		floor_done(r, rl_floor_ring2(&pp, 32, samples, max_samples));
+	else
+		row_note(r, ROW_SKIPPED, "skipped: 2 spinning processes need 2 cores, this machine has %ld",
+			 g.nproc);
+	r = row_add(&g.floors, "raw3.pinned", "raw 3-process relay, pinned polling");
+	STEP(r->label);
+	if (g.nproc >= 3)
+		floor_done(r, rl_floor_ring3(&pp, 1, 0, samples, max_samples));
+	else
+		row_note(r, ROW_SKIPPED,
+			 "skipped: 3 spinning processes need 3 cores, this machine has %ld "
+			 "(two would share a core and preempt each other for whole time slices)",
+			 g.nproc);
+#undef STEP
+}
+
+/* ---- our calls, under the broker ---- */
+
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fputs(text, f);
+	return fclose(f) ? -errno : 0;
+}
+
+static char *manifest_text(unsigned nclients, const char *client_args)
+{
+	size_t cap = 4096;
+	char *t = malloc(cap);
+	int n;
+
+	if (!t)
+		return NULL;
+	n = snprintf(t, cap,
+		     "# Generated by bench/ipc (see bench/ipc.yaml for the hand-run version).\n"
+		     "system: ipcbench\n"
+		     "heap: {size: 64M}\n"
+		     "broker: {spin_us: %u}\n"
+		     "domains:\n"
+		     "  - name: callee\n"
+		     "    binary: callee\n"
+		     "    exports: [Test]\n",
+		     g.spin_us);
+	for (unsigned c = 1; c <= nclients; c++) {
+		char name[32];
+		if (nclients == 1 && !strstr(client_args, "--throughput"))
+			snprintf(name, sizeof(name), "ipcbench");
+		else
+			snprintf(name, sizeof(name), "client%u", c);
+		n += snprintf(t + n, cap - (size_t)n,
+			      "  - name: %s\n"
+			      "    binary: ipcbench\n"
+			      "    args: [%s]\n"
+			      "    imports:\n"
+			      "      - {name: test, iface: Test, from: callee}\n",
+			      name, client_args);
+	}
+	return t;
+}
+
+/* Runs one generated system; the record keeps command, manifest and status for the JSON. */
+static int run_system(const char *what, const char *manifest, const char *until, int timeout_ms,
+		      struct rl_system_run *run)
+{
+	char path[PATH_MAX + 64], sock[PATH_MAX + 8];
+	struct system_record *rec = &g.systems[g.nsystems++];
+
+	snprintf(path, sizeof(path), "%s/%s.yaml", g.tmpdir, what);
+	snprintf(sock, sizeof(sock), "%s/s", g.tmpdir);
+	rl_procs_remove_at_exit(path, 0);
+	snprintf(rec->what, sizeof(rec->what), "%s", what);
+	rec->manifest = strdup(manifest);
+	rec->status = -EIO;
+	int ret = write_file(path, manifest);
+	if (ret)
+		return ret;
+	memset(run, 0, sizeof(*run));
+	run->redleaf = g.redleaf;
+	run->domain_path = g.domain_path;
+	run->manifest = path;
+	run->until = until;
+	run->socket = sock;
+	run->timeout_ms = timeout_ms;
+	run->label = what;
+	ret = rl_system_run(run);
+	snprintf(rec->command, sizeof(rec->command), "%s", run->command);
+	rec->status = ret ? ret : run->status;
+	unlink(path);
+	return ret;
+}
+
+static void log_tail(const struct rl_system_run *run)
+{
+	if (!run->log)
+		return;
+	const char *start = run->log;
+	if (run->loglen > 3000)
+		start = run->log + run->loglen - 3000;
+	fprintf(stderr, "ipc: --- last lines of the system's log ---\n%s\nipc: ---\n", start);
+}
+
+static const struct {
+	const char *id;    /* row id: op or op.batch */
+	const char *label;
+} our_ops[] = {
+	{ "null", "null call" },
+	{ "add", "call with one scalar (add)" },
+	{ "take", "moving one RRef (take)" },
+	{ "peek", "borrowing one RRef (peek)" },
+	{ "make", "returning an RRef (make, drop untimed)" },
+	{ "batch.1", "batch 1, per call" },
+	{ "batch.8", "batch 8, per call" },
+	{ "batch.32", "batch 32, per call" },
+	{ "batch.128", "batch 128, per call" },
+	{ "pipeline.512", "512 outstanding, per call" },
+	{ "alloc", "RRef allocation (rref_payload_new, not a call)" },
+	{ "drop", "drop of a returned RRef (not a call)" },
+};
+
+static void run_ours(void)
+{
+	char args[128];
+	struct rl_system_run run;
+
+	for (unsigned i = 0; i < sizeof(our_ops) / sizeof(our_ops[0]); i++)
+		row_add(&g.ours, our_ops[i].id, our_ops[i].label);
+	snprintf(args, sizeof(args), "--iterations, \"%u\", --warmup, \"%u\"", g.iterations, g.warmup);
+	char *m = manifest_text(1, args);
+	if (!m) {
+		for (unsigned i = 0; i < g.ours.n; i++)
+			row_note(&g.ours.rows[i], ROW_FAILED, "out of memory");
+		return;
+	}
+	progress("ours: starting the broker with callee and ipcbench (%u iterations per row)", g.iterations);
+	int ret = run_system("latency", m, "ipcbench", 60000 + (int)g.iterations * 3, &run);
+	free(m);
+	if (ret) {
+		for (unsigned i = 0; i < g.ours.n; i++)
+			row_note(&g.ours.rows[i], ROW_FAILED, "cannot run the system: %s", strerror(-ret));
+		return;
+	}
+	for (size_t i = 0; i < run.nlines; i++) {
+		const char *j = run.lines[i].json;
+		char op[32], id[48];
+		double batch = 0, v;
+		if (rl_json_string(j, "op", op, sizeof(op)))
+			continue;
+		rl_json_number(j, "batch", &batch);
+		if (batch > 0)
+			snprintf(id, sizeof(id), "%s.%u", op, (unsigned)batch);
+		else
+			snprintf(id, sizeof(id), "%s", op);
+		struct row *r = row_find(&g.ours, id);
+		if (!r)
+			continue;
+		if (!rl_json_number(j, "error", &v)) {
+			row_note(r, ROW_FAILED, "the call failed: %s", strerror((int)-v));
+			continue;
+		}
+		if (rl_json_number(j, "median", &r->s.median) || rl_json_number(j, "p99", &r->s.p99) ||
+		    rl_json_number(j, "min", &r->s.min) || rl_json_number(j, "n", &v)) {
+			row_note(r, ROW_FAILED, "unreadable result line: %s", j);
+			continue;
+		}
+		r->s.n = (size_t)v;
+		rl_json_number(j, "mean", &r->s.mean);
+		rl_json_number(j, "max", &r->s.max);
+		r->state = ROW_MEASURED;
+	}
+	bool missing = false;
+	for (unsigned i = 0; i < g.ours.n; i++) {
+		struct row *r = &g.ours.rows[i];
+		if (r->state == ROW_PENDING) {
+			row_note(r, ROW_FAILED, "no result (system exit status %d)", run.status);
+			missing = true;
+		}
+	}
+	if (missing || run.status) {
+		fprintf(stderr, "ipc: ours: the system ended with status %d%s\n", run.status,
+			missing ? " and rows are missing" : "");
+		log_tail(&run);
+		if (run.status && !missing)
+			g.any_failed = true;
+	}
+	rl_system_run_free(&run);
+}
+
+/* ---- scaling ---- */
+
+static void run_scaling(unsigned nclients, struct scaling *sc)
+{
+	struct rl_system_run run;
+	char args[160], until[128] = "";
+	uint64_t lead_ms = g.quick ? 800 : 1200, window_ms = g.quick ? 300 : 2000;
+
+	memset(sc, 0, sizeof(*sc));
+	sc->clients = nclients;
+	/*
+	 * The window is in CLOCK_MONOTONIC, which every process shares: clients
+	 * start calling at once and count only calls completing inside it, so
+	 * all of them are loaded over the same interval. lead_ms covers the
+	 * broker's start-up.
+	 */
+	uint64_t start = rl_now_ns() + lead_ms * 1000000ull;
+	uint64_t end = start + window_ms * 1000000ull;
+	sc->window_s = (double)window_ms / 1000.0;
+	snprintf(args, sizeof(args), "--throughput, --window, \"%llu\", \"%llu\"", (unsigned long long)start,
+		 (unsigned long long)end);
+	for (unsigned c = 1; c <= nclients; c++) {
+		size_t l = strlen(until);
+		snprintf(until + l, sizeof(until) - l, "%sclient%u", c > 1 ? "," : "", c);
+	}
+	char *m = manifest_text(nclients, args);
+	char what[32];
+	snprintf(what, sizeof(what), "clients-%u", nclients);
+	progress("scaling: %u client domain(s) calling one callee for %.1f s", nclients, sc->window_s);
+	int ret = m ? run_system(what, m, until, (int)(lead_ms + window_ms) + 30000, &run) : -ENOMEM;
+	free(m);
+	if (ret) {
+		snprintf(sc->note, sizeof(sc->note), "cannot run the system: %s", strerror(-ret));
+		g.any_failed = true;
+		return;
+	}
+	unsigned seen = 0;
+	double total = 0;
+	for (size_t i = 0; i < run.nlines; i++) {
+		const char *j = run.lines[i].json;
+		char op[32];
+		double calls, late = 0, errors = 0;
+		unsigned c;
+		if (rl_json_string(j, "op", op, sizeof(op)) || strcmp(op, "throughput") ||
+		    sscanf(run.lines[i].domain, "client%u", &c) != 1 || c < 1 || c > nclients ||
+		    rl_json_number(j, "calls", &calls))
+			continue;
+		rl_json_number(j, "late", &late);
+		rl_json_number(j, "errors", &errors);
+		sc->per_client[c - 1] = calls / sc->window_s;
+		total += calls;
+		sc->late |= late != 0;
+		if (errors)
+			snprintf(sc->note, sizeof(sc->note), "client%u saw %.0f failed calls", c, errors);
+		seen++;
+	}
+	if (seen != nclients || run.status) {
+		snprintf(sc->note, sizeof(sc->note), "%u of %u clients reported; system exit status %d", seen,
+			 nclients, run.status);
+		log_tail(&run);
+		g.any_failed = true;
+	} else {
+		sc->ok = true;
+		sc->calls_per_s = total / sc->window_s;
+		if (sc->late)
+			snprintf(sc->note, sizeof(sc->note),
+				 "a client started after the window opened: under-counted");
+	}
+	rl_system_run_free(&run);
+}
+
+/* ---- the report ---- */
+
+struct our_line {
+	const char *label;
+	const char *id;    /* NULL: not measured */
+	int paper;         /* paper cycles, 0 = none */
+	const char *floor; /* floor row id, NULL = none */
+};
+
+static const struct our_line table_lines[] = {
+	{ "cross-domain null call", "null", 124, "raw3.b1" },
+	{ "call with one scalar (add)", "add", 0, "raw3.b1" },
+	{ "passing (moving) one RRef (take)", "take", 141, "raw3.b1" },
+	{ "borrowing one RRef (peek)", "peek", 0, "raw3.b1" },
+	{ "returning an RRef (make)", "make", 0, "raw3.b1" },
+	{ "via shadow", NULL, 279, NULL },
+	{ "via shadow with an RRef", NULL, 297, NULL },
+	{ "batch 1, per call", "batch.1", 0, "raw3.b1" },
+	{ "batch 8, per call", "batch.8", 0, "raw3.b8" },
+	{ "batch 32, per call", "batch.32", 0, "raw3.b32" },
+	{ "batch 128, per call", "batch.128", 0, "raw3.b128" },
+	{ "512 outstanding, per call", "pipeline.512", 0, "raw3.w512" },
+	{ "RRef allocation (not a call)", "alloc", 0, NULL },
+	{ "drop of a returned RRef (not a call)", "drop", 0, NULL },
+};
+
+#define SHADOW_NOTE "not measured (shadows land with the recovery issue)"
+
+static void print_stats_cells(const struct row *r)
+{
+	if (measured(r))
+		printf(" %10.0f | %10.0f | %9.0f |", r->s.median, r->s.p99, ns(r->s.median));
+	else
+		printf(" %10s | %10s | %9s |", "-", "-", "-");
+}
+
+static void print_table(void)
+{
+	printf("\nbench/ipc on %ld CPU(s) (%s), kernel %s, TSC %.3f GHz, %s\n", g.nproc, g.cpu_model,
+	       g.kernel, g.tsc_hz / 1e9, g.date);
+	printf("cycles = TSC ticks (no PMU here); ns = median in nanoseconds; medians and p99 over %s\n",
+	       "every timed sample after warm-up");
+	printf("waiting: spin %u us then futex (domains and floors on their rx ring's tail, broker and\n"
+	       "  relay on a bell), wake only a peer that announced it sleeps\n",
+	       g.spin_us);
+	printf("pinning: none (the scheduler places every process)\n");
+	printf("other load: %.0f%% of all CPUs busy before the run, %.0f%% after (while ipc slept)%s\n",
+	       g.busy_before * 100, g.busy_after * 100,
+	       g.busy_before > 0.05 || g.busy_after > 0.05 ? ": NOT IDLE, numbers are inflated" : "");
+
+	printf("\n%-40s | %10s | %10s | %9s | %6s | %-10s | %s\n", "operation", "ours med", "ours p99",
+	       "ours ns", "paper", "floor", "ours/floor");
+	printf("%.*s\n", 115, "----------------------------------------------------------------------"
+			      "---------------------------------------------------------------");
+	for (unsigned i = 0; i < sizeof(table_lines) / sizeof(table_lines[0]); i++) {
+		const struct our_line *l = &table_lines[i];
+		char paper[16] = "-";
+		if (l->paper)
+			snprintf(paper, sizeof(paper), "%d", l->paper);
+		printf("%-40s |", l->label);
+		if (!l->id) {
+			printf(" %s | %6s |\n", SHADOW_NOTE, paper);
+			continue;
+		}
+		struct row *r = row_find(&g.ours, l->id);
+		print_stats_cells(r);
+		struct row *f = l->floor ? row_find(&g.floors, l->floor) : NULL;
+		char ratio[32] = "-";
+		if (measured(r) && measured(f) && f->s.median > 0)
+			snprintf(ratio, sizeof(ratio), "%.2f", r->s.median / f->s.median);
+		printf(" %6s | %-10s | %s", paper, l->floor ? l->floor : "-", ratio);
+		if (r && r->state != ROW_MEASURED)
+			printf("  (%s)", r->note);
+		printf("\n");
+	}
+	printf("paper (2.6 GHz Haswell, core cycles): seL4 call/reply 834, VMFUNC call/reply 396\n");
+
+	printf("\nfloors (harness processes, shared memory, no seccomp, no validation)\n");
+	printf("%-16s | %-50s | %10s | %10s | %10s | %9s\n", "floor", "what", "median", "p99", "min",
+	       "median ns");
+	for (unsigned i = 0; i < g.floors.n; i++) {
+		const struct row *r = &g.floors.rows[i];
+		printf("%-16s | %-50.50s |", r->id, r->label);
+		if (measured(r))
+			printf(" %10.1f | %10.1f | %10.1f | %9.1f\n", r->s.median, r->s.p99, r->s.min,
+			       ns(r->s.median));
+		else
+			printf(" %s\n", r->note);
+	}
+	printf("ours pinned polling: skipped: the call path needs 3 spinning processes (caller, broker,\n"
+	       "  callee) and this machine has %ld core(s); besides, no pure-polling mode exists yet\n"
+	       "  (spin_us is capped at 1000) and src/spawn.c does not apply the manifest's cpu: yet\n",
+	       g.nproc);
+
+	printf("\nscaling: synchronous null calls, N client domains -> broker -> one callee\n");
+	printf("%-8s | %14s | %-40s | %s\n", "clients", "calls/s total", "per client", "notes");
+	for (unsigned i = 0; i < g.nscale; i++) {
+		const struct scaling *sc = &g.scale[i];
+		char per[128] = "";
+		for (unsigned c = 0; c < sc->clients; c++) {
+			size_t l = strlen(per);
+			snprintf(per + l, sizeof(per) - l, "%s%.0f", c ? " " : "", sc->per_client[c]);
+		}
+		if (sc->ok)
+			printf("%-8u | %14.0f | %-40s | %s\n", sc->clients, sc->calls_per_s, per, sc->note);
+		else
+			printf("%-8u | %14s | %-40s | %s\n", sc->clients, "-", "-", sc->note);
+	}
+}
+
+/* ---- targets ---- */
+
+struct check {
+	char name[96];
+	char rule[96];
+	bool evaluated, met;
+	double value, limit;
+	char why[160];
+};
+
+static struct check checks[8];
+static unsigned nchecks;
+
+static void check_ratio(const char *name, const char *ours_id, struct table *bt, const char *base_id,
+			double factor)
+{
+	struct check *c = &checks[nchecks++];
+	struct row *a = row_find(&g.ours, ours_id), *b = row_find(bt, base_id);
+
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	snprintf(c->rule, sizeof(c->rule), "median %s <= %.2f x median %s", ours_id, factor, base_id);
+	if (!measured(a) || !measured(b) || b->s.median <= 0) {
+		snprintf(c->why, sizeof(c->why), "not evaluated: a row is missing");
+		return;
+	}
+	c->evaluated = true;
+	c->value = a->s.median / b->s.median;
+	c->limit = factor;
+	c->met = c->value <= factor;
+}
+
+static void evaluate_checks(void)
+{
+	check_ratio("null call through the broker vs raw 3-process relay", "null", &g.floors, "raw3.b1", 1.25);
+	check_ratio("moving one RRef vs null call", "take", &g.ours, "null", 1.10);
+	check_ratio("batch 32 vs raw 3-process relay batch 32", "batch.32", &g.floors, "raw3.b32", 1.25);
+	check_ratio("batch 128 vs raw 3-process relay batch 128", "batch.128", &g.floors, "raw3.b128", 1.25);
+
+	struct check *c = &checks[nchecks++];
+	struct row *p = row_find(&g.ours, "pipeline.512");
+	snprintf(c->name, sizeof(c->name), "512 outstanding, per call");
+	snprintf(c->rule, sizeof(c->rule), "median pipeline.512 < 124 cycles");
+	if (measured(p)) {
+		c->evaluated = true;
+		c->value = p->s.median;
+		c->limit = 124;
+		c->met = p->s.median < 124;
+	} else {
+		snprintf(c->why, sizeof(c->why), "not evaluated: the row is missing");
+	}
+}
+
+static bool print_checks(void)
+{
+	bool all = true;
+
+	printf("\ntargets (medians of this run)\n");
+	for (unsigned i = 0; i < nchecks; i++) {
+		struct check *c = &checks[i];
+		if (!c->evaluated) {
+			printf("  NOT EVALUATED %s: %s\n", c->name, c->why);
+			all = false;
+			continue;
+		}
+		bool ratio = c->limit < 10;
+		printf("  %-6s %s: %s%.2f (%s)\n", c->met ? "MET" : "MISSED", c->name, ratio ? "ratio " : "",
+		       c->value, c->rule);
+		all &= c->met;
+	}
+	return all;
+}
+
+/* ---- JSON ---- */
+
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch == '\n')
+			fputs("\\n", f);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+static void json_num(FILE *f, double v)
+{
+	if (isfinite(v))
+		fprintf(f, "%.3f", v);
+	else
+		fputs("null", f);
+}
+
+static void json_row(FILE *f, const struct row *r, const char *extra_floor, int paper)
+{
+	static const char *const state[] = { "pending", "measured", "skipped", "failed" };
+
+	fprintf(f, "{\"id\":");
+	json_string(f, r->id);
+	fprintf(f, ",\"label\":");
+	json_string(f, r->label);
+	fprintf(f, ",\"state\":\"%s\"", state[r->state]);
+	if (r->state == ROW_MEASURED) {
+		fprintf(f, ",\"n\":%zu,\"cycles\":{\"min\":", r->s.n);
+		json_num(f, r->s.min);
+		fprintf(f, ",\"median\":");
+		json_num(f, r->s.median);
+		fprintf(f, ",\"p99\":");
+		json_num(f, r->s.p99);
+		fprintf(f, ",\"mean\":");
+		json_num(f, r->s.mean);
+		fprintf(f, ",\"max\":");
+		json_num(f, r->s.max);
+		fprintf(f, "},\"ns\":{\"min\":");
+		json_num(f, ns(r->s.min));
+		fprintf(f, ",\"median\":");
+		json_num(f, ns(r->s.median));
+		fprintf(f, ",\"p99\":");
+		json_num(f, ns(r->s.p99));
+		fprintf(f, ",\"mean\":");
+		json_num(f, ns(r->s.mean));
+		fprintf(f, ",\"max\":");
+		json_num(f, ns(r->s.max));
+		fprintf(f, "}");
+	} else {
+		fprintf(f, ",\"note\":");
+		json_string(f, r->note);
+	}
+	if (paper)
+		fprintf(f, ",\"paper_cycles\":%d", paper);
+	if (extra_floor) {
+		const struct row *fl = row_find(&g.floors, extra_floor);
+		fprintf(f, ",\"floor\":");
+		json_string(f, extra_floor);
+		if (measured(r) && measured(fl) && fl->s.median > 0) {
+			fprintf(f, ",\"ratio_to_floor\":");
+			json_num(f, r->s.median / fl->s.median);
+		}
+	}
+	fprintf(f, "}");
+}
+
+static int mkdir_parents(const char *path)
+{
+	char tmp[PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return 0;
+}
+
+static int write_json(void)
+{
+	if (mkdir_parents(g.json_path))
+		return -errno;
+	FILE *f = fopen(g.json_path, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "{\"tool\":\"bench/ipc\",\"version\":\"%s\",\"date\":\"%s\",\"command\":", RL_VERSION,
+		g.date);
+	json_string(f, g.command);
+	fprintf(f, ",\n\"machine\":{\"nproc\":%ld,\"cpu_model\":", g.nproc);
+	json_string(f, g.cpu_model);
+	fprintf(f, ",\"kernel\":");
+	json_string(f, g.kernel);
+	fprintf(f, ",\"tsc_hz\":%.0f,\"others_busy_before\":", g.tsc_hz);
+	json_num(f, g.busy_before);
+	fprintf(f, ",\"others_busy_after\":");
+	json_num(f, g.busy_after);
+	fprintf(f, "},\n");
+	fprintf(f, "\"config\":{\"iterations\":%u,\"warmup\":%u,\"spin_us\":%u,\"quick\":%s,"
+		   "\"waiting\":\"spin %u us, then futex\",\"pinning\":\"none\",\"cycles\":\"TSC ticks\"},\n",
+		g.iterations, g.warmup, g.spin_us, g.quick ? "true" : "false", g.spin_us);
+	fprintf(f, "\"paper\":{\"clock_ghz\":2.6,\"cross_domain_call\":124,\"rref\":141,\"shadow\":279,"
+		   "\"shadow_rref\":297,\"sel4_call_reply\":834,\"vmfunc_call_reply\":396},\n");
+
+	fprintf(f, "\"floors\":[");
+	for (unsigned i = 0; i < g.floors.n; i++) {
+		fprintf(f, "%s\n ", i ? "," : "");
+		json_row(f, &g.floors.rows[i], NULL, 0);
+	}
+	fprintf(f, "],\n\"ours\":[");
+	unsigned k = 0;
+	for (unsigned i = 0; i < sizeof(table_lines) / sizeof(table_lines[0]); i++) {
+		const struct our_line *l = &table_lines[i];
+		fprintf(f, "%s\n ", k++ ? "," : "");
+		if (!l->id) {
+			fprintf(f, "{\"id\":null,\"label\":");
+			json_string(f, l->label);
+			fprintf(f, ",\"state\":\"not measured\",\"note\":\"%s\",\"paper_cycles\":%d}", SHADOW_NOTE,
+				l->paper);
+			continue;
+		}
+		json_row(f, row_find(&g.ours, l->id), l->floor, l->paper);
+	}
+	fprintf(f, "],\n\"ours_pinned\":{\"state\":\"skipped\",\"note\":\"3 spinning processes; %ld core(s); "
+		   "no pure-polling mode; spawn does not apply cpu:\"},\n", g.nproc);
+
+	fprintf(f, "\"scaling\":[");
+	for (unsigned i = 0; i < g.nscale; i++) {
+		const struct scaling *sc = &g.scale[i];
+		fprintf(f, "%s\n {\"clients\":%u,\"ok\":%s,\"window_s\":", i ? "," : "", sc->clients,
+			sc->ok ? "true" : "false");
+		json_num(f, sc->window_s);
+		fprintf(f, ",\"calls_per_s\":");
+		json_num(f, sc->calls_per_s);
+		fprintf(f, ",\"per_client\":[");
+		for (unsigned c = 0; c < sc->clients; c++) {
+			fprintf(f, "%s", c ? "," : "");
+			json_num(f, sc->per_client[c]);
+		}
+		fprintf(f, "],\"late\":%s,\"note\":", sc->late ? "true" : "false");
+		json_string(f, sc->note);
+		fprintf(f, "}");
+	}
+	fprintf(f, "],\n\"checks\":[");
+	for (unsigned i = 0; i < nchecks; i++) {
+		const struct check *c = &checks[i];
+		fprintf(f, "%s\n {\"name\":", i ? "," : "");
+		json_string(f, c->name);
+		fprintf(f, ",\"rule\":");
+		json_string(f, c->rule);
+		fprintf(f, ",\"evaluated\":%s,\"met\":%s,\"value\":", c->evaluated ? "true" : "false",
+			c->met ? "true" : "false");
+		json_num(f, c->evaluated ? c->value : NAN);
+		fprintf(f, ",\"limit\":");
+		json_num(f, c->evaluated ? c->limit : NAN);
+		fprintf(f, "}");
+	}
+	fprintf(f, "],\n\"systems\":[");
+	for (unsigned i = 0; i < g.nsystems; i++) {
+		const struct system_record *s = &g.systems[i];
+		fprintf(f, "%s\n {\"what\":", i ? "," : "");
+		json_string(f, s->what);
+		fprintf(f, ",\"status\":%d,\"command\":", s->status);
+		json_string(f, s->command);
+		fprintf(f, ",\"manifest\":");
+		json_string(f, s->manifest);
+		fprintf(f, "}");
+	}
+	fprintf(f, "]}\n");
+	return fclose(f) ? -errno : 0;
+}
+
+/* ---- setup ---- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ipc [--quick] [--iterations N] [--spin-us N] [--json FILE] [--check]\n"
+		"\n"
+		"Measures the cost of cross-domain calls in one run and prints them next to the\n"
+		"RedLeaf paper's numbers and to floors measured on this machine:\n"
+		"  floors   an indirect call; two processes ping-ponging over a shared-memory ring\n"
+		"           with our waiting (spin, then futex); three processes relaying like\n"
+		"           caller -> broker -> callee without validation; futex, pipe and Unix\n"
+		"           socket ping-pong; batches of 1, 8, 32, 128 and 512 calls in flight;\n"
+		"           pinned pure polling where there is a core per spinning process\n"
+		"  ours     the bench domain ipcbench calling the callee domain through a real\n"
+		"           broker (redleaf run): null, add, take (moves an RRef), peek (lends\n"
+		"           one), make (returns one), batches of 1, 8, 32, 128 and 512 in flight\n"
+		"  scaling  calls per second with 1, 2 and 4 client domains and one callee\n"
+		"Cycles are TSC ticks. The broker is <dir of ipc>/../src/redleaf; domains are\n"
+		"found in <dir of ipc> and <dir of ipc>/../domains.\n"
+		"\n"
+		"  --quick         short run (1000 iterations per row, 0.3 s scaling windows)\n"
+		"  --iterations N  timed calls per row (default 50000; warm-up is a tenth, at least 100)\n"
+		"  --spin-us N     how long every waiter spins before it sleeps, for the floors and\n"
+		"                  the broker's manifest alike (default 5, at most 1000)\n"
+		"  --json FILE     write every number here (default <dir of ipc>/results/ipc.json)\n"
+		"  --check         exit 1 when a target is missed:\n"
+		"                    null call <= 1.25 x raw 3-process relay; take <= 1.10 x null;\n"
+		"                    batches of 32 and 128 <= 1.25 x raw relay at the same batch;\n"
+		"                    512 outstanding < 124 cycles per call\n"
+		"  --help          this text\n"
+		"\n"
+		"Exit status: 0 when every row was measured (and with --check, every target met);\n"
+		"1 when a measurement failed or (--check) a target was missed; 2 for bad usage.\n");
+}
+
+static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || !*s || *end || v < min || v > max)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int parse_options(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "iterations", required_argument, NULL, 'i' },
+		{ "spin-us", required_argument, NULL, 's' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "check", no_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool iter_given = false;
+	int c;
+
+	g.iterations = 50000;
+	g.spin_us = 5;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'q':
+			g.quick = true;
+			break;
+		case 'i':
+			if (parse_uint(optarg, 1, 1u << 20, &g.iterations)) {
+				fprintf(stderr, "ipc: --iterations takes 1..%u\n", 1u << 20);
+				return 2;
+			}
+			iter_given = true;
+			break;
+		case 's':
+			if (parse_uint(optarg, 0, 1000, &g.spin_us)) {
+				fprintf(stderr, "ipc: --spin-us takes 0..1000\n");
+				return 2;
+			}
+			break;
+		case 'j':
+			snprintf(g.json_path, sizeof(g.json_path), "%s", optarg);
+			break;
+		case 'c':
+			g.check = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		default:
+			fprintf(stderr, "ipc: unknown option or missing value '%s' (see --help)\n", argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "ipc: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return 2;
+	}
+	if (g.quick && !iter_given)
+		g.iterations = 1000;
+	g.warmup = g.iterations / 10 < 100 ? 100 : g.iterations / 10;
+	return 0;
+}
+
+static int find_paths(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return -errno;
+	self[n] = 0;
+	char *slash = strrchr(self, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash = 0;
+	snprintf(g.exe_dir, sizeof(g.exe_dir), "%s", self);
+	if (snprintf(g.redleaf, sizeof(g.redleaf), "%s/../src/redleaf", g.exe_dir) >= (int)sizeof(g.redleaf) ||
+	    snprintf(g.domain_path, sizeof(g.domain_path), "%s:%s/../domains", g.exe_dir, g.exe_dir) >=
+		    (int)sizeof(g.domain_path))
+		return -ENAMETOOLONG;
+	if (!g.json_path[0] &&
+	    snprintf(g.json_path, sizeof(g.json_path), "%s/results/ipc.json", g.exe_dir) >= (int)sizeof(g.json_path))
+		return -ENAMETOOLONG;
+	if (access(g.redleaf, X_OK)) {
+		fprintf(stderr, "ipc: no redleaf binary at %s: %s\n", g.redleaf, strerror(errno));
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* Total and idle jiffies over all CPUs from /proc/stat; 0 or -errno. */
+static int cpu_times(unsigned long long *total, unsigned long long *idle)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+
+	if (!f)
+		return -errno;
+	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+		       &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n < 5)
+		return -EIO;
+	*total = 0;
+	for (int i = 0; i < 8; i++)
+		*total += v[i];
+	*idle = v[3] + v[4]; /* idle + iowait */
+	return 0;
+}
+
+/*
+ * Share of all CPUs busy over a window in which we only sleep: someone
+ * else's load, which inflates every number here (a 2-core machine has no
+ * core to spare). -1 when /proc/stat cannot tell.
+ */
+static double others_busy(void (*during)(void))
+{
+	unsigned long long t0, i0, t1, i1;
+
+	if (cpu_times(&t0, &i0)) {
+		during();
+		return -1;
+	}
+	during();
+	if (cpu_times(&t1, &i1) || t1 <= t0)
+		return -1;
+	return 1.0 - (double)(i1 - i0) / (double)(t1 - t0);
+}
+
+static void calibrate(void)
+{
+	g.tsc_hz = rl_tsc_calibrate(100000000);
+}
+
+static void nap_200ms(void)
+{
+	struct timespec ts = { 0, 200000000 };
+	nanosleep(&ts, NULL);
+}
+
+static void describe_machine(int argc, char **argv)
+{
+	struct utsname u;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[512];
+	time_t now = time(NULL);
+
+	g.nproc = sysconf(_SC_NPROCESSORS_ONLN);
+	snprintf(g.cpu_model, sizeof(g.cpu_model), "unknown");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+		if (!strncmp(line, "model name", 10) && colon) {
+			colon += 2;
+			colon[strcspn(colon, "\n")] = 0;
+			snprintf(g.cpu_model, sizeof(g.cpu_model), "%s", colon);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (!uname(&u))
+		snprintf(g.kernel, sizeof(g.kernel), "%s %s %s", u.sysname, u.release, u.machine);
+	strftime(g.date, sizeof(g.date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	for (int i = 0; i < argc; i++) {
+		size_t l = strlen(g.command);
+		snprintf(g.command + l, sizeof(g.command) - l, "%s%s", i ? " " : "", argv[i]);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int ret = parse_options(argc, argv);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	rl_procs_init();
+	if (find_paths())
+		return 1;
+	describe_machine(argc, argv);
+
+	snprintf(g.tmpdir, sizeof(g.tmpdir), "/tmp/rl-bench-ipc.XXXXXX");
+	if (!mkdtemp(g.tmpdir)) {
+		fprintf(stderr, "ipc: cannot create a temporary directory: %s\n", strerror(errno));
+		return 1;
+	}
+	rl_procs_remove_at_exit(g.tmpdir, 1);
+	{
+		char sock[PATH_MAX + 8];
+		snprintf(sock, sizeof(sock), "%s/s", g.tmpdir);
+		rl_procs_remove_at_exit(sock, 0);
+	}
+
+	max_samples = (size_t)(g.iterations < 1000 ? 1000 : g.iterations) * 4 + 1024;
+	samples = malloc(max_samples * sizeof(double));
+	if (!samples) {
+		fprintf(stderr, "ipc: out of memory\n");
+		rl_procs_cleanup();
+		return 1;
+	}
+
+	progress("calibrating the TSC against CLOCK_MONOTONIC (100 ms)");
+	g.busy_before = others_busy(calibrate);
+	if (g.tsc_hz <= 0) {
+		fprintf(stderr, "ipc: TSC calibration failed\n");
+		rl_procs_cleanup();
+		return 1;
+	}
+	run_floors();
+	run_ours();
+	static const unsigned clients[] = { 1, 2, 4 };
+	for (unsigned i = 0; i < 3; i++)
+		run_scaling(clients[i], &g.scale[g.nscale++]);
+
+	g.busy_after = others_busy(nap_200ms);
+
+	evaluate_checks();
+	print_table();
+	bool all_met = print_checks();
+	if (g.any_failed)
+		printf("\nsome measurements failed: see the notes above and the log on stderr\n");
+	ret = write_json();
+	if (ret)
+		fprintf(stderr, "ipc: cannot write %s: %s\n", g.json_path, strerror(-ret));
+	else
+		printf("\nall numbers: %s\n", g.json_path);
+	fflush(stdout);
+	rl_procs_cleanup();
+	for (unsigned i = 0; i < g.nsystems; i++)
+		free(g.systems[i].manifest);
+	free(samples);
+	if (g.any_failed || ret)
+		return 1;
+	return g.check && !all_met ? 1 : 0;
+}

@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ipcbench: the bench domain behind bench/ipc. It imports Test ("test")
+ * from the callee domain and times real cross-domain calls with rdtsc, from
+ * inside a seccomp-confined domain, through the broker, exactly as any
+ * domain would make them. Results go out as one line per row,
+ *     [name] BENCH {"op":...,"n":...,"min":...,"median":...,"p99":...}
+ * through rl_log (stderr is all a domain can write); values are TSC ticks
+ * per call. The harness converts them to nanoseconds.
+ *
+ *   ipcbench [--iterations N] [--warmup N]
+ *       latency rows: null, add, take, peek, make, batches, 512 in flight
+ *   ipcbench --throughput --window START_NS END_NS
+ *       synchronous null calls back to back; counts the calls that complete
+ *       inside [START_NS, END_NS) of CLOCK_MONOTONIC (shared by all
+ *       processes), so several clients are measured over the same window
+ *
+ * What is timed: only the call (stub -> broker -> callee -> broker -> back).
+ * Allocating an RRef to move and dropping an RRef that came back are timed
+ * separately, as their own rows, because both occasionally make a heap
+ * service round trip to the broker (a magazine refill every 32 allocations,
+ * a batched free every 64 drops) which is not part of a call.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redleaf/domain.h"
+#include "redleaf/ring.h"
+#include "redleaf_idl.h"
+#include "samples.h"
+#include "tsc.h"
+
+#define MAX_SAMPLES (1u << 20)
+#define PIPELINE_DEPTH 512
+#define POLL_MAX 256
+
+/* Static: a domain has no business asking the broker for big private memory. */
+static double samples[MAX_SAMPLES];
+static double side_samples[MAX_SAMPLES];
+
+static rl_cap test_cap;
+static unsigned iterations = 20000, warmup;
+
+static void report(const char *op, unsigned batch, double *v, size_t n)
+{
+	struct rl_stats s;
+
+	if (rl_stats_compute(v, n, &s)) {
+		rl_log("BENCH {\"op\":\"%s\",\"batch\":%u,\"error\":%d}", op, batch, -ENODATA);
+		return;
+	}
+	rl_log("BENCH {\"op\":\"%s\",\"batch\":%u,\"n\":%zu,\"min\":%.1f,\"median\":%.1f,"
+	       "\"p99\":%.1f,\"mean\":%.1f,\"max\":%.1f}",
+	       op, batch, s.n, s.min, s.median, s.p99, s.mean, s.max);
+}
+
+static void report_error(const char *op, unsigned batch, int err)
+{
+	rl_log("BENCH {\"op\":\"%s\",\"batch\":%u,\"error\":%d}", op, batch, err);
+}
+
+static void progress(const char *op)
+{
+	rl_log("PROGRESS %s", op);
+}
+
+/* ---- synchronous calls ---- */
+
+static void bench_null(void)
+{
+	progress("null");
+	for (unsigned i = 0; i < warmup + iterations; i++) {
+		uint64_t t0 = rl_tsc_begin();
+		int rc = Test_null(test_cap);
+		uint64_t t1 = rl_tsc_end();
+		if (rc)
+			return report_error("null", 0, rc);
+		if (i >= warmup)
+			samples[i - warmup] = (double)(t1 - t0);
+	}
+	report("null", 0, samples, iterations);
+}
+
+static void bench_add(void)
+{
+	uint64_t v = 0;
+
+	progress("add");
+	for (unsigned i = 0; i < warmup + iterations; i++) {
+		uint64_t t0 = rl_tsc_begin();
+		int rc = Test_add(test_cap, i, 1, &v);
+		uint64_t t1 = rl_tsc_end();
+		if (rc || v != (uint64_t)i + 1)
+			return report_error("add", 0, rc ? rc : -EPROTO);
+		if (i >= warmup)
+			samples[i - warmup] = (double)(t1 - t0);
+	}
+	report("add", 0, samples, iterations);
+}
+
+/*
+ * take(rref<payload>): a fresh object each time (a moved object is gone).
+ * The allocation is timed on its own: "alloc" is what rref_payload_new()
+ * costs per object when every object leaves (so the magazine refills from
+ * the broker every 32), including the zeroing of the 64-byte payload.
+ */
+static void bench_take(void)
+{
+	uint64_t v = 0;
+
+	progress("take");
+	for (unsigned i = 0; i < warmup + iterations; i++) {
+		rref_payload x;
+		uint64_t a0 = rl_tsc_begin();
+		int rc = rref_payload_new(&x);
+		uint64_t a1 = rl_tsc_end();
+		if (rc)
+			return report_error("take", 0, rc);
+		uint64_t t0 = rl_tsc_begin();
+		rc = Test_take(test_cap, x, &v);
+		uint64_t t1 = rl_tsc_end();
+		if (rc || v != 0) /* zeroed payload: its sum is 0 */
+			return report_error("take", 0, rc ? rc : -EPROTO);
+		if (i >= warmup) {
+			samples[i - warmup] = (double)(t1 - t0);
+			side_samples[i - warmup] = (double)(a1 - a0);
+		}
+	}
+	report("take", 0, samples, iterations);
+	report("alloc", 0, side_samples, iterations);
+}
+
+static void bench_peek(void)
+{
+	rref_payload x;
+	uint64_t v = 0;
+	int rc = rref_payload_new(&x);
+
+	progress("peek");
+	if (rc)
+		return report_error("peek", 0, rc);
+	for (unsigned i = 0; i < warmup + iterations; i++) {
+		uint64_t t0 = rl_tsc_begin();
+		rc = Test_peek(test_cap, x, &v);
+		uint64_t t1 = rl_tsc_end();
+		if (rc) {
+			rref_payload_drop(x);
+			return report_error("peek", 0, rc);
+		}
+		if (i >= warmup)
+			samples[i - warmup] = (double)(t1 - t0);
+	}
+	rref_payload_drop(x);
+	report("peek", 0, samples, iterations);
+}
+
+/*
+ * make(seed) -> rref<payload>: the callee allocates (its own magazine
+ * refills are part of the call, as they would be for any callee), the
+ * object moves to us, and we drop it outside the timed region. The drop is
+ * its own row: the object crossed a boundary, so it goes back to the broker
+ * in batches of 64 (one heap service round trip per 64 drops).
+ */
+static void bench_make(void)
+{
+	progress("make");
+	for (unsigned i = 0; i < warmup + iterations; i++) {
+		rref_payload r;
+		uint64_t t0 = rl_tsc_begin();
+		int rc = Test_make(test_cap, i, &r);
+		uint64_t t1 = rl_tsc_end();
+		if (rc)
+			return report_error("make", 0, rc);
+		uint64_t d0 = rl_tsc_begin();
+		rref_payload_drop(r);
+		uint64_t d1 = rl_tsc_end();
+		if (i >= warmup) {
+			samples[i - warmup] = (double)(t1 - t0);
+			side_samples[i - warmup] = (double)(d1 - d0);
+		}
+	}
+	report("make", 0, samples, iterations);
+	report("drop", 0, side_samples, iterations);
+}
+
+/* ---- asynchronous calls ---- */
+
+/* Collects exactly n completions; returns 0 or the first failure. */
+static int collect(unsigned n)
+{
+	struct rl_completion c[POLL_MAX];
+	int err = 0;
+
+	while (n) {
+		int got = rl_call_poll(c, n < POLL_MAX ? n : POLL_MAX, 1);
+		if (got < 0)
+			return got;
+		for (int k = 0; k < got; k++)
+			if (c[k].status && !err)
+				err = c[k].status;
+		n -= (unsigned)got;
+	}
+	return err;
+}
+
+/*
+ * Batches of null calls: batch submissions, one flush (one publish and at
+ * most one doorbell), then wait until all batch completions are in. One
+ * sample per batch: its ticks divided by the batch size.
+ */
+static void bench_batch(unsigned batch)
+{
+	unsigned nbatches = iterations / batch;
+	unsigned nwarm = warmup / batch + 10;
+	uint64_t tag = 1;
+
+	if (nbatches < 200)
+		nbatches = 200;
+	if (nbatches > MAX_SAMPLES)
+		nbatches = MAX_SAMPLES;
+	for (unsigned b = 0; b < nwarm + nbatches; b++) {
+		uint64_t t0 = rl_tsc_begin();
+		for (unsigned k = 0; k < batch; k++) {
+			int rc = rl_call_submit(test_cap, RL_METHOD_Test_null, NULL, 0, tag++);
+			if (rc < 0)
+				return report_error("batch", batch, rc);
+		}
+		rl_call_flush();
+		int rc = collect(batch);
+		uint64_t t1 = rl_tsc_end();
+		if (rc)
+			return report_error("batch", batch, rc);
+		if (b >= nwarm)
+			samples[b - nwarm] = (double)(t1 - t0) / batch;
+	}
+	report("batch", batch, samples, nbatches);
+}
+
+/*
+ * PIPELINE_DEPTH null calls always in flight: every completion is replaced
+ * by a new submission, flushed once per poll. One sample per
+ * PIPELINE_DEPTH completions: ticks over that stretch divided by its calls.
+ */
+static void bench_pipeline(void)
+{
+	struct rl_completion c[POLL_MAX];
+	unsigned nsamples = iterations / PIPELINE_DEPTH * 4;
+	unsigned nwarm = 8;
+	uint64_t total, submitted = 0, completed = 0, mark_at = PIPELINE_DEPTH;
+	unsigned s = 0;
+
+	progress("pipeline");
+	if (nsamples < 200)
+		nsamples = 200;
+	if (nsamples > MAX_SAMPLES)
+		nsamples = MAX_SAMPLES;
+	total = (uint64_t)(nsamples + nwarm + 1) * PIPELINE_DEPTH;
+	for (; submitted < PIPELINE_DEPTH; submitted++) {
+		int rc = rl_call_submit(test_cap, RL_METHOD_Test_null, NULL, 0, submitted + 1);
+		if (rc < 0)
+			return report_error("pipeline", PIPELINE_DEPTH, rc);
+	}
+	rl_call_flush();
+	uint64_t mark = rl_tsc_begin();
+	while (completed < total) {
+		int got = rl_call_poll(c, POLL_MAX, 1);
+		if (got < 0)
+			return report_error("pipeline", PIPELINE_DEPTH, got);
+		for (int k = 0; k < got; k++) {
+			if (c[k].status) {
+				/* Let the calls still in flight finish before reporting. */
+				collect((unsigned)(submitted - completed - (uint64_t)got));
+				return report_error("pipeline", PIPELINE_DEPTH, c[k].status);
+			}
+			if (submitted < total) {
+				int rc = rl_call_submit(test_cap, RL_METHOD_Test_null, NULL, 0, ++submitted);
+				if (rc < 0)
+					return report_error("pipeline", PIPELINE_DEPTH, rc);
+			}
+		}
+		rl_call_flush();
+		completed += (uint64_t)got;
+		if (completed >= mark_at) {
+			uint64_t now = rl_tsc_end();
+			/* The first stretches fill the pipeline and warm it: not sampled. */
+			if (mark_at > (uint64_t)nwarm * PIPELINE_DEPTH && s < nsamples)
+				samples[s++] = (double)(now - mark) / (double)(completed - (mark_at - PIPELINE_DEPTH));
+			mark = now;
+			mark_at = completed + PIPELINE_DEPTH;
+		}
+	}
+	report("pipeline", PIPELINE_DEPTH, samples, s);
+}
+
+/* ---- throughput ---- */
+
+static int throughput(uint64_t start_ns, uint64_t end_ns)
+{
+	uint64_t calls = 0, before = 0, first = 0;
+	int errors = 0;
+
+	for (;;) {
+		int rc = Test_null(test_cap);
+		uint64_t now = rl_now_ns();
+		if (rc)
+			errors++;
+		if (now < start_ns) {
+			before++;
+			continue;
+		}
+		if (now >= end_ns)
+			break;
+		if (!calls)
+			first = now;
+		calls++;
+	}
+	/* late = 1 when this client made no call before the window opened: it was not loaded all along. */
+	rl_log("BENCH {\"op\":\"throughput\",\"batch\":0,\"calls\":%llu,\"start\":%llu,\"end\":%llu,"
+	       "\"first\":%llu,\"late\":%d,\"errors\":%d}",
+	       (unsigned long long)calls, (unsigned long long)start_ns, (unsigned long long)end_ns,
+	       (unsigned long long)first, before == 0, errors);
+	return errors ? 1 : 0;
+}
+
+static unsigned long long number(const char *s, int *bad)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (!*s || *end)
+		*bad = 1;
+	return v;
+}
+
+int rl_domain_main(int argc, char **argv)
+{
+	int bad = 0, tput = 0;
+	unsigned long long start_ns = 0, end_ns = 0;
+	int warm_given = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--iterations") && i + 1 < argc) {
+			iterations = (unsigned)number(argv[++i], &bad);
+		} else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) {
+			warmup = (unsigned)number(argv[++i], &bad);
+			warm_given = 1;
+		} else if (!strcmp(argv[i], "--throughput")) {
+			tput = 1;
+		} else if (!strcmp(argv[i], "--window") && i + 2 < argc) {
+			start_ns = number(argv[++i], &bad);
+			end_ns = number(argv[++i], &bad);
+		} else {
+			rl_log("unknown or incomplete argument '%s'", argv[i]);
+			return 2;
+		}
+	}
+	if (bad || !iterations || iterations > MAX_SAMPLES || (tput && end_ns <= start_ns)) {
+		rl_log("bad arguments (iterations 1..%u; --window START_NS END_NS with START < END)",
+		       MAX_SAMPLES);
+		return 2;
+	}
+	if (!warm_given)
+		warmup = iterations / 10 < 100 ? 100 : iterations / 10;
+
+	test_cap = rl_cap_lookup("test");
+	if (test_cap == RL_CAP_INVALID) {
+		rl_log("no import named 'test' in the manifest");
+		return 2;
+	}
+	if (tput)
+		return throughput(start_ns, end_ns);
+
+	bench_null();
+	bench_add();
+	bench_take();
+	bench_peek();
+	bench_make();
+	static const unsigned batches[] = { 1, 8, 32, 128 };
+	for (unsigned i = 0; i < sizeof(batches) / sizeof(batches[0]); i++) {
+		char what[32];
+		snprintf(what, sizeof(what), "batch %u", batches[i]);
+		progress(what);
+		bench_batch(batches[i]);
+	}
+	bench_pipeline();
+	rl_log("BENCH {\"op\":\"done\",\"batch\":0}");
+	return 0;
+}

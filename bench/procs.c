@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Child processes and temporary files of the harness (see procs.h). The
+ * signal handler uses only async-signal-safe calls (kill, waitpid,
+ * nanosleep, unlink, rmdir, _exit); the tables it reads are changed only
+ * with those signals blocked.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "procs.h"
+
+#define MAX_KIDS 32
+#define MAX_FILES 32
+
+static struct {
+	pid_t pid;
+	int term_sig; /* SIGKILL for forks; SIGTERM for the broker, so it tears down itself */
+} kids[MAX_KIDS];
+static struct {
+	char path[PATH_MAX];
+	int is_dir;
+	int used;
+} files[MAX_FILES];
+
+static sigset_t fatal_set(void)
+{
+	sigset_t s;
+
+	sigemptyset(&s);
+	sigaddset(&s, SIGINT);
+	sigaddset(&s, SIGTERM);
+	sigaddset(&s, SIGHUP);
+	return s;
+}
+
+static void block(sigset_t *old)
+{
+	sigset_t s = fatal_set();
+	sigprocmask(SIG_BLOCK, &s, old);
+}
+
+static void unblock(const sigset_t *old)
+{
+	sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+static void nap_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* Signal-safe: ends one child, escalating to SIGKILL after 3 s. */
+static void end_child(pid_t pid, int sig)
+{
+	int status;
+
+	kill(pid, sig);
+	for (int i = 0; sig != SIGKILL && i < 300; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return;
+		nap_ms(10);
+	}
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* Signal-safe. */
+static void cleanup_all(void)
+{
+	for (int i = 0; i < MAX_KIDS; i++) {
+		if (kids[i].pid > 0) {
+			end_child(kids[i].pid, kids[i].term_sig);
+			kids[i].pid = 0;
+		}
+	}
+	for (int i = MAX_FILES - 1; i >= 0; i--) {
+		if (!files[i].used)
+			continue;
+		if (files[i].is_dir)
+			rmdir(files[i].path);
+		else
+			unlink(files[i].path);
+		files[i].used = 0;
+	}
+}
+
+static void on_fatal_signal(int sig)
+{
+	static const char msg[] = "\nipc: interrupted; stopping children and removing temporary files\n";
+
+	(void)!write(2, msg, sizeof(msg) - 1);
+	cleanup_all();
+	_exit(128 + sig);
+}
+
+void rl_procs_init(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_fatal_signal;
+	sa.sa_mask = fatal_set();
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* A broker that died early must not kill us through a write to its pipe. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int remember(pid_t pid, int term_sig)
+{
+	for (int i = 0; i < MAX_KIDS; i++) {
+		if (kids[i].pid <= 0) {
+			kids[i].term_sig = term_sig;
+			kids[i].pid = pid;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+static void forget(pid_t pid)
+{
+	for (int i = 0; i < MAX_KIDS; i++)
+		if (kids[i].pid == pid)
+			kids[i].pid = 0;
+}
+
+/* In a new child: default signal dispositions, and death with the parent. */
+static void child_setup(pid_t parent, int death_sig)
+{
+	sigset_t none;
+
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (prctl(PR_SET_PDEATHSIG, death_sig) < 0)
+		_exit(127);
+	if (getppid() != parent) /* the parent died before prctl took effect */
+		_exit(127);
+}
+
+pid_t rl_procs_fork(void (*fn)(void *), void *arg)
+{
+	sigset_t old;
+	pid_t parent = getpid();
+
+	block(&old);
+	pid_t pid = fork();
+	if (pid == 0) {
+		child_setup(parent, SIGKILL);
+		fn(arg);
+		_exit(0);
+	}
+	int err = pid < 0 ? -errno : 0;
+	if (pid > 0 && remember(pid, SIGKILL)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		err = -ENOSPC;
+	}
+	unblock(&old);
+	return err ? err : pid;
+}
+
+pid_t rl_procs_exec(char *const argv[], char *const envp[], int stderr_fd)
+{
+	sigset_t old;
+	pid_t parent = getpid();
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (devnull < 0)
+		return -errno;
+	block(&old);
+	pid_t pid = fork();
+	if (pid == 0) {
+		child_setup(parent, SIGTERM);
+		if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(stderr_fd, 2) < 0)
+			_exit(127);
+		execve(argv[0], argv, envp);
+		dprintf(2, "ipc: cannot execute %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	int err = pid < 0 ? -errno : 0;
+	if (pid > 0 && remember(pid, SIGTERM)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		err = -ENOSPC;
+	}
+	unblock(&old);
+	close(devnull);
+	return err ? err : pid;
+}
+
+void rl_procs_stop(pid_t pid)
+{
+	sigset_t old;
+	int sig = SIGKILL;
+
+	block(&old);
+	for (int i = 0; i < MAX_KIDS; i++)
+		if (kids[i].pid == pid)
+			sig = kids[i].term_sig;
+	end_child(pid, sig);
+	forget(pid);
+	unblock(&old);
+}
+
+int rl_procs_wait(pid_t pid, int timeout_ms)
+{
+	int status;
+
+	for (long waited = 0;; waited += 5) {
+		pid_t r = waitpid(pid, &status, timeout_ms < 0 ? 0 : WNOHANG);
+		if (r == pid) {
+			sigset_t old;
+			block(&old);
+			forget(pid);
+			unblock(&old);
+			return status;
+		}
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (timeout_ms >= 0 && waited >= timeout_ms)
+			return -ETIMEDOUT;
+		if (r == 0)
+			nap_ms(5);
+	}
+}
+
+void rl_procs_remove_at_exit(const char *path, int is_dir)
+{
+	sigset_t old;
+
+	block(&old);
+	for (int i = 0; i < MAX_FILES; i++) {
+		if (!files[i].used) {
+			snprintf(files[i].path, sizeof(files[i].path), "%s", path);
+			files[i].is_dir = is_dir;
+			files[i].used = 1;
+			break;
+		}
+	}
+	unblock(&old);
+}
+
+void rl_procs_cleanup(void)
+{
+	sigset_t old;
+
+	block(&old);
+	cleanup_all();
+	unblock(&old);
+}

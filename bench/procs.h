@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The harness's child processes (floor partners and the broker) and the
+ * files it creates, ended and removed on every path: normal return, error,
+ * and SIGINT/SIGTERM/SIGHUP. Children also get a parent-death signal, so
+ * even a harness killed with SIGKILL leaves nothing running.
+ */
+#ifndef RL_BENCH_PROCS_H
+#define RL_BENCH_PROCS_H
+
+#include <sys/types.h>
+
+/* Installs the SIGINT/SIGTERM/SIGHUP handler that ends everything registered here. */
+void rl_procs_init(void);
+
+/*
+ * Forks a child that runs fn(arg) and exits; it dies with SIGKILL when the
+ * harness dies. Returns the pid, or a negative errno.
+ */
+pid_t rl_procs_fork(void (*fn)(void *), void *arg);
+
+/*
+ * Starts argv[0] (a path) with envp, stdout to /dev/null and stderr to
+ * stderr_fd. The child gets SIGTERM when the harness dies (a broker then
+ * tears its system down itself). Returns the pid or a negative errno.
+ */
+pid_t rl_procs_exec(char *const argv[], char *const envp[], int stderr_fd);
+
+/* Ends pid (SIGKILL for forks, SIGTERM then SIGKILL after 3 s for execs) and reaps it. */
+void rl_procs_stop(pid_t pid);
+
+/*
+ * Waits for pid to exit by itself for at most timeout_ms (-1: no limit).
+ * Returns its wait status, or -ETIMEDOUT (pid still running and registered).
+ */
+int rl_procs_wait(pid_t pid, int timeout_ms);
+
+/* Remembers a file (or, with is_dir, an empty directory) to remove at exit or on a signal. */
+void rl_procs_remove_at_exit(const char *path, int is_dir);
+
+/* Stops every child and removes every registered file now. */
+void rl_procs_cleanup(void);
+
+#endif /* RL_BENCH_PROCS_H */

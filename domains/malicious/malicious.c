@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A hostile domain. It forges capabilities and RRefs, passes objects it does
+ * not own or of the wrong type or size, builds cyclic graphs, calls methods
+ * that do not exist with arguments out of range, writes garbage messages and
+ * impossible ring indices, and rewrites requests after posting them. Each
+ * attempt must fail with the expected error for this domain only, and the
+ * registry audit must pass after each. Exits 0 when every check held.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "../testpair/check.h"
+#include "redleaf/heap.h"
+#include "redleaf_idl.h"
+#include "runtime.h"
+
+static rl_cap t;
+
+#define AUDIT() T_EQ(rl_heap_audit(), 0)
+
+/* Some live object owned by another domain, from the read-only registry. */
+static rl_rref find_foreign(void)
+{
+	const struct rl_heap_hdr *hd = __rl_registry_hdr();
+	const struct rl_obj *objs = (const struct rl_obj *)((const uint8_t *)hd + RL_REGISTRY_HDR);
+	uint32_t n = hd->nslots;
+	for (uint32_t s = 0; s < n; s++)
+		if (objs[s].state == RL_OBJ_OWNED && objs[s].owner != rl_domain_id())
+			return (rl_rref){ s, objs[s].gen };
+	return RL_RREF_NULL;
+}
+
+static rref_payload payload(void)
+{
+	rref_payload x;
+	T_EQ(rref_payload_new(&x), 0);
+	memset(rref_payload_get(x)->data, 1, sizeof(struct payload));
+	return x;
+}
+
+static void forged_caps(void)
+{
+	uint64_t v;
+	T_EQ(Test_null(0x00050003), -EBADF);
+	T_EQ(Test_null((t & 0xffff) | (((t >> 16) + 1) << 16)), -EBADF); /* right slot, wrong generation */
+	T_EQ(Test_null(RL_MAX_IMPORTS + 40), -EBADF);
+	T_EQ(Test_call_null(t, 0x00010009, &v), -EBADF); /* a capability never given */
+	AUDIT();
+}
+
+static void forged_rrefs(void)
+{
+	uint64_t v;
+	rref_payload x = payload();
+	rl_rref f = find_foreign();
+
+	T_CHECK(!rl_rref_is_null(f));
+	T_EQ(Test_take(t, (rref_payload){ f }, &v), -EPERM);
+	T_EQ(Test_peek(t, (rref_payload){ f }, &v), -EPERM);
+	T_EQ(Test_take(t, (rref_payload){ { 0x7ffffff0u, 1 } }, &v), -EINVAL);
+	T_EQ(Test_take(t, (rref_payload){ RL_RREF_NULL }, &v), -EINVAL);
+	T_EQ(Test_take(t, (rref_payload){ { x.r.slot, x.r.gen + 1 } }, &v), -ESTALE);
+	T_CHECK(rref_payload_get(x) != NULL); /* nothing moved */
+	/* Moved once, moved again. */
+	T_EQ(Test_take(t, x, &v), 0);
+	int again = Test_take(t, x, &v);
+	T_CHECK(again == -EPERM || again == -ESTALE);
+	AUDIT();
+}
+
+static void wrong_type_and_size(void)
+{
+	uint64_t v;
+	rref_payload x = payload();
+
+	T_EQ(Test_peek(t, x, &v), 0); /* stamps it as payload */
+	T_EQ(Test_sum_list(t, (rref_node){ x.r }, &v), -EPROTOTYPE);
+	T_CHECK(rref_payload_get(x) != NULL);
+	rref_payload_drop(x);
+
+	rl_rref small;
+	T_EQ(rl_rref_alloc(0, 100, &small), 0); /* a 256-byte slot, passed as a 1024-byte array */
+	T_EQ(Test_take_big(t, (rref_arr_u8_1024){ small }, &v), -EMSGSIZE);
+	T_CHECK(rl_rref_get(small) != NULL);
+	rl_rref_drop(small);
+	AUDIT();
+}
+
+static void bad_graphs(void)
+{
+	uint64_t v;
+	rref_node a, b;
+
+	T_EQ(rref_node_new(&a), 0);
+	T_EQ(rref_node_new(&b), 0);
+	rref_node_get(a)->next = b;
+	rref_node_get(b)->next = a; /* a cycle: a graph with two owners of a */
+	T_EQ(Test_sum_list(t, a, &v), -EINVAL);
+	rref_node_get(b)->next = b; /* a self-loop below a */
+	T_EQ(Test_sum_list(t, a, &v), -EINVAL);
+	rref_node_get(b)->next = (rref_node){ find_foreign() }; /* a nested object of someone else */
+	T_EQ(Test_sum_list(t, a, &v), -EPERM);
+	rref_node_get(b)->next = (rref_node){ { 0x7ffffff0u, 3 } };
+	T_EQ(Test_sum_list(t, a, &v), -EINVAL);
+	T_CHECK(rref_node_get(a) != NULL && rref_node_get(b) != NULL); /* a rejected graph stays ours */
+	rref_node_get(b)->next = (rref_node){ RL_RREF_NULL };
+	rref_node_get(a)->value = 4;
+	rref_node_get(b)->value = 5;
+	T_EQ(Test_sum_list(t, a, &v), 0);
+	T_EQ(v, 9);
+	AUDIT();
+}
+
+static void bad_methods_and_scalars(void)
+{
+	uint64_t args[RL_MSG_ARGS] = { 0 };
+	rref_payload x = payload();
+
+	T_EQ(rl_call(t, 200, args, 0, NULL), -ENOSYS);
+	T_EQ(rl_call(t, RL_METHOD_Test_null + 0xff00, args, 0, NULL), -ENOSYS);
+	args[0] = rl_rref_to_wire(x.r);
+	args[1] = 300; /* a u8 */
+	T_EQ(rl_call(t, RL_METHOD_Test_fill, args, 2, NULL), -EINVAL);
+	args[0] = 1ULL << 32; /* an i32 with high bits set */
+	T_EQ(rl_call(t, RL_METHOD_Test_neg, args, 1, NULL), -EINVAL);
+	rref_payload_drop(x);
+	AUDIT();
+}
+
+/* Raw entries: kinds that do not exist, replies to nothing, service requests out of range. */
+static void garbage_messages(void)
+{
+	struct rl_completion c;
+	uint64_t none[RL_MSG_ARGS] = { 0 };
+	struct rl_chan *ch = __rl_channel();
+
+	/*
+	 * Queue an entry through the runtime (so its private tail stays right),
+	 * then rewrite it by hand before publishing: here, a kind that does not exist.
+	 */
+	uint32_t pos = atomic_load(&ch->tx.tail);
+	T_EQ(rl_call_submit(t, 0, none, 0, 1234), 1);
+	memset(ch->tx.slot[pos & RL_RING_MASK].arg, 0xab, sizeof(none));
+	ch->tx.slot[pos & RL_RING_MASK].kind = 99;
+	rl_call_flush();
+	T_EQ(rl_call_poll(&c, 1, 1), 1);
+	T_EQ(c.tag, 1234);
+	T_EQ(c.status, -EPROTO);
+
+	/* A reply to a call nobody made: silently counted, nothing else changes. */
+	pos = atomic_load(&ch->tx.tail);
+	T_EQ(rl_call_submit(t, 0, none, 0, 1235), 1);
+	ch->tx.slot[pos & RL_RING_MASK].kind = RL_MSG_REPLY;
+	ch->tx.slot[pos & RL_RING_MASK].tag = 0x0000000500000003ULL;
+	rl_call_flush();
+	/* Service requests out of range. */
+	pos = atomic_load(&ch->tx.tail);
+	T_EQ(rl_call_submit(t, 0, none, 0, 1236), 1);
+	ch->tx.slot[pos & RL_RING_MASK].kind = RL_MSG_SYS;
+	ch->tx.slot[pos & RL_RING_MASK].method = 99;
+	rl_call_flush();
+	T_EQ(rl_call_poll(&c, 1, 1), 1);
+	T_EQ(c.tag, 1236);
+	T_EQ(c.status, -ENOSYS);
+	pos = atomic_load(&ch->tx.tail);
+	T_EQ(rl_call_submit(t, 0, none, 0, 1237), 1);
+	ch->tx.slot[pos & RL_RING_MASK].kind = RL_MSG_SYS;
+	ch->tx.slot[pos & RL_RING_MASK].method = RL_SYS_REFILL;
+	ch->tx.slot[pos & RL_RING_MASK].arg[0] = 9; /* no such class */
+	ch->tx.slot[pos & RL_RING_MASK].arg[1] = 4;
+	rl_call_flush();
+	T_EQ(rl_call_poll(&c, 1, 1), 1);
+	T_EQ(c.tag, 1237);
+	T_EQ(c.status, -EINVAL);
+	pos = atomic_load(&ch->tx.tail);
+	T_EQ(rl_call_submit(t, 0, none, 0, 1238), 1);
+	ch->tx.slot[pos & RL_RING_MASK].kind = RL_MSG_SYS;
+	ch->tx.slot[pos & RL_RING_MASK].method = RL_SYS_FREE;
+	ch->tx.slot[pos & RL_RING_MASK].arg[0] = 100000; /* more handles than the page holds */
+	rl_call_flush();
+	T_EQ(rl_call_poll(&c, 1, 1), 1);
+	T_EQ(c.tag, 1238);
+	T_EQ(c.status, -EINVAL);
+	/* Freeing someone else's object: refused (0 freed). */
+	rl_rref f = find_foreign();
+	ch->ctl.give_back[0] = rl_rref_to_wire(f);
+	pos = atomic_load(&ch->tx.tail);
+	T_EQ(rl_call_submit(t, 0, none, 0, 1239), 1);
+	ch->tx.slot[pos & RL_RING_MASK].kind = RL_MSG_SYS;
+	ch->tx.slot[pos & RL_RING_MASK].method = RL_SYS_FREE;
+	ch->tx.slot[pos & RL_RING_MASK].arg[0] = 1;
+	rl_call_flush();
+	T_EQ(rl_call_poll(&c, 1, 1), 1);
+	T_EQ(c.tag, 1239);
+	T_EQ(c.status, 0);
+	AUDIT();
+}
+
+/* A tail more than a ring ahead: reported once, ignored until it is sane again. */
+static void impossible_indices(void)
+{
+	struct rl_completion c;
+	struct rl_chan *ch = __rl_channel();
+	uint32_t tail = atomic_load(&ch->tx.tail);
+	uint64_t v;
+
+	atomic_store(&ch->tx.tail, tail + 5 * RL_RING_SLOTS);
+	T_EQ(rl_call_poll(&c, 1, 1), 1);
+	T_EQ(c.tag, 0);
+	T_EQ(c.status, -EPROTO);
+	atomic_store(&ch->tx.tail, tail);
+	T_EQ(Test_add(t, 40, 2, &v), 0);
+	T_EQ(v, 42);
+	AUDIT();
+}
+
+/* Rewrite a request while the broker may be reading it: it must act on one consistent copy. */
+static void racing_rewrites(void)
+{
+	struct rl_chan *ch = __rl_channel();
+	uint64_t arg[RL_MSG_ARGS] = { 0 };
+	unsigned ok = 0, refused = 0;
+
+	for (unsigned i = 0; i < 200; i++) {
+		rref_payload x = payload();
+		rl_rref f = find_foreign();
+		arg[0] = rl_rref_to_wire(x.r);
+		uint32_t pos = atomic_load(&ch->tx.tail);
+		T_EQ(rl_call_submit(t, RL_METHOD_Test_take, arg, 1, 5000 + i), 1);
+		rl_call_flush();
+		volatile uint64_t *word = &ch->tx.slot[pos & RL_RING_MASK].arg[0];
+		struct rl_completion c;
+		int got = 0;
+		for (unsigned k = 0; !got; k++) {
+			*word = (k & 1) ? rl_rref_to_wire(f) : rl_rref_to_wire(x.r);
+			got = rl_call_poll(&c, 1, k > 100000);
+		}
+		T_EQ(c.tag, 5000 + i);
+		if (c.status == 0) {
+			ok++;
+			T_CHECK(rref_payload_get(x) == NULL); /* moved: it was x the broker saw */
+		} else {
+			refused++;
+			T_EQ(c.status, -EPERM);
+			T_CHECK(rref_payload_get(x) != NULL); /* refused: x untouched */
+			rref_payload_drop(x);
+		}
+	}
+	rl_log("racing rewrites: %u moved, %u refused", ok, refused);
+	AUDIT();
+}
+
+int rl_domain_main(int argc, char **argv)
+{
+	uint64_t v;
+
+	t = rl_cap_lookup("test");
+	if (t == RL_CAP_INVALID)
+		rl_panic("no import named 'test'");
+	/* Make the callee allocate, so its magazine holds objects we can try to steal. */
+	rref_payload mine;
+	T_EQ(Test_make(t, 1, &mine), 0);
+	rref_payload_drop(mine);
+	forged_caps();
+	forged_rrefs();
+	wrong_type_and_size();
+	bad_graphs();
+	bad_methods_and_scalars();
+	garbage_messages();
+	impossible_indices();
+	racing_rewrites();
+	/* After all that, an honest call still works. */
+	T_EQ(Test_add(t, 1, 2, &v), 0);
+	T_EQ(v, 3);
+	return t_report();
+}

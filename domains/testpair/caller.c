@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The caller of the paper's test pair. `caller` runs the functional checks
+ * of every kind of call (scalar, moved, borrowed and returned RRefs, a nested
+ * graph moved whole, capabilities) and exits 0 only if all hold.
+ * `caller --loop` keeps calling until the broker stops it (for demos).
+ * `caller --victim IMPORT...` first calls null() on each named import, which
+ * must crash during the call (-ECONNRESET) and then be dead (-EHOSTDOWN),
+ * and then runs the checks: a dead neighbour must not disturb anyone.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "redleaf_idl.h"
+
+static rref_payload new_payload(uint8_t seed, uint64_t *sum)
+{
+	rref_payload r;
+	T_EQ(rref_payload_new(&r), 0);
+	struct payload *p = rref_payload_get(r);
+	*sum = 0;
+	for (unsigned i = 0; i < sizeof(p->data); i++) {
+		p->data[i] = (uint8_t)(seed * i);
+		*sum += p->data[i];
+	}
+	return r;
+}
+
+static void check_scalars(rl_cap t)
+{
+	uint64_t v = 0;
+	int32_t n = 0;
+
+	T_EQ(Test_null(t), 0);
+	T_EQ(Test_add(t, 2, 3, &v), 0);
+	T_EQ(v, 5);
+	T_EQ(Test_add(t, UINT64_MAX, 2, &v), 0);
+	T_EQ(v, 1);
+	T_EQ(Test_neg(t, 5, &n), 0);
+	T_EQ(n, -5);
+	T_EQ(Test_neg(t, -2147483647, &n), 0);
+	T_EQ(n, 2147483647);
+}
+
+static void check_moved(rl_cap t)
+{
+	uint64_t sum, got = 0;
+	rref_payload x = new_payload(3, &sum);
+
+	T_EQ(Test_take(t, x, &got), 0);
+	T_EQ(got, sum);
+	/* Moved: gone from us, and the broker refuses a second move. */
+	T_CHECK(rref_payload_get(x) == NULL);
+	/* -EPERM while the callee still holds the slot, -ESTALE once it was freed */
+	int again = Test_take(t, x, &got);
+	T_CHECK(again == -EPERM || again == -ESTALE);
+	T_CHECK(rl_rpc_from_broker());
+}
+
+static void check_borrowed(rl_cap t)
+{
+	uint64_t sum, got = 0;
+	rref_payload x = new_payload(5, &sum);
+
+	T_EQ(rl_rref_borrows(x.r), 0);
+	T_EQ(Test_peek(t, x, &got), 0); /* the callee checks the loan is visible while it runs */
+	T_EQ(got, sum);
+	T_CHECK(rref_payload_get(x) != NULL);
+	T_EQ(rl_rref_borrows(x.r), 0);
+	T_EQ(Test_fill(t, x, 7), 0);
+	rref_payload_drop(x);
+}
+
+static void check_returned(rl_cap t)
+{
+	rref_payload r = { RL_RREF_NULL };
+
+	T_EQ(Test_make(t, 11, &r), 0);
+	struct payload *p = rref_payload_get(r);
+	T_CHECK(p != NULL);
+	if (p)
+		for (unsigned i = 0; i < sizeof(p->data); i++)
+			if (p->data[i] != (uint8_t)(11 + i)) {
+				T_CHECK(!"returned payload content");
+				break;
+			}
+	rref_payload_drop(r);
+}
+
+static void check_graph(rl_cap t)
+{
+	enum { N = 20 };
+	rref_node nodes[N];
+	uint64_t want = 0, got = 0;
+
+	for (int i = N - 1; i >= 0; i--) {
+		T_EQ(rref_node_new(&nodes[i]), 0);
+		struct node *n = rref_node_get(nodes[i]);
+		n->value = (uint64_t)i * 1000 + 7;
+		n->next = i == N - 1 ? (rref_node){ RL_RREF_NULL } : nodes[i + 1];
+		want += n->value;
+	}
+	T_EQ(Test_sum_list(t, nodes[0], &got), 0);
+	T_EQ(got, want);
+	for (int i = 0; i < N; i++)
+		T_CHECK(rref_node_get(nodes[i]) == NULL);
+}
+
+static void check_vec(rl_cap t)
+{
+	rref_vec_u32 v;
+	uint64_t want = 0, got = 0;
+
+	T_EQ(rref_vec_u32_new(100, &v), 0);
+	struct vec_u32 *p = rref_vec_u32_get(v);
+	for (uint32_t i = 0; i < 100; i++) {
+		p->items[i] = i * i;
+		want += i * i;
+	}
+	p->hdr.len = 100;
+	T_EQ(Test_sum_vec(t, v, &got), 0);
+	T_EQ(got, want);
+	T_CHECK(rref_vec_u32_get(v) == NULL);
+}
+
+static void check_caps(rl_cap t)
+{
+	uint64_t r = 99;
+
+	/* Pass our capability on: the callee calls through it (back into itself). */
+	T_EQ(Test_call_null(t, t, &r), 0);
+	T_EQ(r, 0);
+	T_EQ(Test_null(0x12345), -EBADF);
+	T_EQ(Test_call_null(t, 0x7777, &r), -EBADF);
+	T_EQ(Test_null(RL_CAP_INVALID), -EBADF);
+}
+
+int rl_domain_main(int argc, char **argv)
+{
+	rl_cap t = rl_cap_lookup("test");
+	if (t == RL_CAP_INVALID)
+		rl_panic("no import named 'test'");
+
+	if (argc > 1 && !strcmp(argv[1], "--loop")) {
+		for (uint64_t i = 0;; i++) {
+			uint64_t sum, got;
+			rref_payload x = new_payload((uint8_t)i, &sum);
+			if (Test_take(t, x, &got) || got != sum)
+				rl_panic("call %llu failed", (unsigned long long)i);
+		}
+	}
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--victim"))
+			continue;
+		rl_cap v = rl_cap_lookup(argv[i]);
+		if (v == RL_CAP_INVALID)
+			rl_panic("no import named '%s'", argv[i]);
+		T_EQ(Test_null(v), -ECONNRESET);
+		T_CHECK(rl_rpc_from_broker());
+		T_EQ(Test_null(v), -EHOSTDOWN);
+	}
+	check_scalars(t);
+	check_moved(t);
+	check_borrowed(t);
+	check_returned(t);
+	check_graph(t);
+	check_vec(t);
+	check_caps(t);
+	T_EQ(rl_heap_audit(), 0);
+	return t_report();
+}

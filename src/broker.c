@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `redleaf run`: load and check the manifest, build the shared memory, wire
+ * the capabilities, start the domains, run the proxy thread and the event
+ * loop, and take everything down again -- also when something fails half way.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "cli.h"
+#include "redleaf/seccomp_policy.h"
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void rl_broker_log(struct broker *b, const char *fmt, ...)
+{
+	va_list ap;
+	uint64_t t = rl_now_ns() - b->start_ns;
+
+	if (b->quiet)
+		return;
+	pthread_mutex_lock(&log_lock);
+	fprintf(stderr, "redleaf[%4llu.%03llu]: ", (unsigned long long)(t / 1000000000ull),
+		(unsigned long long)(t / 1000000ull % 1000));
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	pthread_mutex_unlock(&log_lock);
+}
+
+void rl_broker_ring_bell(struct broker *b)
+{
+	atomic_fetch_add(&b->bell->word, 1);
+	rl_futex_wake(&b->bell->word, 1);
+}
+
+void rl_broker_request_stop(struct broker *b)
+{
+	uint64_t one = 1;
+
+	atomic_store(&b->stop, 1);
+	if (b->wake_fd >= 0)
+		(void)!write(b->wake_fd, &one, sizeof(one));
+	rl_broker_ring_bell(b);
+}
+
+struct domain *rl_broker_domain_by_name(struct broker *b, const char *name)
+{
+	for (unsigned i = 1; i <= b->ndom; i++)
+		if (!strcmp(b->dom[i].name, name))
+			return &b->dom[i];
+	return NULL;
+}
+
+/* ---- checking the manifest against the IDL and the file system ---- */
+
+static int manifest_error(const struct rl_manifest *m, struct rl_manifest_pos pos, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s:%u:%u: error: ", m->path, pos.line, pos.col);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -EINVAL;
+}
+
+static bool executable(const char *path)
+{
+	return access(path, X_OK) == 0;
+}
+
+/* Joins dir and name into out (PATH_MAX); false when the result would not fit. */
+static bool join_path(char *out, const char *dir, const char *name)
+{
+	int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
+	return n > 0 && n < PATH_MAX;
+}
+
+/* Where domain binaries named without a slash are looked for. */
+static int resolve_binary(const struct rl_manifest *m, const struct rl_manifest_domain *md, char *out)
+{
+	char self[PATH_MAX];
+	const char *bin = md->binary;
+
+	if (strchr(bin, '/')) {
+		bool fits = bin[0] == '/' ? strlen(bin) < PATH_MAX && strcpy(out, bin)
+					  : join_path(out, m->dir, bin);
+		if (fits && executable(out))
+			return 0;
+		return manifest_error(m, md->pos, "domain '%s': binary '%s' is not an executable file (%s)",
+				      md->name, out, strerror(errno));
+	}
+	const char *env = getenv("REDLEAF_DOMAIN_PATH");
+	if (env) {
+		char *copy = strdup(env), *save = NULL;
+		for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+			if (join_path(out, dir, bin) && executable(out)) {
+				free(copy);
+				return 0;
+			}
+		}
+		free(copy);
+	}
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = 0;
+		char *slash = strrchr(self, '/');
+		if (slash)
+			*slash = 0;
+		static const char *const rel[] = { "../domains", "domains", "../libexec/redleaf" };
+		for (unsigned i = 0; i < 3; i++) {
+			char dir[PATH_MAX];
+			if (join_path(dir, self, rel[i]) && join_path(out, dir, bin) && executable(out))
+				return 0;
+		}
+	}
+	return manifest_error(m, md->pos,
+			      "domain '%s': binary '%s' not found (searched $REDLEAF_DOMAIN_PATH and "
+			      "the domains folder beside redleaf)", md->name, bin);
+}
+
+static int check_manifest(struct broker *b)
+{
+	const struct rl_manifest *m = b->m;
+
+	for (unsigned i = 0; i < m->ndomains; i++) {
+		const struct rl_manifest_domain *md = &m->domains[i];
+		for (unsigned k = 0; k < md->nexports; k++)
+			if (!rl_idl_iface_by_name(md->exports[k]))
+				return manifest_error(m, md->export_pos[k],
+						      "unknown interface '%s' (not in any .idl file)",
+						      md->exports[k]);
+		for (unsigned k = 0; k < md->nimports; k++)
+			if (!rl_idl_iface_by_name(md->imports[k].iface))
+				return manifest_error(m, md->imports[k].iface_pos,
+						      "unknown interface '%s' (not in any .idl file)",
+						      md->imports[k].iface);
+		int ret = resolve_binary(m, md, b->dom[i + 1].binary);
+		if (ret)
+			return ret;
+		if (md->cpu >= 0 && md->cpu >= sysconf(_SC_NPROCESSORS_CONF))
+			return manifest_error(m, md->pos, "domain '%s': cpu %d does not exist (this machine has %ld)",
+					      md->name, md->cpu, sysconf(_SC_NPROCESSORS_CONF));
+	}
+	return 0;
+}
+
+/* ---- building the system ---- */
+
+static void *map_memfd(const char *name, size_t size, int *fd_out)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return NULL;
+	if (ftruncate(fd, (off_t)size) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
+		close(fd);
+		return NULL;
+	}
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		close(fd);
+		return NULL;
+	}
+	*fd_out = fd;
+	return p;
+}
+
+static int export_index(const struct domain *d, uint16_t iface)
+{
+	for (unsigned i = 0; i < d->nexports; i++)
+		if (d->exports[i] == iface)
+			return (int)i;
+	return -1;
+}
+
+/* Fills d's capability table and control page from the manifest. */
+void rl_broker_wire(struct broker *b, struct domain *d)
+{
+	struct rl_chan_ctl *ctl = &d->chan->ctl;
+	const struct rl_manifest_domain *md = d->m;
+
+	ctl->nimports = 0;
+	for (unsigned k = 0; k < md->nimports; k++) {
+		const struct rl_manifest_import *imp = &md->imports[k];
+		struct domain *target = rl_broker_domain_by_name(b, imp->from);
+		uint16_t iface = rl_idl_iface_by_name(imp->iface)->id;
+		struct rl_chan_import *ci = &ctl->imports[ctl->nimports++];
+		snprintf(ci->name, sizeof(ci->name), "%s", imp->name);
+		ci->iface_id = iface;
+		int idx = export_index(target, iface);
+		ci->cap = idx < 0 ? RL_CAP_INVALID : rl_proxy_cap_grant(d, target->id, (uint8_t)idx, iface);
+		d->import_caps[k] = ci->cap;
+	}
+}
+
+static int build(struct broker *b)
+{
+	const struct rl_manifest *m = b->m;
+	int ret;
+
+	b->spin_ns = m->spin_us * 1000;
+	ret = rl_heap_create(&b->heap, m->heap_size, m->hugepages);
+	if (ret) {
+		fprintf(stderr, "redleaf: cannot create the %llu-byte heap%s: %s\n",
+			(unsigned long long)m->heap_size, m->hugepages ? " on hugepages" : "",
+			strerror(-ret));
+		return ret;
+	}
+	b->bell = map_memfd("redleaf-bell", 4096, &b->bell_fd);
+	b->conts = calloc(RL_MAX_CONTS, sizeof(*b->conts));
+	b->expected_borrows = calloc(b->heap.hdr->nslots, sizeof(uint16_t));
+	if (!b->bell || !b->conts || !b->expected_borrows) {
+		fprintf(stderr, "redleaf: out of memory setting up the broker\n");
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < RL_MAX_CONTS; i++)
+		b->conts[i].next_free = i + 1 < RL_MAX_CONTS ? i + 1 : UINT32_MAX;
+	b->cont_free = 0;
+
+	b->ndom = m->ndomains;
+	for (unsigned i = 0; i < m->ndomains; i++) {
+		struct domain *d = &b->dom[i + 1];
+		const struct rl_manifest_domain *md = &m->domains[i];
+		d->id = (uint16_t)(i + 1);
+		d->broker = b;
+		d->m = md;
+		d->pidfd = -1;
+		snprintf(d->name, sizeof(d->name), "%s", md->name);
+		d->chan = map_memfd("redleaf-channel", sizeof(struct rl_chan), &d->channel_fd);
+		if (!d->chan) {
+			fprintf(stderr, "redleaf: cannot create the channel of '%s': %s\n", d->name,
+				strerror(errno));
+			return -errno;
+		}
+		struct rl_chan_ctl *ctl = &d->chan->ctl;
+		ctl->magic = RL_CHAN_MAGIC;
+		ctl->domain_id = d->id;
+		ctl->spin_ns = b->spin_ns;
+		snprintf(ctl->name, sizeof(ctl->name), "%s", d->name);
+		for (unsigned k = 0; k < md->nexports; k++) {
+			d->exports[k] = rl_idl_iface_by_name(md->exports[k])->id;
+			ctl->export_iface[k] = d->exports[k];
+		}
+		d->nexports = ctl->nexports = (uint16_t)md->nexports;
+		for (unsigned k = 0; k < md->nsyscalls && k < RL_MAX_GROUPS; k++)
+			snprintf(ctl->groups[k], RL_NAME_MAX, "%s", md->syscalls[k]);
+		ctl->ngroups = (uint16_t)(md->nsyscalls < RL_MAX_GROUPS ? md->nsyscalls : RL_MAX_GROUPS);
+	}
+	for (unsigned i = 1; i <= b->ndom; i++)
+		rl_broker_wire(b, &b->dom[i]);
+	return 0;
+}
+
+static void kill_and_reap(struct broker *b)
+{
+	for (unsigned i = 1; i <= b->ndom; i++) {
+		struct domain *d = &b->dom[i];
+		if (d->pidfd < 0)
+			continue;
+		syscall(SYS_pidfd_send_signal, d->pidfd, SIGKILL, NULL, 0);
+		siginfo_t si;
+		waitid(P_PIDFD, (id_t)d->pidfd, &si, WEXITED);
+		close(d->pidfd);
+		d->pidfd = -1;
+	}
+}
+
+static void teardown(struct broker *b)
+{
+	kill_and_reap(b);
+	rl_control_close(b);
+	for (unsigned i = 1; i <= b->ndom; i++) {
+		struct domain *d = &b->dom[i];
+		if (d->chan)
+			munmap(d->chan, sizeof(struct rl_chan));
+		if (d->chan)
+			close(d->channel_fd);
+		free(d->backlog.q);
+	}
+	if (b->bell) {
+		munmap(b->bell, 4096);
+		close(b->bell_fd);
+	}
+	free(b->conts);
+	free(b->expected_borrows);
+	if (b->wake_fd >= 0)
+		close(b->wake_fd);
+	rl_heap_destroy(&b->heap);
+	rl_manifest_free(b->m);
+}
+
+int rl_cmd_run_system(const struct rl_run_options *opt)
+{
+	static struct broker broker; /* large; one per process */
+	struct broker *b = &broker;
+	char err[1024];
+	pthread_t proxy;
+	bool proxy_started = false;
+	int ret;
+
+	memset(b, 0, sizeof(*b));
+	b->control_fd = -1;
+	b->epoll_fd = -1;
+	b->bell_fd = -1;
+	b->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	b->start_ns = rl_now_ns();
+	b->quiet = opt->quiet;
+	pthread_mutex_init(&b->mb_lock, NULL);
+	pthread_cond_init(&b->mb_cond, NULL);
+
+	ret = rl_manifest_load(opt->manifest, &b->m, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (check_manifest(b)) {
+		rl_manifest_free(b->m);
+		return 1;
+	}
+	if (opt->until) {
+		char *list = strdup(opt->until), *save = NULL;
+		for (char *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+			const struct rl_manifest_domain *u = rl_manifest_domain(b->m, name);
+			if (!u || !u->start) {
+				fprintf(stderr, "redleaf: --until: %s '%s' in %s\n",
+					u ? "--until names a domain that does not start:" : "no domain named",
+					name, opt->manifest);
+				free(list);
+				rl_manifest_free(b->m);
+				return 2;
+			}
+			unsigned id = (unsigned)(u - b->m->domains + 1);
+			if (!b->until[id])
+				b->until_left++;
+			b->until[id] = true;
+		}
+		free(list);
+		if (!b->until_left) {
+			fprintf(stderr, "redleaf: --until needs domain names\n");
+			rl_manifest_free(b->m);
+			return 2;
+		}
+	}
+	snprintf(b->socket_path, sizeof(b->socket_path), "%s", opt->socket);
+
+	/* Signals go to the event thread's signalfd; block them before any thread exists. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (build(b) || rl_control_open(b)) {
+		ret = 1;
+		goto out;
+	}
+	rl_broker_log(b, "system '%s': %u domain(s), heap %llu MiB (%u slots), control socket %s",
+		      b->m->system, b->ndom, (unsigned long long)(b->heap.size >> 20),
+		      b->heap.hdr->nslots, b->socket_path);
+	for (unsigned i = 1; i <= b->ndom; i++) {
+		struct domain *d = &b->dom[i];
+		if (!d->m->start)
+			continue;
+		ret = rl_spawn_domain(b, d);
+		if (ret) {
+			fprintf(stderr, "redleaf: cannot start domain '%s': %s\n", d->name, strerror(-ret));
+			ret = 1;
+			goto out;
+		}
+		rl_broker_log(b, "%s: started, pid %d", d->name, d->pid);
+	}
+	if (pthread_create(&proxy, NULL, rl_proxy_thread, b)) {
+		fprintf(stderr, "redleaf: cannot start the proxy thread\n");
+		ret = 1;
+		goto out;
+	}
+	proxy_started = true;
+	rl_control_loop(b);
+	atomic_store(&b->stop, 1);
+	rl_broker_ring_bell(b);
+	pthread_join(proxy, NULL);
+	proxy_started = false;
+
+	ret = b->exit_status;
+	if (opt->until) {
+		char why[512];
+		if (rl_proxy_audit(b, why, sizeof(why))) {
+			fprintf(stderr, "redleaf: registry audit failed: %s\n", why);
+			ret = 1;
+		} else {
+			rl_broker_log(b, "registry audit: consistent");
+		}
+	}
+	rl_broker_log(b, "stopping (exit status %d)", ret);
+out:
+	if (proxy_started) {
+		atomic_store(&b->stop, 1);
+		rl_broker_ring_bell(b);
+		pthread_join(proxy, NULL);
+	}
+	teardown(b);
+	return ret;
+}

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The broker's private state. Two threads share it:
+ *  - the proxy thread owns the call path: rings, capabilities, continuations
+ *    and the registry. It is the only writer of all of those.
+ *  - the event thread owns the control socket, signals and the pidfds; it
+ *    reaps dead domains and hands the rest of their death to the proxy thread
+ *    (death_pending + the bell), and passes commands that need the proxy
+ *    thread's state through the mailbox.
+ */
+#ifndef RL_BROKER_H
+#define RL_BROKER_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "redleaf/channel.h"
+#include "redleaf/heap.h"
+#include "redleaf/idl.h"
+#include "redleaf/manifest.h"
+#include "redleaf/ring.h"
+
+#define RL_MAX_CAPS 64
+#define RL_MAX_CONTS 16384
+#define RL_MAX_OUTSTANDING 1024 /* calls one domain may have in flight */
+#define RL_MAX_GRAPH 256        /* heap objects one argument may carry (nested RRefs) */
+#define RL_BACKLOG_MAX 8192     /* undelivered messages before a domain counts as stuck */
+
+enum dom_state {
+	DOM_STOPPED = 0, /* never started (start: false) */
+	DOM_RUNNING,
+	DOM_DEAD,
+};
+
+struct cap_entry {
+	uint16_t gen;
+	uint16_t stale_gen;   /* the generation before the last refresh: reported as -ESTALE */
+	uint8_t used;
+	uint8_t export_index; /* which of the target's exports */
+	uint16_t target;      /* domain id */
+	uint16_t iface;       /* interface id */
+	uint32_t incarnation; /* of the target when granted; a restart makes the entry stale */
+};
+
+#define RL_RECOVERY_LOG 4096 /* recovery times kept per domain for `ps --json` */
+
+/* Messages for a domain whose rx ring was full, in order. */
+struct backlog {
+	struct rl_msg *q;
+	uint32_t head, tail, size;
+};
+
+struct broker;
+
+struct domain {
+	struct broker *broker;
+	uint16_t id;
+	char name[RL_NAME_MAX];
+	const struct rl_manifest_domain *m;
+	char binary[PATH_MAX];
+	_Atomic int state;
+	_Atomic int death_pending;
+
+	pid_t pid;
+	int pidfd;
+	int channel_fd;
+	struct rl_chan *chan;
+	struct rl_ring_cons tx; /* broker's private view: the domain cannot move it */
+	struct rl_ring_prod rx;
+	bool rx_dirty;
+	bool tx_insane; /* the domain published an impossible tail; reported once */
+	struct backlog backlog;
+
+	struct cap_entry caps[RL_MAX_CAPS];
+	uint16_t exports[RL_MAX_EXPORTS];
+	unsigned nexports;
+	uint32_t outstanding;
+	rl_cap import_caps[RL_MAX_IMPORTS]; /* the broker's own record of the manifest imports */
+
+	/* Restarts: incarnation counts starts; a restart makes capabilities to older ones stale. */
+	uint32_t incarnation;
+	uint64_t died_ns;         /* when the last death was seen (0 while running) */
+	uint64_t restart_at_ns;   /* scheduled restart (0 = none) */
+	unsigned quick_deaths;    /* consecutive deaths soon after a start: drives the backoff */
+	bool gave_up;             /* the restart policy stopped trying */
+	bool awaiting_service;    /* restarted, first reply not seen yet (recovery time) */
+	uint16_t waiters[RL_MAX_DOMAINS];   /* domains waiting (RL_SYS_WAIT_ALIVE) for it */
+	uint64_t waiter_tags[RL_MAX_DOMAINS];
+	unsigned nwaiters;
+	uint64_t recovery_ns[RL_RECOVERY_LOG]; /* death -> serving again, last RL_RECOVERY_LOG */
+	_Atomic uint32_t nrecoveries;
+	_Atomic uint64_t last_recovery_ns;
+
+	/* Statistics, read racily by the event thread for `redleaf ps`. */
+	_Atomic uint64_t calls_out, calls_in, rejected;
+	_Atomic uint32_t restarts;
+	int exit_code;       /* waitid si_code */
+	int exit_status;     /* waitid si_status */
+	char cause[160];     /* last death, as text */
+	char kill_reason[64]; /* set when the broker itself ended the domain */
+	uint64_t started_ns;
+};
+
+/* A call in flight: what the broker must undo or complete when either side dies. */
+struct cont {
+	uint32_t gen;
+	uint8_t used;
+	uint8_t caller_dead;
+	uint8_t nborrow;
+	uint16_t caller, callee;
+	uint16_t iface, method;
+	uint64_t caller_tag;
+	uint32_t borrow[RL_MSG_ARGS];
+	uint32_t next_free;
+};
+
+enum mailbox_op {
+	MB_NONE = 0,
+	MB_AUDIT,
+	MB_RESTART, /* mb_arg = domain id */
+};
+
+struct broker {
+	struct rl_manifest *m;
+	struct rl_heap heap;
+	int bell_fd;
+	struct rl_bell *bell;
+	struct domain dom[RL_MAX_DOMAINS + 1]; /* index = domain id; 0 unused */
+	unsigned ndom;
+	uint32_t spin_ns;
+	uint64_t start_ns;
+	bool quiet;
+
+	struct cont *conts;
+	uint32_t cont_free; /* head of the free list, UINT32_MAX when empty */
+	uint16_t *expected_borrows;
+
+	unsigned restarts_pending; /* domains with a restart scheduled */
+
+	/* --until: the broker ends when all these domains ended; first failure is the status. */
+	bool until[RL_MAX_DOMAINS + 1];
+	unsigned until_left;
+	_Atomic int stop;
+	int exit_status;
+
+	int control_fd;
+	int epoll_fd; /* the event thread's; the proxy thread adds restarted domains' pidfds */
+	int wake_fd; /* eventfd: the proxy thread wakes the event thread (stop) */
+	char socket_path[108];
+
+	/* Requests from the event thread to the proxy thread. */
+	pthread_mutex_t mb_lock;
+	pthread_cond_t mb_cond;
+	_Atomic int mb_op;
+	unsigned mb_arg;
+	int mb_result;
+	char mb_text[512];
+};
+
+/* broker.c */
+void rl_broker_log(struct broker *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void rl_broker_ring_bell(struct broker *b);
+/* Asks the broker to stop (from any thread): ends the event loop promptly. */
+void rl_broker_request_stop(struct broker *b);
+struct domain *rl_broker_domain_by_name(struct broker *b, const char *name);
+void rl_broker_wire(struct broker *b, struct domain *d);
+
+/* spawn.c: starts d's process; 0 or a negative errno. */
+int rl_spawn_domain(struct broker *b, struct domain *d);
+
+/* proxy.c: the proxy thread's work. */
+void *rl_proxy_thread(void *arg);
+int rl_proxy_audit(struct broker *b, char *why, size_t whylen);
+
+/* recovery.c: the rest of a death, and restarts, in the proxy thread. */
+void rl_recovery_handle_death(struct broker *b, struct domain *d);
+void rl_describe_death(struct domain *d, int code, int status);
+/* Restarts a dead (or never started) domain now; 0 or a negative errno. */
+int rl_recovery_restart(struct broker *b, struct domain *d);
+/* Runs restarts whose time has come; returns ns until the next one (UINT64_MAX if none). */
+uint64_t rl_recovery_tick(struct broker *b, uint64_t now);
+/* The first reply of a restarted domain: it serves again. */
+void rl_recovery_serving(struct broker *b, struct domain *d);
+/* RL_SYS_WAIT_ALIVE: complete at once if running, else when restarted (or given up). */
+void rl_recovery_wait_alive(struct broker *b, struct domain *waiter, uint64_t tag, struct domain *target);
+
+/* proxy.c helpers recovery.c needs. */
+void rl_proxy_complete(struct broker *b, struct domain *caller, uint64_t tag, int status,
+		       uint64_t ret, uint8_t flags);
+void rl_proxy_free_cont(struct broker *b, uint32_t idx);
+void rl_proxy_free_graph(struct broker *b, uint16_t owner, uint16_t type_id, rl_rref root);
+rl_cap rl_proxy_cap_grant(struct domain *d, uint16_t target, uint8_t export_index, uint16_t iface);
+void rl_proxy_drain_replies(struct broker *b, struct domain *d);
+void rl_proxy_sys_done(struct broker *b, struct domain *d, uint64_t tag, int status);
+
+/* control.c: the event thread's loop; returns when the broker stops. */
+int rl_control_open(struct broker *b);
+void rl_control_loop(struct broker *b);
+void rl_control_close(struct broker *b);
+
+#endif /* RL_BROKER_H */

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* The `redleaf` command line: options shared between main.c and the commands. */
+#ifndef RL_CLI_H
+#define RL_CLI_H
+
+#include <stdbool.h>
+
+struct rl_run_options {
+	const char *manifest;
+	const char *socket;
+	const char *until; /* domain name, or NULL */
+	bool quiet;
+};
+
+/* broker.c: runs a system until it is stopped. Returns the process exit status. */
+int rl_cmd_run_system(const struct rl_run_options *opt);
+
+/* control.c: sends one request line to a running broker and prints the answer. */
+int rl_control_request(const char *socket_path, const char *request);
+
+/* The control socket used when --socket and $REDLEAF_SOCKET are absent. */
+const char *rl_default_socket(void);
+
+#endif

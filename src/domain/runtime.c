@@ -1,0 +1,589 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The domain runtime: calls, serving, the heap fast path. Single-threaded
+ * by design (one thread per domain process), so it keeps its state in one
+ * private struct and takes no locks.
+ *
+ * A domain that waits for a completion keeps serving invocations meanwhile:
+ * a callee may call back into its caller, and a shadow is both at once.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "redleaf/channel.h"
+#include "redleaf/domain.h"
+#include "redleaf/heap.h"
+#include "runtime.h"
+
+#define SYNC_TAG (1ULL << 63)
+#define MAG_MAX 64
+#define MAG_REFILL 32
+#define DONE_MAX 32
+#define STASH_MAX 2048
+#define DEFER_MAX RL_RING_SLOTS
+
+struct export {
+	uint16_t iface;
+	rl_dispatch_fn fn;
+	const void *ops;
+	void *self;
+};
+
+struct done {
+	uint64_t tag;
+	int32_t status;
+	uint8_t flags;
+	uint64_t ret;
+};
+
+static struct {
+	struct rl_heap heap;
+	struct rl_chan *chan;
+	struct rl_bell *bell;
+	struct rl_ring_prod tx;
+	struct rl_ring_cons rx;
+	uint16_t id;
+	uint32_t spin_ns;
+	char name[RL_NAME_MAX];
+	struct export exports[RL_MAX_EXPORTS];
+	uint64_t next_tag;
+	int last_from_broker;
+	/* Completions of synchronous calls that arrived while a nested wait ran. */
+	struct done done[DONE_MAX];
+	unsigned ndone;
+	/* Completions of asynchronous calls not yet collected by rl_call_poll(). */
+	struct rl_completion stash[STASH_MAX];
+	unsigned stash_head, stash_tail;
+	/* Invocations that arrived before their export was registered. */
+	struct rl_msg defer[DEFER_MAX];
+	unsigned ndefer;
+	uint32_t mag[RL_NCLASSES][MAG_MAX];
+	unsigned mag_n[RL_NCLASSES];
+	uint64_t give_back[RL_GRANT_MAX];
+	unsigned ngive_back;
+} rt;
+
+struct rl_chan *__rl_channel(void)
+{
+	return rt.chan;
+}
+
+const struct rl_heap_hdr *__rl_registry_hdr(void)
+{
+	return rt.heap.hdr;
+}
+
+const char *rl_domain_name(void)
+{
+	return rt.name;
+}
+
+unsigned rl_domain_id(void)
+{
+	return rt.id;
+}
+
+void __rl_runtime_init(struct rl_chan *chan, struct rl_bell *bell, const struct rl_heap *heap)
+{
+	rt.chan = chan;
+	rt.bell = bell;
+	rt.heap = *heap;
+	rt.id = chan->ctl.domain_id;
+	rt.spin_ns = chan->ctl.spin_ns;
+	memcpy(rt.name, chan->ctl.name, sizeof(rt.name));
+	rt.name[sizeof(rt.name) - 1] = 0;
+	rl_ring_prod_init(&rt.tx, &chan->tx);
+	rl_ring_cons_init(&rt.rx, &chan->rx);
+}
+
+void rl_log(const char *fmt, ...)
+{
+	char buf[512];
+	int n = snprintf(buf, sizeof(buf), "[%s] ", rt.name);
+	va_list ap;
+
+	va_start(ap, fmt);
+	int m = vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		return;
+	n += m;
+	if (n > (int)sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	(void)!write(2, buf, (size_t)n);
+}
+
+void rl_panic(const char *fmt, ...)
+{
+	char msg[RL_PANIC_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (rt.chan)
+		memcpy(rt.chan->ctl.panic_msg, msg, sizeof(msg));
+	rl_log("panic: %s", msg);
+	syscall(SYS_exit_group, RL_PANIC_STATUS);
+	__builtin_unreachable();
+}
+
+/* ---- rings ---- */
+
+static void ring_bell(void)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&rt.heap.hdr->broker_sleeping, memory_order_relaxed)) {
+		atomic_fetch_add_explicit(&rt.bell->word, 1, memory_order_release);
+		rl_futex_wake(&rt.bell->word, 1);
+	}
+}
+
+static void tx_publish(void)
+{
+	if (rl_ring_unpublished(&rt.tx)) {
+		rl_ring_publish(&rt.tx);
+		ring_bell();
+	}
+}
+
+/* A slot on tx; publishes and yields while the broker catches up. */
+static struct rl_msg *tx_reserve(void)
+{
+	struct rl_msg *m;
+
+	while (!(m = rl_ring_reserve(&rt.tx))) {
+		tx_publish();
+		sched_yield();
+	}
+	return m;
+}
+
+/* Takes one message off rx into *out; spins up to spin_ns, then sleeps. */
+static void rx_wait(struct rl_msg *out)
+{
+	uint64_t deadline = 0;
+	unsigned spins = 0;
+
+	for (;;) {
+		int n = rl_ring_ready(&rt.rx);
+		if (n < 0)
+			rl_panic("broker wrote an impossible rx index");
+		if (n > 0) {
+			*out = *rl_ring_peek(&rt.rx);
+			rl_ring_pop(&rt.rx);
+			rl_ring_release(&rt.rx);
+			return;
+		}
+		if ((spins++ & 63) == 0) {
+			uint64_t now = rl_now_ns();
+			if (!deadline)
+				deadline = now + rt.spin_ns;
+			else if (now >= deadline)
+				break;
+		}
+		rl_cpu_relax();
+	}
+	for (;;) {
+		struct rl_ring *r = &rt.chan->rx;
+		atomic_store_explicit(&r->consumer_sleeping, 1, memory_order_relaxed);
+		atomic_thread_fence(memory_order_seq_cst);
+		uint32_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+		if (t == rt.rx.head)
+			rl_futex_wait(&r->tail, t, NULL);
+		atomic_store_explicit(&r->consumer_sleeping, 0, memory_order_relaxed);
+		int n = rl_ring_ready(&rt.rx);
+		if (n < 0)
+			rl_panic("broker wrote an impossible rx index");
+		if (n > 0) {
+			*out = *rl_ring_peek(&rt.rx);
+			rl_ring_pop(&rt.rx);
+			rl_ring_release(&rt.rx);
+			return;
+		}
+	}
+}
+
+static struct export *export_for(const struct rl_msg *m)
+{
+	if (m->cap >= RL_MAX_EXPORTS)
+		return NULL;
+	struct export *e = &rt.exports[m->cap];
+	return e->fn && e->iface == m->aux ? e : NULL;
+}
+
+/* Crash injection armed by the broker: panic at the chosen point of the Nth call. */
+static void maybe_inject(uint32_t point)
+{
+	struct rl_chan_ctl *c = &rt.chan->ctl;
+	uint32_t n = c->inject_countdown;
+
+	if (!n || c->inject_point != point)
+		return;
+	c->inject_countdown = n - 1;
+	if (n == 1)
+		rl_panic("crash injected from the CLI (%s the call)",
+			 point == RL_INJECT_BEFORE ? "before reading" : point == RL_INJECT_AFTER ? "after replying to" : "during");
+}
+
+static void serve_invoke(const struct rl_msg *in)
+{
+	struct export *e = export_for(in);
+	uint64_t ret = 0;
+	int status;
+
+	if (!e) {
+		if (in->cap < RL_MAX_EXPORTS && rt.ndefer < DEFER_MAX) {
+			rt.defer[rt.ndefer++] = *in; /* served once rl_export() registers it */
+			return;
+		}
+		status = -ENOSYS;
+	} else {
+		maybe_inject(RL_INJECT_DURING);
+		status = e->fn(e->ops, e->self, in->method, in->arg, &ret);
+	}
+	struct rl_msg *r = tx_reserve();
+	r->kind = RL_MSG_REPLY;
+	r->flags = 0;
+	r->method = in->method;
+	r->cap = 0;
+	r->tag = in->tag;
+	r->status = status;
+	r->aux = 0;
+	r->arg[0] = status ? 0 : ret;
+	rl_ring_commit(&rt.tx);
+	tx_publish();
+	maybe_inject(RL_INJECT_AFTER);
+}
+
+static void handle(const struct rl_msg *m)
+{
+	switch (m->kind) {
+	case RL_MSG_INVOKE:
+		maybe_inject(RL_INJECT_BEFORE);
+		serve_invoke(m);
+		break;
+	case RL_MSG_COMPLETE:
+	case RL_MSG_SYS_DONE:
+		if (m->tag & SYNC_TAG) {
+			if (rt.ndone == DONE_MAX)
+				rl_panic("too many nested synchronous calls");
+			rt.done[rt.ndone++] = (struct done){ m->tag, m->status, m->flags, m->arg[0] };
+		} else {
+			if (rt.stash_tail - rt.stash_head == STASH_MAX)
+				rl_panic("more than %d uncollected completions", STASH_MAX);
+			rt.stash[rt.stash_tail++ % STASH_MAX] =
+				(struct rl_completion){ m->tag, m->status, m->arg[0] };
+		}
+		break;
+	default:
+		rl_log("ignoring message of unknown kind %u from the broker", m->kind);
+	}
+}
+
+static int take_done(uint64_t tag, struct done *out)
+{
+	for (unsigned i = 0; i < rt.ndone; i++) {
+		if (rt.done[i].tag == tag) {
+			*out = rt.done[i];
+			rt.done[i] = rt.done[--rt.ndone];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static struct done wait_for(uint64_t tag)
+{
+	struct done d;
+	struct rl_msg m;
+
+	while (!take_done(tag, &d)) {
+		rx_wait(&m);
+		handle(&m);
+	}
+	return d;
+}
+
+static void post(uint8_t kind, uint32_t cap, uint16_t method, const uint64_t *args, unsigned nargs,
+		 uint64_t tag)
+{
+	struct rl_msg *m = tx_reserve();
+	m->kind = kind;
+	m->flags = 0;
+	m->method = method;
+	m->cap = cap;
+	m->tag = tag;
+	m->status = 0;
+	m->aux = 0;
+	for (unsigned i = 0; i < RL_MSG_ARGS; i++)
+		m->arg[i] = i < nargs ? args[i] : 0;
+	rl_ring_commit(&rt.tx);
+}
+
+rpc_result rl_call(rl_cap cap, uint16_t method, const uint64_t *args, unsigned nargs, uint64_t *ret)
+{
+	if (nargs > RL_MSG_ARGS)
+		return -EINVAL;
+	uint64_t tag = SYNC_TAG | ++rt.next_tag;
+	post(RL_MSG_CALL, cap, method, args, nargs, tag);
+	tx_publish();
+	struct done d = wait_for(tag);
+	rt.last_from_broker = (d.flags & RL_MSG_F_BROKER) != 0;
+	if (!d.status && ret)
+		*ret = d.ret;
+	return d.status;
+}
+
+int rl_rpc_from_broker(void)
+{
+	return rt.last_from_broker;
+}
+
+int rl_call_submit(rl_cap cap, uint16_t method, const uint64_t *args, unsigned nargs, uint64_t tag)
+{
+	if (nargs > RL_MSG_ARGS || (tag & SYNC_TAG))
+		return -EINVAL;
+	post(RL_MSG_CALL, cap, method, args, nargs, tag);
+	return 1;
+}
+
+int rl_call_flush(void)
+{
+	uint32_t n = rl_ring_unpublished(&rt.tx);
+	tx_publish();
+	return (int)n;
+}
+
+int rl_call_poll(struct rl_completion *out, unsigned max, int wait)
+{
+	unsigned n = 0;
+	struct rl_msg m;
+
+	tx_publish();
+	for (;;) {
+		while (n < max && rt.stash_head != rt.stash_tail)
+			out[n++] = rt.stash[rt.stash_head++ % STASH_MAX];
+		if (n == max)
+			return (int)n;
+		int ready = rl_ring_ready(&rt.rx);
+		if (ready < 0)
+			rl_panic("broker wrote an impossible rx index");
+		if (ready > 0) {
+			m = *rl_ring_peek(&rt.rx);
+			rl_ring_pop(&rt.rx);
+			rl_ring_release(&rt.rx);
+			handle(&m);
+			continue;
+		}
+		if (n || !wait)
+			return (int)n;
+		rx_wait(&m);
+		handle(&m);
+	}
+}
+
+/* ---- serving ---- */
+
+int rl_export(uint16_t iface_id, rl_dispatch_fn dispatch, const void *ops, void *self)
+{
+	const struct rl_chan_ctl *c = &rt.chan->ctl;
+
+	for (unsigned i = 0; i < c->nexports && i < RL_MAX_EXPORTS; i++) {
+		if (c->export_iface[i] != iface_id || rt.exports[i].fn)
+			continue;
+		rt.exports[i] = (struct export){ iface_id, dispatch, ops, self };
+		/* Serve whatever arrived for it before it was registered, in order. */
+		unsigned keep = 0;
+		for (unsigned k = 0; k < rt.ndefer; k++) {
+			struct rl_msg m = rt.defer[k];
+			if (m.cap == i)
+				serve_invoke(&m);
+			else
+				rt.defer[keep++] = m;
+		}
+		rt.ndefer = keep;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int rl_serve_pending(void)
+{
+	int served = 0;
+
+	for (;;) {
+		int ready = rl_ring_ready(&rt.rx);
+		if (ready < 0)
+			rl_panic("broker wrote an impossible rx index");
+		if (!ready)
+			return served;
+		struct rl_msg m = *rl_ring_peek(&rt.rx);
+		rl_ring_pop(&rt.rx);
+		rl_ring_release(&rt.rx);
+		handle(&m);
+		served++;
+	}
+}
+
+void rl_serve(void)
+{
+	struct rl_msg m;
+
+	for (;;) {
+		rx_wait(&m);
+		handle(&m);
+	}
+}
+
+rl_cap rl_cap_lookup(const char *import_name)
+{
+	const struct rl_chan_ctl *c = &rt.chan->ctl;
+
+	for (unsigned i = 0; i < c->nimports && i < RL_MAX_IMPORTS; i++)
+		if (!strncmp(c->imports[i].name, import_name, RL_NAME_MAX))
+			return c->imports[i].cap;
+	return RL_CAP_INVALID;
+}
+
+/* ---- heap ---- */
+
+static int sys_call(uint16_t op, uint64_t a0, uint64_t a1)
+{
+	uint64_t args[2] = { a0, a1 };
+	uint64_t tag = SYNC_TAG | ++rt.next_tag;
+
+	post(RL_MSG_SYS, 0, op, args, 2, tag);
+	tx_publish();
+	return wait_for(tag).status;
+}
+
+static int owned_by_me(uint32_t slot)
+{
+	const struct rl_obj *o = &rt.heap.objs[slot];
+	return o->state == RL_OBJ_OWNED && o->owner == rt.id;
+}
+
+static int refill(unsigned cls)
+{
+	int n = sys_call(RL_SYS_REFILL, cls, MAG_REFILL);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n && i < RL_GRANT_MAX; i++) {
+		uint32_t slot = rt.chan->ctl.grant[i];
+		/* Trust the registry, not the grant list: only slots really ours go in. */
+		if (slot < rt.heap.hdr->nslots && owned_by_me(slot) && rt.heap.objs[slot].cls == cls &&
+		    rt.mag_n[cls] < MAG_MAX)
+			rt.mag[cls][rt.mag_n[cls]++] = slot;
+	}
+	return rt.mag_n[cls] ? 0 : -ENOMEM;
+}
+
+int rl_rref_alloc(uint16_t type_id, size_t size, rl_rref *out)
+{
+	int cls = rl_class_for(size);
+	(void)type_id; /* the broker stamps the type when the object first crosses a boundary */
+
+	if (cls < 0)
+		return -EMSGSIZE;
+	if (!rt.mag_n[cls]) {
+		int ret = refill((unsigned)cls);
+		if (ret)
+			return ret;
+	}
+	uint32_t slot = rt.mag[cls][--rt.mag_n[cls]];
+	*out = (rl_rref){ slot, rt.heap.objs[slot].gen };
+	return 0;
+}
+
+static void give_back_flush(void)
+{
+	if (!rt.ngive_back)
+		return;
+	memcpy(rt.chan->ctl.give_back, rt.give_back, rt.ngive_back * sizeof(uint64_t));
+	sys_call(RL_SYS_FREE, rt.ngive_back, 0);
+	rt.ngive_back = 0;
+}
+
+void rl_rref_drop(rl_rref r)
+{
+	if (r.slot >= rt.heap.hdr->nslots)
+		return;
+	const struct rl_obj *o = &rt.heap.objs[r.slot];
+	if (o->gen != r.gen || !owned_by_me(r.slot))
+		return;
+	/* Never seen by anyone else (untyped, never lent): reuse it locally. */
+	if (!o->type_id && !o->borrows && rt.mag_n[o->cls] < MAG_MAX) {
+		rt.mag[o->cls][rt.mag_n[o->cls]++] = r.slot;
+		return;
+	}
+	rt.give_back[rt.ngive_back++] = rl_rref_to_wire(r);
+	if (rt.ngive_back == RL_GRANT_MAX)
+		give_back_flush();
+}
+
+void *rl_rref_get(rl_rref r)
+{
+	if (r.slot >= rt.heap.hdr->nslots)
+		return NULL;
+	if (rt.heap.objs[r.slot].gen != r.gen || !owned_by_me(r.slot))
+		return NULL;
+	return rl_heap_slot_ptr(&rt.heap, r.slot);
+}
+
+const void *rl_rref_borrow(rl_rref r)
+{
+	if (r.slot >= rt.heap.hdr->nslots)
+		return NULL;
+	const struct rl_obj *o = &rt.heap.objs[r.slot];
+	if (o->gen != r.gen || o->state == RL_OBJ_FREE)
+		return NULL;
+	if (!(o->owner == rt.id && o->state == RL_OBJ_OWNED) && !o->borrows)
+		return NULL;
+	return rl_heap_slot_ptr(&rt.heap, r.slot);
+}
+
+size_t rl_rref_capacity(rl_rref r)
+{
+	if (r.slot >= rt.heap.hdr->nslots || rt.heap.objs[r.slot].gen != r.gen)
+		return 0;
+	return rl_class_size(rt.heap.objs[r.slot].cls);
+}
+
+unsigned long rl_heap_owned(void)
+{
+	unsigned long n = 0;
+
+	for (uint32_t s = 0; s < rt.heap.hdr->nslots; s++)
+		n += owned_by_me(s);
+	return n;
+}
+
+unsigned rl_rref_borrows(rl_rref r)
+{
+	if (r.slot >= rt.heap.hdr->nslots || rt.heap.objs[r.slot].gen != r.gen)
+		return 0;
+	return rt.heap.objs[r.slot].borrows;
+}
+
+int rl_heap_audit(void)
+{
+	return sys_call(RL_SYS_AUDIT, 0, 0);
+}
+
+/* ---- shadows ---- */
+
+rpc_result rl_shadow_forward(void *shadow, uint16_t iface_id, uint16_t method, const uint64_t *args,
+			     unsigned nargs, uint64_t *ret)
+{
+	const struct rl_shadow *sh = shadow;
+	(void)iface_id;
+	return rl_call(sh->target, method, args, nargs, ret);
+}

@@ -1,0 +1,861 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The call path: the broker's proxy thread drains every domain's tx ring,
+ * validates each message from a private copy, moves ownership, records a
+ * continuation and forwards; replies retrace the path. Everything a domain
+ * wrote is untrusted, and a rejected message hurts only its sender: it gets
+ * a completion with a negative errno and the RL_MSG_F_BROKER flag.
+ *
+ * Validation is two-phase: first every argument (and every object of every
+ * nested graph) is checked without changing anything, then ownership moves
+ * and loans are committed. A rejected call leaves the registry untouched.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "broker.h"
+
+#define DRAIN_BATCH 64
+
+/* ---- delivery ---- */
+
+static void backlog_push(struct broker *b, struct domain *d, const struct rl_msg *m)
+{
+	struct backlog *q = &d->backlog;
+
+	if (q->tail - q->head == q->size) {
+		uint32_t nsize = q->size ? q->size * 2 : 64;
+		if (nsize > RL_BACKLOG_MAX) {
+			/* The domain stopped consuming: it is stuck or hostile. End it. */
+			rl_broker_log(b, "%s: rx backlog over %u messages; killing it", d->name,
+				      RL_BACKLOG_MAX);
+			snprintf(d->kill_reason, sizeof(d->kill_reason), "stopped reading its ring");
+			if (d->pidfd >= 0)
+				syscall(SYS_pidfd_send_signal, d->pidfd, SIGKILL, NULL, 0);
+			return;
+		}
+		struct rl_msg *nq = malloc(sizeof(*nq) * nsize);
+		if (!nq)
+			return;
+		for (uint32_t i = 0; i < q->tail - q->head; i++)
+			nq[i] = q->q[(q->head + i) % q->size];
+		q->tail -= q->head;
+		q->head = 0;
+		free(q->q);
+		q->q = nq;
+		q->size = nsize;
+	}
+	q->q[q->tail++ % q->size] = *m;
+}
+
+/* Queues m for d: straight into its rx ring, or behind whatever waits already. */
+static void deliver(struct broker *b, struct domain *d, const struct rl_msg *m)
+{
+	struct rl_msg *slot;
+
+	if (d->backlog.tail == d->backlog.head && (slot = rl_ring_reserve(&d->rx))) {
+		*slot = *m;
+		rl_ring_commit(&d->rx);
+		d->rx_dirty = true;
+		return;
+	}
+	backlog_push(b, d, m);
+}
+
+static void flush_backlog(struct domain *d)
+{
+	struct backlog *q = &d->backlog;
+	struct rl_msg *slot;
+
+	while (q->head != q->tail && (slot = rl_ring_reserve(&d->rx))) {
+		*slot = q->q[q->head++ % q->size];
+		rl_ring_commit(&d->rx);
+		d->rx_dirty = true;
+	}
+}
+
+static void publish(struct domain *d)
+{
+	if (!d->rx_dirty)
+		return;
+	d->rx_dirty = false;
+	if (rl_ring_publish(&d->rx))
+		rl_ring_wake(d->rx.ring);
+}
+
+void rl_proxy_complete(struct broker *b, struct domain *caller, uint64_t tag, int status,
+		       uint64_t ret, uint8_t flags)
+{
+	struct rl_msg m = {
+		.kind = RL_MSG_COMPLETE,
+		.flags = flags,
+		.tag = tag,
+		.status = status,
+	};
+	m.arg[0] = ret;
+	if (atomic_load_explicit(&caller->state, memory_order_relaxed) != DOM_RUNNING)
+		return;
+	deliver(b, caller, &m);
+}
+
+static void reject(struct broker *b, struct domain *d, const struct rl_msg *m, int err)
+{
+	atomic_fetch_add_explicit(&d->rejected, 1, memory_order_relaxed);
+	struct rl_msg c = {
+		.kind = m->kind == RL_MSG_SYS ? RL_MSG_SYS_DONE : RL_MSG_COMPLETE,
+		.flags = RL_MSG_F_BROKER,
+		.method = m->method,
+		.tag = m->tag,
+		.status = err,
+	};
+	deliver(b, d, &c);
+}
+
+/* ---- capabilities ---- */
+
+/*
+ * The entry a handle names, or NULL with *err: -EBADF for a handle that was
+ * never valid, -ESTALE for one refreshed since (its domain was restarted).
+ */
+static struct cap_entry *cap_resolve(struct domain *d, rl_cap cap, int *err)
+{
+	uint32_t idx = cap & 0xffff;
+	uint16_t gen = (uint16_t)(cap >> 16);
+
+	*err = -EBADF;
+	if (idx >= RL_MAX_CAPS)
+		return NULL;
+	struct cap_entry *c = &d->caps[idx];
+	if (!c->used)
+		return NULL;
+	if (c->gen != gen) {
+		if (c->stale_gen == gen && gen)
+			*err = -ESTALE;
+		return NULL;
+	}
+	return c;
+}
+
+static struct cap_entry *cap_lookup(struct domain *d, rl_cap cap)
+{
+	int err;
+	return cap_resolve(d, cap, &err);
+}
+
+/* Installs (or finds) an entry in d's table; returns the handle or RL_CAP_INVALID. */
+rl_cap rl_proxy_cap_grant(struct domain *d, uint16_t target, uint8_t export_index, uint16_t iface)
+{
+	int free_idx = -1;
+
+	uint32_t incarnation = d->broker->dom[target].incarnation;
+
+	for (unsigned i = 0; i < RL_MAX_CAPS; i++) {
+		struct cap_entry *c = &d->caps[i];
+		if (c->used && c->target == target && c->export_index == export_index) {
+			if (c->incarnation != incarnation) { /* refresh an entry to an older incarnation */
+				c->stale_gen = c->gen;
+				c->gen = (uint16_t)(c->gen + 1) ? (uint16_t)(c->gen + 1) : 1;
+				c->incarnation = incarnation;
+			}
+			return (rl_cap)i | ((rl_cap)c->gen << 16);
+		}
+		if (!c->used && free_idx < 0)
+			free_idx = (int)i;
+	}
+	if (free_idx < 0)
+		return RL_CAP_INVALID;
+	struct cap_entry *c = &d->caps[free_idx];
+	c->gen = (uint16_t)(c->gen + 1) ? (uint16_t)(c->gen + 1) : 1;
+	c->stale_gen = 0;
+	c->used = 1;
+	c->target = target;
+	c->export_index = export_index;
+	c->iface = iface;
+	c->incarnation = incarnation;
+	return (rl_cap)free_idx | ((rl_cap)c->gen << 16);
+}
+
+/* ---- ownership ---- */
+
+struct graph {
+	uint32_t slot[RL_MAX_GRAPH];
+	uint16_t type[RL_MAX_GRAPH]; /* type to stamp */
+	unsigned n;
+};
+
+static bool graph_has(const struct graph *g, uint32_t slot)
+{
+	for (unsigned i = 0; i < g->n; i++)
+		if (g->slot[i] == slot)
+			return true;
+	return false;
+}
+
+static int check_type(const struct rl_obj *o, uint16_t type_id)
+{
+	if (!type_id || type_id >= rl_idl_ntypes)
+		return -EPROTO;
+	const struct rl_type_desc *t = &rl_idl_types[type_id];
+	if (o->type_id && o->type_id != type_id)
+		return -EPROTOTYPE;
+	if (t->size > rl_class_size(o->cls))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static uint64_t read_word(const struct rl_heap *h, uint32_t slot, uint64_t off)
+{
+	const volatile uint64_t *p =
+		(const volatile uint64_t *)((const uint8_t *)rl_heap_slot_ptr(h, slot) + off);
+	return *p; /* one load: the owner may be rewriting it right now */
+}
+
+/*
+ * Collects the object graph rooted at root (type type_id) owned by owner.
+ * Every object must be owned by owner, not lent out, of the declared type
+ * (or untyped and large enough) and reachable only once.
+ */
+static int graph_collect(struct broker *b, uint16_t owner, uint16_t type_id, rl_rref root,
+			 struct graph *g)
+{
+	struct {
+		uint32_t slot;
+		uint16_t type;
+	} stack[RL_MAX_GRAPH];
+	unsigned sp = 0;
+	int err = 0;
+
+	g->n = 0;
+	if (rl_rref_is_null(root))
+		return -EINVAL;
+	struct rl_obj *o = rl_registry_resolve(&b->heap, root, &err);
+	if (!o)
+		return err;
+	stack[sp].slot = root.slot;
+	stack[sp++].type = type_id;
+
+	while (sp) {
+		uint32_t slot = stack[--sp].slot;
+		uint16_t tid = stack[sp].type;
+		o = &b->heap.objs[slot];
+		if (o->state != RL_OBJ_OWNED || o->owner != owner)
+			return -EPERM;
+		if (o->borrows)
+			return -EPERM; /* lent out: cannot move until the loans end */
+		if ((err = check_type(o, tid)))
+			return err;
+		if (graph_has(g, slot))
+			return -EINVAL; /* reachable twice: not a single-owner graph */
+		if (g->n == RL_MAX_GRAPH)
+			return -E2BIG;
+		g->slot[g->n] = slot;
+		g->type[g->n++] = tid;
+
+		const struct rl_type_desc *t = &rl_idl_types[tid];
+		if (!t->n_rrefs)
+			continue;
+		uint64_t base = 0, count = 1, stride = 0;
+		uint32_t cap_bytes = rl_class_size(o->cls);
+		if (t->kind == RL_TYPE_VEC || t->kind == RL_TYPE_DEQUE) {
+			uint64_t hdr = read_word(&b->heap, slot, 0);
+			uint32_t a = (uint32_t)hdr, z = (uint32_t)(hdr >> 32);
+			uint64_t fits = t->elem_size ? (cap_bytes - RL_CONTAINER_HDR) / t->elem_size : 0;
+			base = RL_CONTAINER_HDR;
+			stride = t->elem_size;
+			if (t->kind == RL_TYPE_VEC) {
+				count = a < fits ? a : fits; /* len clamped to what the slot holds */
+			} else {
+				uint32_t live = z - a;
+				count = live < t->capacity ? live : t->capacity;
+				/* elements live at (head + i) % N; visit them all in order */
+				for (uint64_t i = 0; i < count; i++) {
+					uint64_t e = (a + i) % t->capacity;
+					for (unsigned k = 0; k < t->n_rrefs; k++) {
+						uint64_t w = read_word(&b->heap, slot,
+								       base + e * stride + t->rrefs[k].offset);
+						rl_rref r = rl_rref_from_wire(w);
+						if (rl_rref_is_null(r))
+							continue;
+						if (!rl_registry_resolve(&b->heap, r, &err))
+							return err;
+						if (sp == RL_MAX_GRAPH)
+							return -E2BIG;
+						stack[sp].slot = r.slot;
+						stack[sp++].type = t->rrefs[k].type_id;
+					}
+				}
+				continue;
+			}
+		}
+		for (uint64_t i = 0; i < count; i++) {
+			for (unsigned k = 0; k < t->n_rrefs; k++) {
+				uint64_t w = read_word(&b->heap, slot, base + i * stride + t->rrefs[k].offset);
+				rl_rref r = rl_rref_from_wire(w);
+				if (rl_rref_is_null(r))
+					continue;
+				if (!rl_registry_resolve(&b->heap, r, &err))
+					return err;
+				if (sp == RL_MAX_GRAPH)
+					return -E2BIG;
+				stack[sp].slot = r.slot;
+				stack[sp++].type = t->rrefs[k].type_id;
+			}
+		}
+	}
+	return 0;
+}
+
+static void graph_move(struct broker *b, const struct graph *g, uint16_t to)
+{
+	for (unsigned i = 0; i < g->n; i++) {
+		struct rl_obj *o = &b->heap.objs[g->slot[i]];
+		o->owner = to;
+		o->type_id = g->type[i];
+	}
+}
+
+void rl_proxy_free_graph(struct broker *b, uint16_t owner, uint16_t type_id, rl_rref root)
+{
+	struct graph g;
+
+	if (graph_collect(b, owner, type_id, root, &g))
+		return;
+	for (unsigned i = 0; i < g.n; i++)
+		rl_registry_free(&b->heap, g.slot[i]);
+}
+
+/* Is slot lent to d by a call d is serving right now? (re-lending a borrowed object) */
+static bool holds_loan(struct broker *b, const struct domain *d, uint32_t slot)
+{
+	for (uint32_t i = 0; i < RL_MAX_CONTS; i++) {
+		const struct cont *c = &b->conts[i];
+		if (!c->used || c->callee != d->id)
+			continue;
+		for (unsigned k = 0; k < c->nborrow; k++)
+			if (c->borrow[k] == slot)
+				return true;
+	}
+	return false;
+}
+
+/* ---- scalars ---- */
+
+static int check_scalar(uint8_t kind, uint64_t v)
+{
+	switch (kind) {
+	case RL_PARAM_U8:
+	case RL_PARAM_I8:
+		return v >> 8 ? -EINVAL : 0;
+	case RL_PARAM_U16:
+	case RL_PARAM_I16:
+		return v >> 16 ? -EINVAL : 0;
+	case RL_PARAM_U32:
+	case RL_PARAM_I32:
+		return v >> 32 ? -EINVAL : 0;
+	case RL_PARAM_U64:
+	case RL_PARAM_I64:
+		return 0;
+	case RL_PARAM_BOOL:
+		return v > 1 ? -EINVAL : 0;
+	default:
+		return -EPROTO;
+	}
+}
+
+/* ---- continuations ---- */
+
+static uint32_t cont_alloc(struct broker *b)
+{
+	uint32_t idx = b->cont_free;
+
+	if (idx == UINT32_MAX)
+		return idx;
+	struct cont *c = &b->conts[idx];
+	b->cont_free = c->next_free;
+	c->used = 1;
+	c->caller_dead = 0;
+	c->nborrow = 0;
+	return idx;
+}
+
+void rl_proxy_free_cont(struct broker *b, uint32_t idx)
+{
+	struct cont *c = &b->conts[idx];
+
+	for (unsigned k = 0; k < c->nborrow; k++) {
+		rl_registry_unborrow(&b->heap, c->borrow[k]);
+		b->expected_borrows[c->borrow[k]]--;
+	}
+	c->nborrow = 0;
+	c->used = 0;
+	c->gen++;
+	c->next_free = b->cont_free;
+	b->cont_free = idx;
+}
+
+static struct cont *cont_from_tag(struct broker *b, uint64_t tag, uint32_t *idx)
+{
+	uint32_t i = (uint32_t)tag;
+
+	if (i >= RL_MAX_CONTS)
+		return NULL;
+	struct cont *c = &b->conts[i];
+	if (!c->used || c->gen != (uint32_t)(tag >> 32))
+		return NULL;
+	*idx = i;
+	return c;
+}
+
+/* ---- calls ---- */
+
+static void do_call(struct broker *b, struct domain *d, const struct rl_msg *m)
+{
+	struct graph moves[RL_MSG_ARGS];
+	uint32_t borrows[RL_MSG_ARGS];
+	unsigned nmoves = 0, nborrows = 0;
+	uint64_t args[RL_MSG_ARGS] = { 0 };
+	int err;
+	struct cap_entry *cap = cap_resolve(d, m->cap, &err);
+
+	if (!cap)
+		return reject(b, d, m, err);
+	if (!cap->iface || cap->iface >= rl_idl_nifaces)
+		return reject(b, d, m, -EBADF);
+	const struct rl_iface_desc *iface = &rl_idl_ifaces[cap->iface];
+	if (m->method >= iface->nmethods)
+		return reject(b, d, m, -ENOSYS);
+	const struct rl_method_desc *md = &iface->methods[m->method];
+	struct domain *callee = &b->dom[cap->target];
+	if (cap->incarnation != callee->incarnation)
+		return reject(b, d, m, -ESTALE); /* granted before a restart: look the import up again */
+	if (atomic_load_explicit(&callee->state, memory_order_relaxed) != DOM_RUNNING ||
+	    atomic_load_explicit(&callee->death_pending, memory_order_relaxed))
+		return reject(b, d, m, -EHOSTDOWN);
+	if (d->outstanding >= RL_MAX_OUTSTANDING)
+		return reject(b, d, m, -EAGAIN);
+
+	/* Phase 1: check everything, change nothing. */
+	for (unsigned i = 0; i < md->nparams; i++) {
+		const struct rl_param_desc *p = &md->params[i];
+		uint64_t v = m->arg[i];
+		args[i] = v;
+		switch (p->kind) {
+		case RL_PARAM_RREF:
+			err = graph_collect(b, d->id, p->id, rl_rref_from_wire(v), &moves[nmoves]);
+			if (err)
+				return reject(b, d, m, err);
+			/* The same object as two moved arguments is a double move. */
+			for (unsigned k = 0; k < nmoves; k++)
+				for (unsigned j = 0; j < moves[nmoves].n; j++)
+					if (graph_has(&moves[k], moves[nmoves].slot[j]))
+						return reject(b, d, m, -EINVAL);
+			nmoves++;
+			break;
+		case RL_PARAM_RREF_BORROW: {
+			rl_rref r = rl_rref_from_wire(v);
+			struct rl_obj *o = rl_registry_resolve(&b->heap, r, &err);
+			if (!o)
+				return reject(b, d, m, err);
+			bool mine = o->state == RL_OBJ_OWNED && o->owner == d->id;
+			if (!mine && !holds_loan(b, d, r.slot))
+				return reject(b, d, m, -EPERM);
+			if ((err = check_type(o, p->id)))
+				return reject(b, d, m, err);
+			if (o->borrows == UINT16_MAX)
+				return reject(b, d, m, -EAGAIN);
+			for (unsigned k = 0; k < nmoves; k++)
+				if (graph_has(&moves[k], r.slot))
+					return reject(b, d, m, -EINVAL);
+			borrows[nborrows++] = r.slot;
+			break;
+		}
+		case RL_PARAM_CAP: {
+			struct cap_entry *c = cap_lookup(d, (rl_cap)v);
+			if (v > UINT32_MAX || !c)
+				return reject(b, d, m, -EBADF);
+			if (c->iface != p->id)
+				return reject(b, d, m, -EPROTOTYPE);
+			if (c->incarnation != b->dom[c->target].incarnation)
+				return reject(b, d, m, -ESTALE);
+			break;
+		}
+		default:
+			if ((err = check_scalar(p->kind, v)))
+				return reject(b, d, m, err);
+		}
+	}
+	/* Borrowed objects must not also travel in a moved graph. */
+	for (unsigned i = 0; i < nborrows; i++)
+		for (unsigned k = 0; k < nmoves; k++)
+			if (graph_has(&moves[k], borrows[i]))
+				return reject(b, d, m, -EINVAL);
+
+	uint32_t ci = cont_alloc(b);
+	if (ci == UINT32_MAX)
+		return reject(b, d, m, -EAGAIN);
+
+	/* Phase 2: commit. Capabilities first: the only step that can still fail. */
+	for (unsigned i = 0; i < md->nparams; i++) {
+		if (md->params[i].kind != RL_PARAM_CAP)
+			continue;
+		struct cap_entry *c = cap_lookup(d, (rl_cap)args[i]);
+		rl_cap h = rl_proxy_cap_grant(callee, c->target, c->export_index, c->iface);
+		if (h == RL_CAP_INVALID) {
+			rl_proxy_free_cont(b, ci);
+			return reject(b, d, m, -ENOSPC);
+		}
+		args[i] = h;
+	}
+	for (unsigned k = 0; k < nmoves; k++)
+		graph_move(b, &moves[k], callee->id);
+	struct cont *c = &b->conts[ci];
+	for (unsigned i = 0; i < nborrows; i++) {
+		struct rl_obj *o = &b->heap.objs[borrows[i]];
+		o->borrows++;
+		b->expected_borrows[borrows[i]]++;
+		c->borrow[c->nborrow++] = borrows[i];
+	}
+	/* A loan stamps the type too: the callee reads the object as that type. */
+	for (unsigned i = 0; i < md->nparams; i++)
+		if (md->params[i].kind == RL_PARAM_RREF_BORROW) {
+			struct rl_obj *o = &b->heap.objs[rl_rref_from_wire(args[i]).slot];
+			if (!o->type_id)
+				o->type_id = md->params[i].id;
+		}
+	c->caller = d->id;
+	c->callee = callee->id;
+	c->iface = cap->iface;
+	c->method = m->method;
+	c->caller_tag = m->tag;
+	d->outstanding++;
+	atomic_fetch_add_explicit(&d->calls_out, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&callee->calls_in, 1, memory_order_relaxed);
+
+	struct rl_msg fwd = {
+		.kind = RL_MSG_INVOKE,
+		.method = m->method,
+		.cap = cap->export_index,
+		.aux = cap->iface,
+		.tag = ((uint64_t)c->gen << 32) | ci,
+	};
+	memcpy(fwd.arg, args, sizeof(args));
+	deliver(b, callee, &fwd);
+}
+
+static void do_reply(struct broker *b, struct domain *d, const struct rl_msg *m)
+{
+	uint32_t ci;
+	struct cont *c = cont_from_tag(b, m->tag, &ci);
+
+	if (!c || c->callee != d->id) {
+		/* A reply to nothing: forged or duplicated. Nobody to complete; count it. */
+		atomic_fetch_add_explicit(&d->rejected, 1, memory_order_relaxed);
+		return;
+	}
+	if (d->awaiting_service)
+		rl_recovery_serving(b, d);
+	const struct rl_method_desc *md = &rl_idl_ifaces[c->iface].methods[c->method];
+	struct domain *caller = &b->dom[c->caller];
+	int status = m->status;
+	uint8_t flags = 0;
+	uint64_t ret = 0;
+
+	if (status > 0 || status < -4095) {
+		status = -EPROTO;
+		flags = RL_MSG_F_BROKER;
+		atomic_fetch_add_explicit(&d->rejected, 1, memory_order_relaxed);
+	} else if (!status && md->result.kind != RL_PARAM_NONE) {
+		int err = 0;
+		uint64_t v = m->arg[0];
+		struct graph g;
+		switch (md->result.kind) {
+		case RL_PARAM_RREF:
+			err = graph_collect(b, d->id, md->result.id, rl_rref_from_wire(v), &g);
+			if (!err) {
+				if (c->caller_dead)
+					for (unsigned i = 0; i < g.n; i++)
+						rl_registry_free(&b->heap, g.slot[i]);
+				else
+					graph_move(b, &g, caller->id);
+			}
+			ret = v;
+			break;
+		case RL_PARAM_CAP: {
+			struct cap_entry *e = cap_lookup(d, (rl_cap)v);
+			if (v > UINT32_MAX || !e)
+				err = -EBADF;
+			else if (e->iface != md->result.id)
+				err = -EPROTOTYPE;
+			else if (!c->caller_dead) {
+				ret = rl_proxy_cap_grant(caller, e->target, e->export_index, e->iface);
+				if (ret == RL_CAP_INVALID)
+					err = -ENOSPC;
+			}
+			break;
+		}
+		default:
+			err = check_scalar(md->result.kind, v);
+			ret = v;
+		}
+		if (err) {
+			/* The callee broke the contract: the caller learns, the callee keeps its objects. */
+			status = -EPROTO;
+			flags = RL_MSG_F_BROKER;
+			ret = 0;
+			atomic_fetch_add_explicit(&d->rejected, 1, memory_order_relaxed);
+		}
+	}
+	if (!c->caller_dead) {
+		rl_proxy_complete(b, caller, c->caller_tag, status, ret, flags);
+		if (caller->outstanding)
+			caller->outstanding--;
+	}
+	rl_proxy_free_cont(b, ci);
+}
+
+/* ---- heap service ---- */
+
+static void do_sys(struct broker *b, struct domain *d, const struct rl_msg *m)
+{
+	struct rl_msg done = { .kind = RL_MSG_SYS_DONE, .method = m->method, .tag = m->tag };
+
+	switch (m->method) {
+	case RL_SYS_REFILL: {
+		uint64_t cls = m->arg[0], want = m->arg[1];
+		if (cls >= RL_NCLASSES || !want || want > RL_GRANT_MAX)
+			return reject(b, d, m, -EINVAL);
+		unsigned n = 0;
+		uint32_t slot;
+		while (n < want && !rl_registry_alloc(&b->heap, (unsigned)cls, d->id, &slot))
+			d->chan->ctl.grant[n++] = slot;
+		done.status = n ? (int)n : -ENOMEM;
+		break;
+	}
+	case RL_SYS_FREE: {
+		uint64_t count = m->arg[0];
+		uint64_t handles[RL_GRANT_MAX];
+		if (count > RL_GRANT_MAX)
+			return reject(b, d, m, -EINVAL);
+		memcpy(handles, d->chan->ctl.give_back, count * sizeof(uint64_t));
+		int freed = 0, err = 0;
+		for (uint64_t i = 0; i < count; i++) {
+			rl_rref r = rl_rref_from_wire(handles[i]);
+			struct rl_obj *o = rl_registry_resolve(&b->heap, r, &err);
+			if (!o || o->state != RL_OBJ_OWNED || o->owner != d->id || o->borrows) {
+				atomic_fetch_add_explicit(&d->rejected, 1, memory_order_relaxed);
+				continue;
+			}
+			rl_registry_free(&b->heap, r.slot);
+			freed++;
+		}
+		done.status = freed;
+		break;
+	}
+	case RL_SYS_WAIT_ALIVE: {
+		int err;
+		struct cap_entry *c = cap_resolve(d, (rl_cap)m->arg[0], &err);
+		if (!c && err == -ESTALE) /* a stale handle still names its slot */
+			c = &d->caps[m->arg[0] & 0xffff];
+		if (!c || m->arg[0] > UINT32_MAX)
+			return reject(b, d, m, -EBADF);
+		rl_recovery_wait_alive(b, d, m->tag, &b->dom[c->target]);
+		return;
+	}
+	case RL_SYS_AUDIT: {
+		char why[256];
+		done.status = rl_proxy_audit(b, why, sizeof(why));
+		if (done.status)
+			rl_broker_log(b, "%s: registry audit failed: %s", d->name, why);
+		break;
+	}
+	default:
+		return reject(b, d, m, -ENOSYS);
+	}
+	deliver(b, d, &done);
+}
+
+/* ---- the loop ---- */
+
+static unsigned drain(struct broker *b, struct domain *d)
+{
+	unsigned n = 0;
+
+	while (n < DRAIN_BATCH) {
+		int ready = rl_ring_ready(&d->tx);
+		if (ready < 0) {
+			/*
+			 * Impossible tail: report it once (tag 0) and read nothing until
+			 * the domain publishes a sane tail again; our head never moves.
+			 */
+			if (!d->tx_insane) {
+				struct rl_msg bad = { .kind = RL_MSG_CALL, .tag = 0 };
+				rl_broker_log(b, "%s: tx ring tail out of range; ignoring it", d->name);
+				reject(b, d, &bad, -EPROTO);
+				d->tx_insane = true;
+			}
+			break;
+		}
+		d->tx_insane = false;
+		if (!ready)
+			break;
+		/* Copy first: the domain may rewrite the slot while we validate. */
+		struct rl_msg m = *rl_ring_peek(&d->tx);
+		rl_ring_pop(&d->tx);
+		n++;
+		switch (m.kind) {
+		case RL_MSG_CALL:
+			do_call(b, d, &m);
+			break;
+		case RL_MSG_REPLY:
+			do_reply(b, d, &m);
+			break;
+		case RL_MSG_SYS:
+			do_sys(b, d, &m);
+			break;
+		default:
+			reject(b, d, &m, -EPROTO);
+		}
+	}
+	if (n)
+		rl_ring_release(&d->tx);
+	return n;
+}
+
+/* A dead domain's last words: replies it published before dying still count. */
+void rl_proxy_drain_replies(struct broker *b, struct domain *d)
+{
+	for (unsigned n = 0; n < RL_RING_SLOTS; n++) {
+		if (rl_ring_ready(&d->tx) <= 0)
+			break;
+		struct rl_msg m = *rl_ring_peek(&d->tx);
+		rl_ring_pop(&d->tx);
+		if (m.kind == RL_MSG_REPLY)
+			do_reply(b, d, &m);
+	}
+}
+
+void rl_proxy_sys_done(struct broker *b, struct domain *d, uint64_t tag, int status)
+{
+	struct rl_msg done = { .kind = RL_MSG_SYS_DONE, .tag = tag, .status = status };
+	deliver(b, d, &done);
+}
+
+int rl_proxy_audit(struct broker *b, char *why, size_t whylen)
+{
+	bool alive[RL_MAX_DOMAINS + 1] = { false };
+
+	for (unsigned i = 1; i <= b->ndom; i++)
+		alive[i] = atomic_load(&b->dom[i].state) == DOM_RUNNING &&
+			   !atomic_load(&b->dom[i].death_pending);
+	return rl_registry_audit(&b->heap, alive, b->expected_borrows, why, whylen);
+}
+
+static void serve_mailbox(struct broker *b)
+{
+	pthread_mutex_lock(&b->mb_lock);
+	switch (atomic_load(&b->mb_op)) {
+	case MB_AUDIT:
+		b->mb_text[0] = 0;
+		b->mb_result = rl_proxy_audit(b, b->mb_text, sizeof(b->mb_text));
+		break;
+	case MB_RESTART:
+		b->mb_result = b->mb_arg >= 1 && b->mb_arg <= b->ndom
+				       ? rl_recovery_restart(b, &b->dom[b->mb_arg])
+				       : -ENOENT;
+		break;
+	default:
+		b->mb_result = -ENOSYS;
+	}
+	atomic_store(&b->mb_op, MB_NONE);
+	pthread_cond_broadcast(&b->mb_cond);
+	pthread_mutex_unlock(&b->mb_lock);
+}
+
+static bool anything_ready(struct broker *b)
+{
+	for (unsigned i = 1; i <= b->ndom; i++) {
+		struct domain *d = &b->dom[i];
+		if (atomic_load_explicit(&d->death_pending, memory_order_relaxed))
+			return true;
+		if (atomic_load_explicit(&d->state, memory_order_relaxed) != DOM_RUNNING || d->tx_insane)
+			continue;
+		if (atomic_load_explicit(&d->tx.ring->tail, memory_order_acquire) != d->tx.head)
+			return true;
+	}
+	return atomic_load(&b->mb_op) != MB_NONE || atomic_load(&b->stop);
+}
+
+void *rl_proxy_thread(void *arg)
+{
+	struct broker *b = arg;
+	uint64_t idle_since = 0;
+	unsigned spins = 0;
+
+	while (!atomic_load_explicit(&b->stop, memory_order_relaxed)) {
+		unsigned work = 0;
+
+		for (unsigned i = 1; i <= b->ndom; i++) {
+			struct domain *d = &b->dom[i];
+			if (atomic_load_explicit(&d->death_pending, memory_order_acquire)) {
+				rl_recovery_handle_death(b, d);
+				work++;
+			}
+			if (atomic_load_explicit(&d->state, memory_order_relaxed) == DOM_RUNNING)
+				work += drain(b, d);
+		}
+		for (unsigned i = 1; i <= b->ndom; i++) {
+			struct domain *d = &b->dom[i];
+			if (atomic_load_explicit(&d->state, memory_order_relaxed) != DOM_RUNNING)
+				continue;
+			if (d->backlog.head != d->backlog.tail)
+				flush_backlog(d);
+			publish(d);
+		}
+		if (atomic_load_explicit(&b->mb_op, memory_order_relaxed) != MB_NONE) {
+			serve_mailbox(b);
+			work++;
+		}
+		uint64_t next_restart = UINT64_MAX;
+		if (b->restarts_pending)
+			next_restart = rl_recovery_tick(b, rl_now_ns());
+		if (work) {
+			idle_since = 0;
+			continue;
+		}
+		/* Idle: spin for spin_ns, then sleep on the bell. */
+		if ((spins++ & 63) == 0) {
+			uint64_t now = rl_now_ns();
+			if (!idle_since)
+				idle_since = now;
+			if (now - idle_since < b->spin_ns) {
+				rl_cpu_relax();
+				continue;
+			}
+		} else {
+			rl_cpu_relax();
+			continue;
+		}
+		uint32_t bell = atomic_load(&b->bell->word);
+		atomic_store(&b->heap.hdr->broker_sleeping, 1);
+		atomic_thread_fence(memory_order_seq_cst);
+		/* Backlogs waiting for a full ring need a periodic retry: sleep with a timeout. */
+		bool pending_backlog = false;
+		for (unsigned i = 1; i <= b->ndom; i++)
+			pending_backlog |= b->dom[i].backlog.head != b->dom[i].backlog.tail;
+		if (!anything_ready(b)) {
+			uint64_t ns = pending_backlog ? 1000000 : 200000000;
+			if (next_restart < ns)
+				ns = next_restart + 1;
+			struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
+			rl_futex_wait(&b->bell->word, bell, &ts);
+		}
+		atomic_store(&b->heap.hdr->broker_sleeping, 0);
+		idle_since = 0;
+	}
+	return NULL;
+}

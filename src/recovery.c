@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What happens when a domain dies, on the proxy thread: every call in
+ * flight into it completes at its caller with -ECONNRESET, calls it made
+ * are marked so their replies are discarded (and returned objects freed),
+ * its capabilities are revoked and its heap objects reclaimed -- lent-out
+ * ones once their last loan ends. Later calls get -EHOSTDOWN.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+
+#include "broker.h"
+#include "redleaf/seccomp_policy.h"
+
+static void schedule_restart(struct broker *b, struct domain *d, uint64_t now);
+
+void rl_describe_death(struct domain *d, int code, int status)
+{
+	d->exit_code = code;
+	d->exit_status = status;
+	if (d->kill_reason[0]) { /* the broker ended it, and says why */
+		snprintf(d->cause, sizeof(d->cause), "killed by the broker: %s", d->kill_reason);
+		return;
+	}
+	switch (code) {
+	case CLD_EXITED:
+		if (status == RL_PANIC_STATUS && d->chan->ctl.panic_msg[0]) {
+			char msg[RL_PANIC_MAX];
+			memcpy(msg, d->chan->ctl.panic_msg, sizeof(msg));
+			msg[sizeof(msg) - 1] = 0;
+			for (char *p = msg; *p; p++) /* the text is the domain's: keep it printable */
+				if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+					*p = '?';
+			snprintf(d->cause, sizeof(d->cause), "panic: %s", msg);
+		} else {
+			snprintf(d->cause, sizeof(d->cause), "exited with status %d", status);
+		}
+		break;
+	case CLD_KILLED:
+	case CLD_DUMPED:
+		if (status == SIGSYS) {
+			int nr = d->chan->ctl.violation;
+			snprintf(d->cause, sizeof(d->cause), "seccomp: refused syscall %s (%d)",
+				 rl_seccomp_syscall_name(nr), nr);
+		} else {
+			snprintf(d->cause, sizeof(d->cause), "killed by signal %s", sigabbrev_np(status)
+				 ? sigabbrev_np(status) : "?");
+		}
+		break;
+	default:
+		snprintf(d->cause, sizeof(d->cause), "ended (code %d, status %d)", code, status);
+	}
+}
+
+void rl_recovery_handle_death(struct broker *b, struct domain *d)
+{
+	unsigned failed = 0, orphaned = 0;
+
+	atomic_store(&d->death_pending, 0);
+	/* Replies it published before dying still complete their calls normally. */
+	rl_proxy_drain_replies(b, d);
+	atomic_store(&d->state, DOM_DEAD);
+	d->died_ns = rl_now_ns();
+	d->awaiting_service = false;
+
+	for (uint32_t i = 0; i < RL_MAX_CONTS; i++) {
+		struct cont *c = &b->conts[i];
+		if (!c->used)
+			continue;
+		if (c->callee == d->id) {
+			if (!c->caller_dead) {
+				struct domain *caller = &b->dom[c->caller];
+				rl_proxy_complete(b, caller, c->caller_tag, -ECONNRESET, 0, RL_MSG_F_BROKER);
+				if (caller->outstanding)
+					caller->outstanding--;
+			}
+			rl_proxy_free_cont(b, i);
+			failed++;
+		} else if (c->caller == d->id) {
+			c->caller_dead = 1;
+			orphaned++;
+		}
+	}
+	free(d->backlog.q);
+	memset(&d->backlog, 0, sizeof(d->backlog));
+	for (unsigned i = 0; i < RL_MAX_CAPS; i++)
+		d->caps[i].used = 0; /* revoked; the generation survives so old handles stay stale */
+	d->outstanding = 0;
+	unsigned freed = rl_registry_reclaim(&b->heap, d->id);
+
+	rl_broker_log(b, "%s: %s; %u call(s) in flight failed, %u outstanding call(s) abandoned, "
+		      "%u heap object(s) reclaimed", d->name, d->cause, failed, orphaned, freed);
+
+	schedule_restart(b, d, d->died_ns);
+	/* A waiter on a domain that is itself the one dying is dropped with it. */
+	for (unsigned i = 1; i <= b->ndom; i++) {
+		struct domain *t = &b->dom[i];
+		unsigned keep = 0;
+		for (unsigned k = 0; k < t->nwaiters; k++)
+			if (t->waiters[k] != d->id) {
+				t->waiters[keep] = t->waiters[k];
+				t->waiter_tags[keep++] = t->waiter_tags[k];
+			}
+		t->nwaiters = keep;
+	}
+
+	if (b->until[d->id]) {
+		int status = d->exit_code == CLD_EXITED ? d->exit_status : 128 + d->exit_status;
+		b->until[d->id] = false;
+		if (status && !b->exit_status)
+			b->exit_status = status;
+		if (!--b->until_left)
+			rl_broker_request_stop(b);
+	}
+}
+
+/* ---- restarts ---- */
+
+#define QUICK_DEATH_NS 1000000000ull   /* dying within 1 s of a start counts as a quick death */
+#define BACKOFF_FIRST_NS 10000000ull   /* 10 ms, doubling */
+#define BACKOFF_MAX_NS 5000000000ull   /* 5 s */
+#define GIVE_UP_AFTER 12               /* consecutive quick deaths */
+#define ALWAYS_GRACE 5                 /* `always` restarts at once this many quick deaths in a row */
+
+static void fail_waiters(struct broker *b, struct domain *d, int status)
+{
+	for (unsigned i = 0; i < d->nwaiters; i++) {
+		struct domain *w = &b->dom[d->waiters[i]];
+		if (atomic_load(&w->state) == DOM_RUNNING)
+			rl_proxy_sys_done(b, w, d->waiter_tags[i], status);
+	}
+	d->nwaiters = 0;
+}
+
+/* After a death: decide whether and when the policy restarts d. */
+static void schedule_restart(struct broker *b, struct domain *d, uint64_t now)
+{
+	uint64_t uptime = now - d->started_ns;
+	uint64_t delay = 0;
+
+	if (d->m->restart == RL_RESTART_NEVER || atomic_load(&b->stop) || b->until[d->id]) {
+		fail_waiters(b, d, -EHOSTDOWN);
+		return;
+	}
+	d->quick_deaths = uptime < QUICK_DEATH_NS ? d->quick_deaths + 1 : 0;
+	if (d->quick_deaths >= GIVE_UP_AFTER) {
+		d->gave_up = true;
+		rl_broker_log(b, "%s: died %u times within 1 s of starting; not restarting it again "
+			      "('redleaf restart %s' tries once more)", d->name, d->quick_deaths, d->name);
+		fail_waiters(b, d, -EHOSTDOWN);
+		return;
+	}
+	unsigned backoffs = d->m->restart == RL_RESTART_BACKOFF ? d->quick_deaths
+			    : d->quick_deaths > ALWAYS_GRACE ? d->quick_deaths - ALWAYS_GRACE : 0;
+	if (backoffs) {
+		delay = BACKOFF_FIRST_NS << (backoffs - 1 < 20 ? backoffs - 1 : 20);
+		if (delay > BACKOFF_MAX_NS)
+			delay = BACKOFF_MAX_NS;
+		rl_broker_log(b, "%s: crash loop (%u quick deaths in a row): next restart in %llu ms",
+			      d->name, d->quick_deaths, (unsigned long long)(delay / 1000000));
+	}
+	d->restart_at_ns = now + delay;
+	b->restarts_pending++;
+}
+
+int rl_recovery_restart(struct broker *b, struct domain *d)
+{
+	int ret;
+
+	if (atomic_load(&d->state) == DOM_RUNNING)
+		return -EBUSY;
+	if (d->restart_at_ns) {
+		d->restart_at_ns = 0;
+		b->restarts_pending--;
+	}
+	d->incarnation++;
+	d->chan->ctl.inject_countdown = 0;
+	for (unsigned i = 0; i < RL_MAX_CAPS; i++)
+		d->caps[i].used = 0; /* its own capabilities start afresh; generations live on */
+	rl_broker_wire(b, d);
+	ret = rl_spawn_domain(b, d);
+	if (ret) {
+		rl_broker_log(b, "%s: restart failed: %s", d->name, strerror(-ret));
+		atomic_store(&d->state, DOM_DEAD);
+		d->started_ns = rl_now_ns();
+		schedule_restart(b, d, d->started_ns);
+		return ret;
+	}
+	if (b->epoll_fd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = d->id };
+		epoll_ctl(b->epoll_fd, EPOLL_CTL_ADD, d->pidfd, &ev);
+	}
+	/* Everyone importing from d gets a fresh handle; the old one now says -ESTALE. */
+	for (unsigned i = 1; i <= b->ndom; i++) {
+		struct domain *e = &b->dom[i];
+		for (unsigned k = 0; k < e->m->nimports && e != d; k++) {
+			if (strcmp(e->m->imports[k].from, d->name))
+				continue;
+			uint16_t iface = e->chan->ctl.imports[k].iface_id;
+			int idx = -1;
+			for (unsigned x = 0; x < d->nexports; x++)
+				if (d->exports[x] == rl_idl_iface_by_name(e->m->imports[k].iface)->id)
+					idx = (int)x;
+			if (idx < 0)
+				continue;
+			e->import_caps[k] = rl_proxy_cap_grant(e, d->id, (uint8_t)idx, iface);
+			e->chan->ctl.imports[k].cap = e->import_caps[k];
+		}
+	}
+	if (d->died_ns)
+		d->awaiting_service = true;
+	d->gave_up = false;
+	atomic_fetch_add(&d->restarts, 1);
+	rl_broker_log(b, "%s: restarted, pid %d (incarnation %u)", d->name, d->pid, d->incarnation);
+	for (unsigned i = 0; i < d->nwaiters; i++) {
+		struct domain *w = &b->dom[d->waiters[i]];
+		if (atomic_load(&w->state) == DOM_RUNNING)
+			rl_proxy_sys_done(b, w, d->waiter_tags[i], 0);
+	}
+	d->nwaiters = 0;
+	return 0;
+}
+
+uint64_t rl_recovery_tick(struct broker *b, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (unsigned i = 1; i <= b->ndom; i++) {
+		struct domain *d = &b->dom[i];
+		if (!d->restart_at_ns)
+			continue;
+		if (d->restart_at_ns <= now)
+			rl_recovery_restart(b, d);
+		else if (d->restart_at_ns - now < next)
+			next = d->restart_at_ns - now;
+	}
+	return next;
+}
+
+void rl_recovery_serving(struct broker *b, struct domain *d)
+{
+	uint64_t ns = rl_now_ns() - d->died_ns;
+	uint32_t n = atomic_load(&d->nrecoveries);
+
+	d->awaiting_service = false;
+	d->recovery_ns[n % RL_RECOVERY_LOG] = ns;
+	atomic_store(&d->last_recovery_ns, ns);
+	atomic_store(&d->nrecoveries, n + 1);
+}
+
+void rl_recovery_wait_alive(struct broker *b, struct domain *waiter, uint64_t tag, struct domain *target)
+{
+	if (atomic_load(&target->state) == DOM_RUNNING && !atomic_load(&target->death_pending)) {
+		rl_proxy_sys_done(b, waiter, tag, 0);
+		return;
+	}
+	bool restarting = target->restart_at_ns || atomic_load(&target->death_pending);
+	if (!restarting || target->gave_up || target->m->restart == RL_RESTART_NEVER) {
+		rl_proxy_sys_done(b, waiter, tag, -EHOSTDOWN);
+		return;
+	}
+	if (target->nwaiters == RL_MAX_DOMAINS) {
+		rl_proxy_sys_done(b, waiter, tag, -EAGAIN);
+		return;
+	}
+	target->waiters[target->nwaiters] = waiter->id;
+	target->waiter_tags[target->nwaiters++] = tag;
+}

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Starting a domain process. The child does only async-signal-safe system
+ * calls between fork and exec (the broker has threads). What it sets up
+ * here is what cannot be done after exec without privileges: its own
+ * process group (terminal signals go to the broker only), fresh network,
+ * IPC and UTS namespaces, and an unprivileged user. The rest of the
+ * confinement is the launcher's (src/domain/launcher.c).
+ *
+ * Exec failures come back over a close-on-exec pipe, so a bad binary is a
+ * clear error at start instead of a mysterious exit status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "broker.h"
+
+#define NOBODY 65534
+
+/* Groups whose syscalls need the host's network or root (device access). */
+static bool needs_host(const struct domain *d)
+{
+	for (unsigned i = 0; i < d->m->nsyscalls; i++)
+		if (!strcmp(d->m->syscalls[i], "af_xdp") || !strcmp(d->m->syscalls[i], "vfio"))
+			return true;
+	return false;
+}
+
+static void child_fail(int pipe_fd, int stage)
+{
+	int msg[2] = { stage, errno };
+	(void)!write(pipe_fd, msg, sizeof(msg));
+	_exit(127);
+}
+
+static const char *const stage_text[] = {
+	"preparing descriptors", "entering namespaces", "dropping privileges", "executing",
+};
+
+int rl_spawn_domain(struct broker *b, struct domain *d)
+{
+	int fds[4] = { b->heap.heap_fd, -1, b->bell_fd, d->channel_fd };
+	int pipefd[2] = { -1, -1 }, devnull = -1, binfd = -1, ret = 0;
+	char *argv[64];
+	char *envp[8];
+	char env_name[64];
+	unsigned argc = 0, envc = 0;
+	bool host = needs_host(d);
+	bool root = geteuid() == 0;
+
+	fds[1] = rl_heap_registry_ro_fd(&b->heap);
+	if (fds[1] < 0)
+		return fds[1];
+	/*
+	 * Open the binary here, with the broker's rights, and exec it through the
+	 * descriptor: the unprivileged child may not be able to walk to its path.
+	 */
+	binfd = open(d->binary, O_RDONLY | O_CLOEXEC);
+	if (binfd < 0) {
+		ret = -errno;
+		rl_broker_log(b, "%s: cannot open %s: %s", d->name, d->binary, strerror(errno));
+		goto out;
+	}
+	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (devnull < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+		ret = -errno;
+		goto out;
+	}
+
+	argv[argc++] = d->name;
+	for (unsigned i = 0; i < d->m->nargs && argc < 63; i++)
+		argv[argc++] = d->m->args[i];
+	argv[argc] = NULL;
+	snprintf(env_name, sizeof(env_name), "REDLEAF_DOMAIN=%s", d->name);
+	envp[envc++] = env_name;
+	static const char *const passthrough[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS" };
+	static char pass_buf[3][512];
+	for (unsigned i = 0; i < 3; i++) {
+		const char *v = getenv(passthrough[i]);
+		if (v && snprintf(pass_buf[i], sizeof(pass_buf[i]), "%s=%s", passthrough[i], v) <
+				 (int)sizeof(pass_buf[i]))
+			envp[envc++] = pass_buf[i];
+	}
+	envp[envc] = NULL;
+
+	/* Reset the rings and per-run fields before the process can see them. */
+	memset(&d->chan->tx, 0, sizeof(d->chan->tx));
+	memset(&d->chan->rx, 0, sizeof(d->chan->rx));
+	d->chan->ctl.violation = -1;
+	memset(d->chan->ctl.panic_msg, 0, sizeof(d->chan->ctl.panic_msg));
+	d->chan->ctl.broker_pid = getpid();
+	d->kill_reason[0] = 0;
+	rl_ring_cons_init(&d->tx, &d->chan->tx);
+	rl_ring_prod_init(&d->rx, &d->chan->rx);
+	d->rx_dirty = false;
+
+	pid_t pid = fork();
+	if (pid < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (pid == 0) {
+		int high[4];
+		setpgid(0, 0);
+		/* Move everything out of the way first, so no dup2 below clobbers a source. */
+		if ((pipefd[1] = fcntl(pipefd[1], F_DUPFD, 100)) < 0)
+			_exit(127);
+		if ((binfd = fcntl(binfd, F_DUPFD, 100)) < 0 || (devnull = fcntl(devnull, F_DUPFD, 100)) < 0)
+			child_fail(pipefd[1], 0);
+		for (int i = 0; i < 4; i++)
+			if ((high[i] = fcntl(fds[i], F_DUPFD, 100)) < 0)
+				child_fail(pipefd[1], 0);
+		for (int i = 0; i < 4; i++)
+			if (dup2(high[i], 3 + i) < 0)
+				child_fail(pipefd[1], 0);
+		/* Keep 0-6, the error pipe (7) and the binary (8); everything else the broker had is gone. */
+		if (dup2(devnull, 0) < 0 || dup2(2, 1) < 0 || dup2(pipefd[1], 7) < 0 || dup2(binfd, 8) < 0)
+			child_fail(pipefd[1], 0);
+		pipefd[1] = 7;
+		binfd = 8;
+		fcntl(7, F_SETFD, FD_CLOEXEC);
+		fcntl(8, F_SETFD, FD_CLOEXEC);
+		syscall(SYS_close_range, 9U, ~0U, 0U);
+		if (root && !host)
+			unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS); /* best effort */
+		if (root && !host) {
+			if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+			    setresuid(NOBODY, NOBODY, NOBODY) < 0)
+				child_fail(pipefd[1], 2);
+		}
+		syscall(SYS_execveat, binfd, "", argv, envp, AT_EMPTY_PATH);
+		child_fail(pipefd[1], 3);
+	}
+
+	close(pipefd[1]);
+	pipefd[1] = -1;
+	int msg[2];
+	ssize_t n;
+	do
+		n = read(pipefd[0], msg, sizeof(msg));
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)sizeof(msg)) {
+		waitpid(pid, NULL, 0);
+		unsigned stage = (unsigned)msg[0] < 4 ? (unsigned)msg[0] : 3;
+		rl_broker_log(b, "%s: cannot start %s: %s: %s", d->name, d->binary, stage_text[stage],
+			      strerror(msg[1]));
+		ret = -msg[1] ? -msg[1] : -EIO;
+		goto out;
+	}
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		ret = -errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		goto out;
+	}
+	d->pid = pid;
+	d->pidfd = pidfd;
+	d->started_ns = rl_now_ns();
+	atomic_store(&d->state, DOM_RUNNING);
+out:
+	if (binfd >= 0)
+		close(binfd);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	if (devnull >= 0)
+		close(devnull);
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	return ret;
+}
