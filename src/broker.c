@@ -242,7 +242,17 @@ static int build(struct broker *b)
 		d->broker = b;
 		d->m = md;
 		d->pidfd = -1;
+		d->devmem_fd = -1;
 		snprintf(d->name, sizeof(d->name), "%s", md->name);
+		if (md->devmem) {
+			void *mem = map_memfd("redleaf-devmem", md->devmem, &d->devmem_fd);
+			if (!mem) {
+				fprintf(stderr, "redleaf: cannot create %llu bytes of device memory for '%s': %s\n",
+					(unsigned long long)md->devmem, d->name, strerror(errno));
+				return -ENOMEM;
+			}
+			munmap(mem, md->devmem); /* the broker never touches it; the fd keeps it alive */
+		}
 		d->chan = map_memfd("redleaf-channel", sizeof(struct rl_chan), &d->channel_fd);
 		if (!d->chan) {
 			fprintf(stderr, "redleaf: cannot create the channel of '%s': %s\n", d->name,
@@ -253,6 +263,7 @@ static int build(struct broker *b)
 		ctl->magic = RL_CHAN_MAGIC;
 		ctl->domain_id = d->id;
 		ctl->spin_ns = b->spin_ns;
+		ctl->devmem_size = md->devmem;
 		snprintf(ctl->name, sizeof(ctl->name), "%s", d->name);
 		for (unsigned k = 0; k < md->nexports; k++) {
 			d->exports[k] = rl_idl_iface_by_name(md->exports[k])->id;
@@ -292,6 +303,8 @@ static void teardown(struct broker *b)
 			munmap(d->chan, sizeof(struct rl_chan));
 		if (d->chan)
 			close(d->channel_fd);
+		if (d->devmem_fd >= 0)
+			close(d->devmem_fd);
 		free(d->backlog.q);
 	}
 	if (b->bell) {
@@ -338,10 +351,9 @@ int rl_cmd_run_system(const struct rl_run_options *opt)
 		char *list = strdup(opt->until), *save = NULL;
 		for (char *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
 			const struct rl_manifest_domain *u = rl_manifest_domain(b->m, name);
-			if (!u || !u->start) {
-				fprintf(stderr, "redleaf: --until: %s '%s' in %s\n",
-					u ? "--until names a domain that does not start:" : "no domain named",
-					name, opt->manifest);
+			if (!u) {
+				fprintf(stderr, "redleaf: --until: no domain named '%s' in %s\n", name,
+					opt->manifest);
 				free(list);
 				rl_manifest_free(b->m);
 				return 2;

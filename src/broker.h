@@ -68,6 +68,7 @@ struct domain {
 	pid_t pid;
 	int pidfd;
 	int channel_fd;
+	int devmem_fd; /* device memory kept across restarts, or -1 */
 	struct rl_chan *chan;
 	struct rl_ring_cons tx; /* broker's private view: the domain cannot move it */
 	struct rl_ring_prod rx;
@@ -88,6 +89,7 @@ struct domain {
 	unsigned quick_deaths;    /* consecutive deaths soon after a start: drives the backoff */
 	bool gave_up;             /* the restart policy stopped trying */
 	bool awaiting_service;    /* restarted, first reply not seen yet (recovery time) */
+	bool served;              /* replied to a call since its last start */
 	uint16_t waiters[RL_MAX_DOMAINS];   /* domains waiting (RL_SYS_WAIT_ALIVE) for it */
 	uint64_t waiter_tags[RL_MAX_DOMAINS];
 	unsigned nwaiters;

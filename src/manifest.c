@@ -469,8 +469,9 @@ static int get_bool(struct ctx *c, const struct node *n, const char *what, bool 
 	return fail(c, n->pos, "%s must be true or false, got '%s'", what, show(n).s);
 }
 
-/* Bytes with an optional K, M or G suffix (powers of 1024). */
-static int get_size(struct ctx *c, const struct node *n, const char *what, uint64_t *out)
+/* Bytes with an optional K, M or G suffix (powers of 1024), within [min, max]; range is for messages. */
+static int get_size(struct ctx *c, const struct node *n, const char *what, uint64_t min,
+		    uint64_t max, const char *range, uint64_t *out)
 {
 	size_t len = n->len;
 	unsigned shift = 0;
@@ -505,8 +506,8 @@ static int get_size(struct ctx *c, const struct node *n, const char *what, uint6
 		v = UINT64_MAX;
 	else
 		v <<= shift;
-	if (v < RL_MANIFEST_HEAP_MIN || v > RL_MANIFEST_HEAP_MAX)
-		return fail(c, n->pos, "%s %s is out of range (4M..16G)", what, show(n).s);
+	if (v < min || v > max)
+		return fail(c, n->pos, "%s %s is out of range (%s)", what, show(n).s, range);
 	*out = v;
 	return 0;
 }
@@ -587,7 +588,8 @@ static int heap_size(struct ctx *c, const struct node *v, void *obj)
 	struct heap_parse *h = obj;
 
 	h->size = v;
-	return get_size(c, v, "heap size", &h->m->heap_size);
+	return get_size(c, v, "heap size", RL_MANIFEST_HEAP_MIN, RL_MANIFEST_HEAP_MAX, "4M..16G",
+			&h->m->heap_size);
 }
 
 static int heap_hugepages(struct ctx *c, const struct node *v, void *obj)
@@ -884,6 +886,21 @@ static int dom_cpu(struct ctx *c, const struct node *v, void *obj)
 	return get_int(c, v, "cpu", 0, CPU_SETSIZE - 1, &d->cpu);
 }
 
+/* Device memory outlives restarts of the domain; the broker makes it a memfd of this size. */
+static int dom_devmem(struct ctx *c, const struct node *v, void *obj)
+{
+	struct rl_manifest_domain *d = ((struct domain_parse *)obj)->d;
+	int r = get_size(c, v, "devmem", RL_MANIFEST_DEVMEM_MIN, RL_MANIFEST_DEVMEM_MAX, "4K..16G",
+			 &d->devmem);
+
+	if (r < 0)
+		return r;
+	if (d->devmem % 4096)
+		return fail(c, v->pos, "devmem %s is not a multiple of 4K", show(v).s);
+	d->devmem_pos = v->pos;
+	return 0;
+}
+
 static int dom_start(struct ctx *c, const struct node *v, void *obj)
 {
 	struct rl_manifest_domain *d = ((struct domain_parse *)obj)->d;
@@ -901,6 +918,7 @@ static const struct field domain_fields[] = {
 	{ "restart", false, dom_restart },
 	{ "cpu", false, dom_cpu },
 	{ "start", false, dom_start },
+	{ "devmem", false, dom_devmem },
 };
 
 #define NFIELDS(f) ((unsigned)(sizeof(f) / sizeof((f)[0])))

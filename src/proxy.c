@@ -557,6 +557,7 @@ static void do_reply(struct broker *b, struct domain *d, const struct rl_msg *m)
 		atomic_fetch_add_explicit(&d->rejected, 1, memory_order_relaxed);
 		return;
 	}
+	d->served = true;
 	if (d->awaiting_service)
 		rl_recovery_serving(b, d);
 	const struct rl_method_desc *md = &rl_idl_ifaces[c->iface].methods[c->method];

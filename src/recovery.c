@@ -121,10 +121,15 @@ void rl_recovery_handle_death(struct broker *b, struct domain *d)
 
 /* ---- restarts ---- */
 
-#define QUICK_DEATH_NS 1000000000ull   /* dying within 1 s of a start counts as a quick death */
+/*
+ * A quick death: within 1 s of a start and before serving a single call --
+ * a domain failing to come up. A domain killed while it serves (a crash
+ * injected, a bug hit by some request) is restarted at once, every time.
+ */
+#define QUICK_DEATH_NS 1000000000ull
 #define BACKOFF_FIRST_NS 10000000ull   /* 10 ms, doubling */
 #define BACKOFF_MAX_NS 5000000000ull   /* 5 s */
-#define GIVE_UP_AFTER 12               /* consecutive quick deaths */
+#define GIVE_UP_AFTER 8               /* consecutive quick deaths */
 #define ALWAYS_GRACE 5                 /* `always` restarts at once this many quick deaths in a row */
 
 static void fail_waiters(struct broker *b, struct domain *d, int status)
@@ -147,10 +152,10 @@ static void schedule_restart(struct broker *b, struct domain *d, uint64_t now)
 		fail_waiters(b, d, -EHOSTDOWN);
 		return;
 	}
-	d->quick_deaths = uptime < QUICK_DEATH_NS ? d->quick_deaths + 1 : 0;
+	d->quick_deaths = uptime < QUICK_DEATH_NS && !d->served ? d->quick_deaths + 1 : 0;
 	if (d->quick_deaths >= GIVE_UP_AFTER) {
 		d->gave_up = true;
-		rl_broker_log(b, "%s: died %u times within 1 s of starting; not restarting it again "
+		rl_broker_log(b, "%s: died %u times in a row before serving; not restarting it again "
 			      "('redleaf restart %s' tries once more)", d->name, d->quick_deaths, d->name);
 		fail_waiters(b, d, -EHOSTDOWN);
 		return;
@@ -216,7 +221,8 @@ int rl_recovery_restart(struct broker *b, struct domain *d)
 		d->awaiting_service = true;
 	d->gave_up = false;
 	atomic_fetch_add(&d->restarts, 1);
-	rl_broker_log(b, "%s: restarted, pid %d (incarnation %u)", d->name, d->pid, d->incarnation);
+	rl_broker_log(b, "%s: %s, pid %d (incarnation %u)", d->name, d->died_ns ? "restarted" : "started",
+		      d->pid, d->incarnation);
 	for (unsigned i = 0; i < d->nwaiters; i++) {
 		struct domain *w = &b->dom[d->waiters[i]];
 		if (atomic_load(&w->state) == DOM_RUNNING)

@@ -6,7 +6,6 @@
  * in step.
  */
 #include <errno.h>
-#include <linux/audit.h>
 #include <pthread.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -42,9 +41,10 @@ struct rl_seccomp_rule {
  * Comparisons as plain initializers (libseccomp's SCMP_A*() macros are
  * compound literals, which a static table cannot use).
  *
- * CMP32 casts the datum to 32 bits like libseccomp's SCMP_Ax_32: an int
- * argument such as an fd reaches the filter zero-extended, so -1 must be
- * compared as 0xffffffff, not as a 64-bit -1.
+ * CMP32 casts the datum to 32 bits like libseccomp's SCMP_Ax_32: glibc
+ * passes an int argument such as an fd zero-extended, so the filter sees
+ * -1 as 0xffffffff, not as a 64-bit -1. MASKED32 compares only the bits
+ * of mask, for flag words and for ints whose upper half is not defined.
  */
 #define CMP32(n, o, a) { .arg = (n), .op = (o), .datum_a = (uint32_t)(a), .datum_b = 0 }
 #define MASKED32(n, mask, value) \
@@ -84,7 +84,7 @@ static const struct rl_seccomp_rule base_rules[] = {
 		 MASKED32(4, 0xffffffffu, 0xffffffffu)),
 	ALLOW(munmap),
 	ALLOW(mremap),
-	/* W^X: no page of a confined domain ever becomes executable. */
+	/* W^X: once confined, a domain gets no new executable page. */
 	ALLOW_IF(mprotect, MASKED32(2, PROT_EXEC, 0)),
 	ALLOW(madvise),
 	ALLOW(brk),
@@ -159,9 +159,10 @@ static const struct rl_seccomp_rule vfio_rules[] = {
 
 /*
  * What ASan/UBSan runtimes call after the filter is in place, during
- * normal operation (found by experiment, see docs/seccomp.md): stack
- * and allocator bookkeeping. No file, socket, process or ptrace calls: an
- * error report or LSan's exit-time leak check still dies by SIGSYS.
+ * normal operation (found by experiment, see docs/seccomp.md): ASan asks
+ * sigaltstack() whether it runs on the alternate stack in _exit() and on
+ * every no-return path (longjmp). No file, socket, process or ptrace calls:
+ * an error report or LSan's exit-time leak check still dies by SIGSYS.
  */
 static const struct rl_seccomp_rule sanitizer_rules[] = {
 	ALLOW(sigaltstack),

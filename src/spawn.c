@@ -48,7 +48,8 @@ static const char *const stage_text[] = {
 
 int rl_spawn_domain(struct broker *b, struct domain *d)
 {
-	int fds[4] = { b->heap.heap_fd, -1, b->bell_fd, d->channel_fd };
+	int fds[5] = { b->heap.heap_fd, -1, b->bell_fd, d->channel_fd, d->devmem_fd };
+	int nfds = d->devmem_fd >= 0 ? 5 : 4;
 	int pipefd[2] = { -1, -1 }, devnull = -1, binfd = -1, ret = 0;
 	char *argv[64];
 	char *envp[8];
@@ -99,6 +100,7 @@ int rl_spawn_domain(struct broker *b, struct domain *d)
 	memset(d->chan->ctl.panic_msg, 0, sizeof(d->chan->ctl.panic_msg));
 	d->chan->ctl.broker_pid = getpid();
 	d->kill_reason[0] = 0;
+	d->served = false;
 	rl_ring_cons_init(&d->tx, &d->chan->tx);
 	rl_ring_prod_init(&d->rx, &d->chan->rx);
 	d->rx_dirty = false;
@@ -109,27 +111,27 @@ int rl_spawn_domain(struct broker *b, struct domain *d)
 		goto out;
 	}
 	if (pid == 0) {
-		int high[4];
+		int high[5];
 		setpgid(0, 0);
 		/* Move everything out of the way first, so no dup2 below clobbers a source. */
 		if ((pipefd[1] = fcntl(pipefd[1], F_DUPFD, 100)) < 0)
 			_exit(127);
 		if ((binfd = fcntl(binfd, F_DUPFD, 100)) < 0 || (devnull = fcntl(devnull, F_DUPFD, 100)) < 0)
 			child_fail(pipefd[1], 0);
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < nfds; i++)
 			if ((high[i] = fcntl(fds[i], F_DUPFD, 100)) < 0)
 				child_fail(pipefd[1], 0);
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < nfds; i++)
 			if (dup2(high[i], 3 + i) < 0)
 				child_fail(pipefd[1], 0);
-		/* Keep 0-6, the error pipe (7) and the binary (8); everything else the broker had is gone. */
-		if (dup2(devnull, 0) < 0 || dup2(2, 1) < 0 || dup2(pipefd[1], 7) < 0 || dup2(binfd, 8) < 0)
+		/* Keep 0-7, the error pipe (8) and the binary (9); everything else the broker had is gone. */
+		if (dup2(devnull, 0) < 0 || dup2(2, 1) < 0 || dup2(pipefd[1], 8) < 0 || dup2(binfd, 9) < 0)
 			child_fail(pipefd[1], 0);
-		pipefd[1] = 7;
-		binfd = 8;
-		fcntl(7, F_SETFD, FD_CLOEXEC);
+		pipefd[1] = 8;
+		binfd = 9;
 		fcntl(8, F_SETFD, FD_CLOEXEC);
-		syscall(SYS_close_range, 9U, ~0U, 0U);
+		fcntl(9, F_SETFD, FD_CLOEXEC);
+		syscall(SYS_close_range, 10U, ~0U, 0U);
 		if (root && !host)
 			unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS); /* best effort */
 		if (root && !host) {

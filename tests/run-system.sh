@@ -1,40 +1,75 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Runs one system under the broker for a test:
-#   run-system.sh [--until D1,D2] [--expect-status N] [--expect-log TEXT]... MANIFEST
-# with a private control socket; fails unless the broker exits with the
-# expected status and its log holds every expected line. The broker and its
-# domains are ended on every path (domains die with the broker: PDEATHSIG).
+#   run-system.sh [--until D1,D2] [--expect-status N] [--expect-log TEXT]...
+#                 [--expect-count TEXT MIN]... [--set KEY=VALUE]... [--cli "ARGS"]... MANIFEST
+# --set replaces KEY by VALUE in a private copy of the manifest. Each --cli
+# runs `redleaf ARGS` against the system once its control socket answers, in
+# order, and must succeed. The test fails unless the broker exits with the
+# expected status and its log holds every expected line (at least MIN times
+# for --expect-count). The broker and its domains are ended on every path
+# (domains die with the broker: PDEATHSIG).
 set -u
 until_list= expect_status=0 manifest=
-expect_file=$(mktemp)
 dir=$(mktemp -d /tmp/rl-test.XXXXXX)
 pid=
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	rm -rf "$dir" "$expect_file"
+	rm -rf "$dir"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
+: > "$dir/expect"; : > "$dir/count"; : > "$dir/cli"; : > "$dir/set"
 
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--until) until_list=$2; shift 2 ;;
 	--expect-status) expect_status=$2; shift 2 ;;
-	--expect-log) printf '%s\n' "$2" >> "$expect_file"; shift 2 ;;
+	--expect-log) printf '%s\n' "$2" >> "$dir/expect"; shift 2 ;;
+	--expect-count) printf '%s\t%s\n' "$3" "$2" >> "$dir/count"; shift 3 ;;
+	--set) printf '%s\n' "$2" >> "$dir/set"; shift 2 ;;
+	--cli) printf '%s\n' "$2" >> "$dir/cli"; shift 2 ;;
 	*) manifest=$1; shift ;;
 	esac
 done
 [ -n "$manifest" ] || { echo "run-system.sh: no manifest" >&2; exit 2; }
 : "${REDLEAF:?REDLEAF must name the redleaf binary}"
+cp "$manifest" "$dir/manifest.yaml"
+while IFS= read -r kv; do
+	sed -i "s|${kv%%=*}|${kv#*=}|g" "$dir/manifest.yaml"
+done < "$dir/set"
 
-"$REDLEAF" run --socket "$dir/control.sock" ${until_list:+--until "$until_list"} "$manifest" 2> "$dir/log" &
+sock="$dir/control.sock"
+"$REDLEAF" run --socket "$sock" ${until_list:+--until "$until_list"} "$dir/manifest.yaml" 2> "$dir/log" &
 pid=$!
+fail=0
+if [ -s "$dir/cli" ]; then
+	# Wait until the broker answers (bounded), then drive it.
+	tries=0
+	until "$REDLEAF" ps --socket "$sock" > /dev/null 2>&1; do
+		tries=$((tries + 1))
+		if [ $tries -gt 200 ] || ! kill -0 "$pid" 2>/dev/null; then
+			echo "FAIL: the broker never answered on $sock" >&2
+			fail=1
+			break
+		fi
+		sleep 0.05
+	done
+	while [ $fail -eq 0 ] && IFS= read -r args; do
+		# shellcheck disable=SC2086
+		set -- $args
+		cmd=$1
+		shift
+		if ! "$REDLEAF" "$cmd" --socket "$sock" "$@" >&2; then
+			echo "FAIL: redleaf $args" >&2
+			fail=1
+		fi
+	done < "$dir/cli"
+fi
 wait "$pid"
 status=$?
 pid=
 cat "$dir/log" >&2
-fail=0
 if [ "$status" -ne "$expect_status" ]; then
 	echo "FAIL: broker exited with status $status, expected $expect_status" >&2
 	fail=1
@@ -44,5 +79,12 @@ while IFS= read -r line; do
 		echo "FAIL: log has no line containing: $line" >&2
 		fail=1
 	fi
-done < "$expect_file"
+done < "$dir/expect"
+while IFS="$(printf '\t')" read -r min line; do
+	n=$(grep -cF -- "$line" "$dir/log")
+	if [ "$n" -lt "$min" ]; then
+		echo "FAIL: log has $n lines containing '$line', expected at least $min" >&2
+		fail=1
+	fi
+done < "$dir/count"
 exit $fail

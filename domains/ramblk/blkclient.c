@@ -3,8 +3,10 @@
  * A client of BDev: writes a pattern derived from (block, round) to every
  * block, reads everything back through moved buffers and verifies it.
  *
- *   blkclient [--rounds N] [--blocks N]
+ *   blkclient [--rounds N] [--first B] [--blocks N]
  *
+ * It uses blocks B .. B+N-1 (default: all of the device from 0), so several
+ * clients can share one device.
  * --rounds 0 runs until the broker stops it, logging throughput every
  * 2 seconds; otherwise it exits 0 after N verified rounds, 1 on any error.
  */
@@ -37,7 +39,7 @@ static unsigned long long parse(const char *opt, const char *v)
 
 int rl_domain_main(int argc, char **argv)
 {
-	unsigned long long rounds = 3, blocks = 0;
+	unsigned long long rounds = 3, blocks = 0, first = 0;
 	rl_cap dev = rl_cap_lookup("bdev");
 	uint8_t expect[RL_CONST_BSIZE];
 
@@ -46,8 +48,11 @@ int rl_domain_main(int argc, char **argv)
 			rounds = parse("--rounds", argv[++i]);
 		else if (!strcmp(argv[i], "--blocks") && i + 1 < argc)
 			blocks = parse("--blocks", argv[++i]);
+		else if (!strcmp(argv[i], "--first") && i + 1 < argc)
+			first = parse("--first", argv[++i]);
 		else
-			rl_panic("unknown argument '%s' (usage: blkclient [--rounds N] [--blocks N])", argv[i]);
+			rl_panic("unknown argument '%s' (usage: blkclient [--rounds N] [--first B] [--blocks N])",
+				 argv[i]);
 	}
 	if (dev == RL_CAP_INVALID)
 		rl_panic("no import named 'bdev'");
@@ -55,20 +60,22 @@ int rl_domain_main(int argc, char **argv)
 	int ret = BDev_nblocks(dev, &n);
 	if (ret)
 		rl_panic("nblocks failed: %d", ret);
-	if (!blocks || blocks > n)
-		blocks = n;
+	if (first >= n)
+		rl_panic("--first %llu is past the device's %llu blocks", first, (unsigned long long)n);
+	if (!blocks || blocks > n - first)
+		blocks = n - first;
 
 	rref_block buf;
 	if ((ret = rref_block_new(&buf)))
 		rl_panic("cannot allocate a block: %d", ret);
 	uint64_t t0 = rl_now_ns(), last = t0, bytes = 0;
 	for (unsigned long long round = 0; !rounds || round < rounds; round++) {
-		for (uint32_t b = 0; b < blocks; b++) {
+		for (uint32_t b = (uint32_t)first; b < first + blocks; b++) {
 			pattern(rref_block_get(buf)->data, b, round);
 			if ((ret = BDev_write(dev, b, buf)))
 				rl_panic("write of block %u failed: %d", b, ret);
 		}
-		for (uint32_t b = 0; b < blocks; b++) {
+		for (uint32_t b = (uint32_t)first; b < first + blocks; b++) {
 			rref_block back;
 			if ((ret = BDev_read(dev, b, buf, &back)))
 				rl_panic("read of block %u failed: %d", b, ret);

@@ -5,6 +5,10 @@
  * write() copies from a buffer lent for the call.
  *
  *   ramblk [--blocks N]     (default 1024 blocks = 4 MiB)
+ *
+ * With device memory from the manifest (`devmem:`) the blocks live there and
+ * survive a restart of this driver, as a disk's contents survive its driver;
+ * --blocks is then capped by the device memory's size.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -73,9 +77,17 @@ int rl_domain_main(int argc, char **argv)
 			rl_panic("unknown argument '%s' (usage: ramblk [--blocks N])", argv[i]);
 		}
 	}
-	dev.data = calloc(dev.nblocks, RL_CONST_BSIZE);
-	if (!dev.data)
-		rl_panic("cannot allocate %llu blocks", (unsigned long long)dev.nblocks);
+	size_t devsize;
+	void *mem = rl_devmem(&devsize);
+	if (mem) {
+		if (dev.nblocks > devsize / RL_CONST_BSIZE)
+			dev.nblocks = devsize / RL_CONST_BSIZE;
+		dev.data = mem;
+	} else {
+		dev.data = calloc(dev.nblocks, RL_CONST_BSIZE);
+	}
+	if (!dev.data || !dev.nblocks)
+		rl_panic("cannot have %llu blocks", (unsigned long long)dev.nblocks);
 	int ret = BDev_export(&ops, &dev);
 	if (ret)
 		rl_panic("cannot export BDev: %d", ret);

@@ -4,15 +4,24 @@
  * of every kind of call (scalar, moved, borrowed and returned RRefs, a nested
  * graph moved whole, capabilities) and exits 0 only if all hold.
  * `caller --loop` keeps calling until the broker stops it (for demos).
+ * `caller --crash-at N --point P` expects the callee to be armed (by
+ * `redleaf crash --at-call N --point P callee`) to panic at its Nth call:
+ * calls before it succeed, call N (a moved RRef) fails with -ECONNRESET --
+ * or succeeds when the panic comes after the reply -- and later calls get
+ * -EHOSTDOWN (restart policy never). The broker's audit checks the heap.
+ * `caller --wait-crashy IMPORT` waits out a domain that crashes at every
+ * start until its restart policy gives up, and checks it backed off.
  * `caller --victim IMPORT...` first calls null() on each named import, which
  * must crash during the call (-ECONNRESET) and then be dead (-EHOSTDOWN),
  * and then runs the checks: a dead neighbour must not disturb anyone.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "redleaf/ring.h"
 #include "redleaf_idl.h"
 
 static rref_payload new_payload(uint8_t seed, uint64_t *sum)
@@ -139,10 +148,56 @@ static void check_caps(rl_cap t)
 
 int rl_domain_main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "--wait-crashy")) {
+		uint64_t t0 = rl_now_ns();
+		unsigned restarts = 0;
+		rl_cap c = rl_cap_lookup(argv[2]);
+		for (unsigned spins = 0; spins < 100000; spins++) {
+			int r = rl_cap_wait_alive(c);
+			if (r == -EHOSTDOWN)
+				break;
+			T_EQ(r, 0);
+			rl_cap fresh = rl_cap_lookup(argv[2]);
+			if (fresh != c) { /* a new incarnation */
+				restarts++;
+				c = fresh;
+			} else {
+				/* Alive for now: a call waits until it dies again (it never serves). */
+				int n = Test_null(c);
+				T_CHECK(n == -ECONNRESET || n == -EHOSTDOWN || n == -ESTALE);
+			}
+		}
+		uint64_t ms = (rl_now_ns() - t0) / 1000000;
+		rl_log("crashy: given up after %u restarts seen, %llu ms", restarts, (unsigned long long)ms);
+		T_CHECK(restarts <= 20); /* it gave up instead of spinning */
+		T_CHECK(ms >= 300);      /* and backed off while trying (10 ms doubling) */
+		return t_report();
+	}
 	rl_cap t = rl_cap_lookup("test");
 	if (t == RL_CAP_INVALID)
 		rl_panic("no import named 'test'");
 
+	if (argc == 5 && !strcmp(argv[1], "--crash-at")) {
+		unsigned n = (unsigned)strtoul(argv[2], NULL, 10);
+		bool after = !strcmp(argv[4], "after");
+		for (unsigned i = 1; i < n; i++)
+			T_EQ(Test_null(t), 0);
+		uint64_t sum, got = 0;
+		rref_payload x = new_payload(9, &sum);
+		int r = Test_take(t, x, &got);
+		if (after) {
+			T_EQ(r, 0); /* replied before dying: the reply counts */
+			T_EQ(got, sum);
+		} else {
+			T_EQ(r, -ECONNRESET);
+			T_CHECK(rl_rpc_from_broker());
+		}
+		T_CHECK(rref_payload_get(x) == NULL); /* moved either way; the broker reclaimed it */
+		T_EQ(Test_null(t), -EHOSTDOWN);
+		T_EQ(rl_cap_wait_alive(t), -EHOSTDOWN); /* policy never: not coming back */
+		T_EQ(rl_heap_audit(), 0);
+		return t_report();
+	}
 	if (argc > 1 && !strcmp(argv[1], "--loop")) {
 		for (uint64_t i = 0;; i++) {
 			uint64_t sum, got;

@@ -45,6 +45,13 @@ static bool syntax_error(struct parser *p, const char *expected)
 	return false;
 }
 
+/* syntax_error() for functions that return a pointer. */
+static void *syntax_error_null(struct parser *p, const char *expected)
+{
+	syntax_error(p, expected);
+	return NULL;
+}
+
 static bool expect(struct parser *p, enum idl_tok kind, const char *expected)
 {
 	return accept(p, kind) || syntax_error(p, expected);
@@ -237,8 +244,7 @@ static struct idl_tyexpr *parse_type(struct parser *p, unsigned depth)
 		return parse_pointer(p, depth, '*', pos);
 	}
 	default:
-		syntax_error(p, "a type");
-		return NULL;
+		return syntax_error_null(p, "a type");
 	}
 }
 
@@ -330,7 +336,7 @@ static struct idl_method *parse_method(struct parser *p)
 		else if (p->tok.len == 4 && !memcmp(p->tok.text, "init", 4))
 			flag = RL_METHOD_INIT;
 		else
-			return syntax_error(p, "'fn' (or a qualifier: idempotent, init)"), NULL;
+			return syntax_error_null(p, "'fn' (or a qualifier: idempotent, init)");
 		/* Independent of the syntax around it: reported, but parsing goes on. */
 		if (m->flags & flag)
 			idl_error(p->u, p->tok.pos, "duplicate qualifier %s",
@@ -342,7 +348,7 @@ static struct idl_method *parse_method(struct parser *p)
 		return NULL;
 	m->pos = p->tok.pos;
 	if (!is(p, TOK_IDENT))
-		return syntax_error(p, "a method name"), NULL;
+		return syntax_error_null(p, "a method name");
 	m->name = take_name(p);
 	if (!expect(p, TOK_LPAREN, "'(' after the method's name"))
 		return NULL;
@@ -350,7 +356,7 @@ static struct idl_method *parse_method(struct parser *p)
 		struct idl_field *f;
 
 		if (!is(p, TOK_IDENT))
-			return syntax_error(p, "a parameter name or ')'"), NULL;
+			return syntax_error_null(p, "a parameter name or ')'");
 		f = parse_field(p, "':' and a type after the parameter's name");
 		if (!f)
 			return NULL;

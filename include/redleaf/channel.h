@@ -30,6 +30,7 @@ enum {
 	RL_FD_REGISTRY = 4, /* read-only */
 	RL_FD_BELL = 5,
 	RL_FD_CHANNEL = 6,
+	RL_FD_DEVMEM = 7, /* only when ctl.devmem_size > 0 */
 };
 
 /* Service requests (RL_MSG_SYS method). */
@@ -62,6 +63,7 @@ struct rl_chan_ctl {
 	int32_t broker_pid;
 	uint32_t spin_ns;
 	uint32_t incarnation;
+	uint64_t devmem_size;
 	char name[RL_NAME_MAX];
 	struct rl_chan_import imports[RL_MAX_IMPORTS];
 	uint16_t export_iface[RL_MAX_EXPORTS];

@@ -29,6 +29,13 @@ unsigned rl_domain_id(void);
  */
 rl_cap rl_cap_lookup(const char *import_name);
 
+/*
+ * Waits until the domain behind cap runs (again): returns 0 at once if it
+ * does, 0 when its restart policy has brought it back (look the import up
+ * again: the old handle is stale), -EHOSTDOWN if it will not come back.
+ */
+int rl_cap_wait_alive(rl_cap cap);
+
 /* ---- calls ---- */
 
 /*
@@ -133,10 +140,28 @@ int rl_heap_audit(void);
 
 /* ---- shadows (used by generated shadow dispatchers) ---- */
 
-/* A shadow's state: the capability of the domain it wraps. */
-struct rl_shadow {
-	rl_cap target;
-};
+/*
+ * A shadow wraps the domain behind one of its imports and exports the same
+ * interface (generated <Iface>_export_shadow()). Every call goes through
+ * rl_shadow_forward(): when the wrapped domain crashes, the shadow waits for
+ * the broker to restart it (manifest restart policy), replays the calls the
+ * IDL marks `init` that it recorded, and re-issues the failed call if the IDL
+ * marks it `idempotent` -- so its clients see success.
+ */
+struct rl_shadow;
+
+/* A shadow of the domain behind import_name; NULL if there is no such import. */
+struct rl_shadow *rl_shadow_new(const char *import_name);
+
+/* Crashes of the wrapped domain this shadow has hidden so far. */
+unsigned long rl_shadow_recoveries(const struct rl_shadow *shadow);
+
+/*
+ * The domain's device memory (manifest `devmem:`): memory that survives the
+ * domain's restarts, like a device's own RAM survives its driver. NULL (and
+ * *size 0) when the manifest gives none.
+ */
+void *rl_devmem(size_t *size);
 
 /*
  * Forwards one call that a shadow received to the domain it wraps

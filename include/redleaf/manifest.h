@@ -30,6 +30,9 @@
 #define RL_MANIFEST_HEAP_MIN (4ull << 20)
 #define RL_MANIFEST_HEAP_MAX (16ull << 30)
 #define RL_MANIFEST_HEAP_DEFAULT (64ull << 20)
+/* Per-domain device memory limits, in bytes. */
+#define RL_MANIFEST_DEVMEM_MIN (4ull << 10)
+#define RL_MANIFEST_DEVMEM_MAX (16ull << 30)
 #define RL_MANIFEST_SPIN_US_MAX 1000
 #define RL_MANIFEST_SPIN_US_DEFAULT 5
 
@@ -73,6 +76,8 @@ struct rl_manifest_domain {
 	int cpu;                          /* 0..CPU_SETSIZE-1, or -1 = not pinned */
 	struct rl_manifest_pos cpu_pos;
 	bool start;                       /* default true; false = created, started by `redleaf restart` */
+	uint64_t devmem;                  /* bytes of device memory (survives restarts); 0 = none */
+	struct rl_manifest_pos devmem_pos;
 	struct rl_manifest_pos pos;       /* the domain's mapping */
 };
 

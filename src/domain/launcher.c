@@ -66,6 +66,12 @@ int main(int argc, char **argv)
 	ret = rl_heap_attach(&heap, RL_FD_HEAP, RL_FD_REGISTRY);
 	if (ret)
 		return fail(prog, "mapping the heap", -ret);
+	if (chan->ctl.devmem_size) {
+		void *mem = map_fd(RL_FD_DEVMEM, chan->ctl.devmem_size);
+		if (!mem)
+			return fail(prog, "mapping device memory", EPROTO);
+		__rl_runtime_devmem(mem, chan->ctl.devmem_size);
+	}
 
 	/* Nothing but stdio survives: the mappings keep what the domain needs. */
 	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)

@@ -19,6 +19,7 @@
 #include "redleaf/channel.h"
 #include "redleaf/domain.h"
 #include "redleaf/heap.h"
+#include "redleaf/idl.h"
 #include "runtime.h"
 
 #define SYNC_TAG (1ULL << 63)
@@ -573,17 +574,177 @@ unsigned rl_rref_borrows(rl_rref r)
 	return rt.heap.objs[r.slot].borrows;
 }
 
+int rl_cap_wait_alive(rl_cap cap)
+{
+	return sys_call(RL_SYS_WAIT_ALIVE, cap, 0);
+}
+
 int rl_heap_audit(void)
 {
 	return sys_call(RL_SYS_AUDIT, 0, 0);
 }
 
+/* ---- device memory ---- */
+
+static void *devmem;
+static size_t devmem_size;
+
+void __rl_runtime_devmem(void *mem, size_t size)
+{
+	devmem = mem;
+	devmem_size = size;
+}
+
+void *rl_devmem(size_t *size)
+{
+	*size = devmem_size;
+	return devmem;
+}
+
 /* ---- shadows ---- */
+
+#define SHADOW_INIT_MAX 64
+#define SHADOW_MAX_ATTEMPTS 64
+
+struct shadow_init {
+	uint16_t method;
+	unsigned nargs;
+	uint64_t args[RL_MSG_ARGS];
+};
+
+struct rl_shadow {
+	char import[RL_NAME_MAX];
+	rl_cap target;
+	unsigned long recoveries;
+	struct shadow_init init[SHADOW_INIT_MAX];
+	unsigned ninit;
+	bool init_warned;
+	uint8_t *scratch[RL_MSG_ARGS]; /* copies of moved arguments, for re-issuing */
+};
+
+struct rl_shadow *rl_shadow_new(const char *import_name)
+{
+	rl_cap c = rl_cap_lookup(import_name);
+	if (c == RL_CAP_INVALID)
+		return NULL;
+	struct rl_shadow *sh = calloc(1, sizeof(*sh));
+	if (!sh)
+		return NULL;
+	snprintf(sh->import, sizeof(sh->import), "%s", import_name);
+	sh->target = c;
+	return sh;
+}
+
+unsigned long rl_shadow_recoveries(const struct rl_shadow *sh)
+{
+	return sh->recoveries;
+}
+
+/* The call failed because the wrapped domain died or was restarted under us. */
+static bool shadow_lost(int r)
+{
+	return (r == -ECONNRESET || r == -EHOSTDOWN || r == -ESTALE) && rl_rpc_from_broker();
+}
+
+/*
+ * Waits until the broker runs the wrapped domain again, takes the fresh
+ * capability and replays the recorded init calls. 0, or -EHOSTDOWN when the
+ * domain is not coming back (restart policy never, or it gave up).
+ */
+static int shadow_recover(struct rl_shadow *sh)
+{
+	for (unsigned attempt = 0; attempt < SHADOW_MAX_ATTEMPTS; attempt++) {
+		int r = sys_call(RL_SYS_WAIT_ALIVE, sh->target, 0);
+		if (r)
+			return r;
+		sh->target = rl_cap_lookup(sh->import);
+		bool replayed = true;
+		for (unsigned i = 0; i < sh->ninit && replayed; i++) {
+			r = rl_call(sh->target, sh->init[i].method, sh->init[i].args, sh->init[i].nargs, NULL);
+			replayed = !shadow_lost(r);
+		}
+		if (replayed) {
+			sh->recoveries++;
+			return 0;
+		}
+	}
+	return -EHOSTDOWN;
+}
+
+static void shadow_record_init(struct rl_shadow *sh, const struct rl_method_desc *md, uint16_t method,
+			       const uint64_t *args, unsigned nargs)
+{
+	for (unsigned i = 0; i < md->nparams; i++) {
+		uint8_t k = md->params[i].kind;
+		if (k == RL_PARAM_RREF || k == RL_PARAM_RREF_BORROW) {
+			if (!sh->init_warned)
+				rl_log("shadow: init method %s carries an RRef; it cannot be replayed", md->name);
+			sh->init_warned = true;
+			return;
+		}
+	}
+	if (sh->ninit == SHADOW_INIT_MAX) {
+		if (!sh->init_warned)
+			rl_log("shadow: more than %d init calls; later ones are not replayed", SHADOW_INIT_MAX);
+		sh->init_warned = true;
+		return;
+	}
+	struct shadow_init *in = &sh->init[sh->ninit++];
+	in->method = method;
+	in->nargs = nargs;
+	memcpy(in->args, args, nargs * sizeof(uint64_t));
+}
 
 rpc_result rl_shadow_forward(void *shadow, uint16_t iface_id, uint16_t method, const uint64_t *args,
 			     unsigned nargs, uint64_t *ret)
 {
-	const struct rl_shadow *sh = shadow;
-	(void)iface_id;
-	return rl_call(sh->target, method, args, nargs, ret);
+	struct rl_shadow *sh = shadow;
+	uint64_t a[RL_MSG_ARGS] = { 0 };
+	size_t len[RL_MSG_ARGS] = { 0 };
+
+	if (iface_id >= rl_idl_nifaces || method >= rl_idl_ifaces[iface_id].nmethods ||
+	    nargs > RL_MSG_ARGS)
+		return -ENOSYS;
+	const struct rl_method_desc *md = &rl_idl_ifaces[iface_id].methods[method];
+	bool reissue = md->flags & RL_METHOD_IDEMPOTENT;
+	memcpy(a, args, nargs * sizeof(uint64_t));
+
+	/* A moved argument dies with the domain it was moved to: keep its bytes to send again. */
+	for (unsigned i = 0; reissue && i < md->nparams && i < nargs; i++) {
+		if (md->params[i].kind != RL_PARAM_RREF)
+			continue;
+		rl_rref r = rl_rref_from_wire(a[i]);
+		const void *p = rl_rref_get(r);
+		if (!p)
+			return -EPERM;
+		len[i] = rl_rref_capacity(r);
+		if (!sh->scratch[i] && !(sh->scratch[i] = malloc(RL_OBJ_MAX)))
+			return -ENOMEM;
+		memcpy(sh->scratch[i], p, len[i]);
+	}
+
+	for (unsigned attempt = 0;; attempt++) {
+		int r = rl_call(sh->target, method, a, nargs, ret);
+		if (!shadow_lost(r)) {
+			if (!r && (md->flags & RL_METHOD_INIT))
+				shadow_record_init(sh, md, method, a, nargs);
+			return r;
+		}
+		int rr = shadow_recover(sh);
+		if (rr || !reissue || attempt == SHADOW_MAX_ATTEMPTS)
+			return r; /* not coming back, or not safe to send twice */
+		for (unsigned i = 0; i < md->nparams && i < nargs; i++) {
+			if (md->params[i].kind != RL_PARAM_RREF)
+				continue;
+			rl_rref old = rl_rref_from_wire(a[i]), fresh;
+			void *p = rl_rref_get(old); /* still ours if the broker refused before moving it */
+			if (!p) {
+				if ((rr = rl_rref_alloc(md->params[i].id, len[i], &fresh)))
+					return rr;
+				p = rl_rref_get(fresh);
+				a[i] = rl_rref_to_wire(fresh);
+			}
+			memcpy(p, sh->scratch[i], len[i]);
+		}
+	}
 }

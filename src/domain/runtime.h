@@ -6,6 +6,7 @@
 #include "redleaf/channel.h"
 #include "redleaf/heap.h"
 
+void __rl_runtime_devmem(void *mem, size_t size);
 void __rl_runtime_init(struct rl_chan *chan, struct rl_bell *bell, const struct rl_heap *heap);
 
 /*

@@ -69,6 +69,7 @@ static const char full_example[] =
 	"    syscalls: [io_uring]\n"
 	"    restart: backoff\n"
 	"    cpu: 1\n"
+	"    devmem: 2M\n"
 	"  - name: fs\n"
 	"    binary: ../bin/rv6\n"
 	"    imports:\n"
@@ -121,6 +122,8 @@ static void test_full_example(void)
 	CHECK_INT(d->cpu, 1);
 	CHECK_POS(d->cpu_pos, 16, 10);
 	CHECK_INT(d->start, true);
+	CHECK_INT(d->devmem, 2u << 20);
+	CHECK_POS(d->devmem_pos, 17, 13);
 
 	d = rl_manifest_domain(m, "fs");
 	t_check(d == &m->domains[1], "fs is domain 1");
@@ -132,18 +135,19 @@ static void test_full_example(void)
 	CHECK_STR(d->imports[0].name, "bdev");
 	CHECK_STR(d->imports[0].iface, "BDev");
 	CHECK_STR(d->imports[0].from, "ramblk");
-	CHECK_POS(d->imports[0].pos, 20, 9);
-	CHECK_POS(d->imports[0].iface_pos, 20, 29);
-	CHECK_POS(d->imports[0].from_pos, 20, 41);
+	CHECK_POS(d->imports[0].pos, 21, 9);
+	CHECK_POS(d->imports[0].iface_pos, 21, 29);
+	CHECK_POS(d->imports[0].from_pos, 21, 41);
 	CHECK_STR(d->imports[1].name, "stats");
 	CHECK_STR(d->imports[1].iface, "Stats");
 	CHECK_STR(d->imports[1].from, "ramblk");
-	CHECK_POS(d->imports[1].pos, 21, 9);
-	CHECK_POS(d->imports[1].iface_pos, 22, 16);
+	CHECK_POS(d->imports[1].pos, 22, 9);
+	CHECK_POS(d->imports[1].iface_pos, 23, 16);
 	CHECK_INT(d->restart, RL_RESTART_ALWAYS);
 	CHECK_INT(d->cpu, -1);
 	CHECK_INT(d->start, false);
 	CHECK_INT(d->nsyscalls, 0);
+	CHECK_INT(d->devmem, 0);
 
 	d = rl_manifest_domain(m, "idle");
 	t_check(d == &m->domains[2], "idle is domain 2");
@@ -301,7 +305,12 @@ static const struct bad bad_manifests[] = {
 	{ DOM "  - {name: a}\n", "3:5: error: missing required key 'binary' in a domain" },
 	{ DOM "  - {name: a, binary: x, bin: y}\n",
 	  "3:26: error: unknown key 'bin' in a domain (allowed: name, binary, args, exports, imports, "
-	  "syscalls, restart, cpu, start)" },
+	  "syscalls, restart, cpu, start, devmem)" },
+	{ DOM "  - {name: a, binary: x, devmem: 1K}\n", "3:34: error: devmem 1K is out of range (4K..16G)" },
+	{ DOM "  - {name: a, binary: x, devmem: 17G}\n", "3:34: error: devmem 17G is out of range (4K..16G)" },
+	{ DOM "  - {name: a, binary: x, devmem: 5000}\n", "3:34: error: devmem 5000 is not a multiple of 4K" },
+	{ DOM "  - {name: a, binary: x, devmem: lots}\n",
+	  "3:34: error: devmem must be a number of bytes with an optional K, M or G suffix, got 'lots'" },
 	{ DOM "  - {name: a, binary: x}\n  - {name: b, binary: x}\n  - {name: a, binary: y}\n",
 	  "5:12: error: duplicate domain name 'a' (first at 3:12)" },
 	{ DOM "  - {name: Ram, binary: x}\n", "3:12: error: bad domain name 'Ram': use only a-z, 0-9, '_' and '-'" },
@@ -389,15 +398,16 @@ static void test_bad(void)
 /* Inputs too big for an inline string: built here. */
 static char *repeat(const char *head, const char *item, unsigned n, const char *tail)
 {
-	size_t len = strlen(head) + strlen(item) * n + strlen(tail) + 1;
-	char *s = malloc(len);
+	size_t hl = strlen(head), il = strlen(item), tl = strlen(tail);
+	char *s = malloc(hl + il * n + tl + 1), *p;
 
 	if (!s)
 		abort();
-	strcpy(s, head);
+	p = mempcpy(s, head, hl);
 	for (unsigned i = 0; i < n; i++)
-		strcat(s, item);
-	strcat(s, tail);
+		p = mempcpy(p, item, il);
+	p = mempcpy(p, tail, tl);
+	*p = '\0';
 	return s;
 }
 

@@ -93,6 +93,15 @@ static int p_mmap_private_anon(void)
 	return munmap(p, 4096);
 }
 
+/* -1 sign-extended to 64 bits, as the sanitizer runtimes pass it. */
+static int p_mmap_private_anon_long_fd(void)
+{
+	long p = syscall(SYS_mmap, NULL, 4096L, (long)(PROT_READ | PROT_WRITE),
+			 (long)(MAP_PRIVATE | MAP_ANONYMOUS), -1L, 0L);
+
+	return p == -1 ? -1 : 0;
+}
+
 static int p_mmap_shared_anon(void)
 {
 	return mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0) ==
@@ -507,6 +516,7 @@ struct probe {
 
 static const struct probe probes[] = {
 	{ "mmap private anonymous", p_mmap_private_anon, SYS_mmap, G_BASE },
+	{ "mmap private anonymous, fd sign-extended", p_mmap_private_anon_long_fd, SYS_mmap, G_BASE },
 	{ "mmap shared anonymous", p_mmap_shared_anon, SYS_mmap, G_NONE },
 	{ "mmap PROT_EXEC", p_mmap_exec, SYS_mmap, G_NONE },
 	{ "mmap MAP_SHARED of a real fd", p_mmap_shared_fd, SYS_mmap, G_FD_GROUPS },

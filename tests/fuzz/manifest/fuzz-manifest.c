@@ -117,7 +117,7 @@ static uint64_t rng(void)
 static const char *const tokens[] = {
 	"[", "]", "{", "}", ":", ": ", "- ", ",", "\n", "\t", " ", "\"", "'", "#", "&a ", "*a",
 	"!!str ", "? ", "---\n", "...\n", "|\n", ">\n", "\\", "%YAML 1.1\n", "\xff", "\xc3",
-	"\0", "\r\n", "name", "domains", "imports", "from", "iface", "exports", "syscalls",
+	"\0", "\r\n", "name", "domains", "imports", "from", "iface", "exports", "syscalls", "devmem",
 	"0", "-1", "4294967296", "99999999999999999999", "16G", "4M", "true", "~", "null",
 };
 
