@@ -83,12 +83,21 @@ int rl_spawn_domain(struct broker *b, struct domain *d)
 	argv[argc] = NULL;
 	snprintf(env_name, sizeof(env_name), "REDLEAF_DOMAIN=%s", d->name);
 	envp[envc++] = env_name;
-	static const char *const passthrough[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS" };
-	static char pass_buf[3][512];
-	for (unsigned i = 0; i < 3; i++) {
+	/*
+	 * Sanitizer builds: a confined domain cannot run the sanitizers' own
+	 * signal handlers and reports (they open files, use ioctl), so crashes
+	 * must stay plain signals the broker can name; no leak check at exit.
+	 */
+	static const char *const passthrough[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS" };
+	static const char *const confined[] = {
+		"detect_leaks=0:handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_abort=0:color=never",
+		"color=never",
+	};
+	static char pass_buf[2][768];
+	for (unsigned i = 0; i < 2; i++) {
 		const char *v = getenv(passthrough[i]);
-		if (v && snprintf(pass_buf[i], sizeof(pass_buf[i]), "%s=%s", passthrough[i], v) <
-				 (int)sizeof(pass_buf[i]))
+		if (snprintf(pass_buf[i], sizeof(pass_buf[i]), "%s=%s%s%s", passthrough[i], v ? v : "",
+			     v && *v ? ":" : "", confined[i]) < (int)sizeof(pass_buf[i]))
 			envp[envc++] = pass_buf[i];
 	}
 	envp[envc] = NULL;

@@ -654,9 +654,13 @@ static bool shadow_lost(int r)
 static int shadow_recover(struct rl_shadow *sh)
 {
 	for (unsigned attempt = 0; attempt < SHADOW_MAX_ATTEMPTS; attempt++) {
+		/* The broker refreshes the import at every restart: always ask with the newest handle. */
+		sh->target = rl_cap_lookup(sh->import);
 		int r = sys_call(RL_SYS_WAIT_ALIVE, sh->target, 0);
-		if (r)
+		if (r == -EHOSTDOWN)
 			return r;
+		if (r)
+			continue; /* restarted again between the lookup and the wait */
 		sh->target = rl_cap_lookup(sh->import);
 		bool replayed = true;
 		for (unsigned i = 0; i < sh->ninit && replayed; i++) {
