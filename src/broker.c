@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -216,6 +217,11 @@ static int build(struct broker *b)
 	int ret;
 
 	b->spin_ns = m->spin_us * 1000;
+	/* The broker and every domain may spin at once: do they fit the CPUs we may use? */
+	cpu_set_t cpus;
+	long ncpu = sched_getaffinity(0, sizeof(cpus), &cpus) ? sysconf(_SC_NPROCESSORS_ONLN)
+							     : CPU_COUNT(&cpus);
+	b->spin_yield = (long)m->ndomains + 1 > ncpu;
 	ret = rl_heap_create(&b->heap, m->heap_size, m->hugepages);
 	if (ret) {
 		fprintf(stderr, "redleaf: cannot create the %llu-byte heap%s: %s\n",
@@ -263,6 +269,7 @@ static int build(struct broker *b)
 		ctl->magic = RL_CHAN_MAGIC;
 		ctl->domain_id = d->id;
 		ctl->spin_ns = b->spin_ns;
+		ctl->spin_yield = b->spin_yield;
 		ctl->devmem_size = md->devmem;
 		snprintf(ctl->name, sizeof(ctl->name), "%s", d->name);
 		for (unsigned k = 0; k < md->nexports; k++) {
@@ -385,9 +392,10 @@ int rl_cmd_run_system(const struct rl_run_options *opt)
 		ret = 1;
 		goto out;
 	}
-	rl_broker_log(b, "system '%s': %u domain(s), heap %llu MiB (%u slots), control socket %s",
-		      b->m->system, b->ndom, (unsigned long long)(b->heap.size >> 20),
-		      b->heap.hdr->nslots, b->socket_path);
+	rl_broker_log(b, "system '%s': %u domain(s), heap %llu MiB (%u slots), waiting: spin %u us by %s "
+		      "then sleep, control socket %s", b->m->system, b->ndom,
+		      (unsigned long long)(b->heap.size >> 20), b->heap.hdr->nslots, b->spin_ns / 1000,
+		      b->spin_yield ? "yielding" : "pausing", b->socket_path);
 	for (unsigned i = 1; i <= b->ndom; i++) {
 		struct domain *d = &b->dom[i];
 		if (!d->m->start)

@@ -134,6 +134,7 @@ struct broker {
 	struct domain dom[RL_MAX_DOMAINS + 1]; /* index = domain id; 0 unused */
 	unsigned ndom;
 	uint32_t spin_ns;
+	bool spin_yield; /* more processes than CPUs: spin by yielding */
 	uint64_t start_ns;
 	bool quiet;
 

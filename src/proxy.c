@@ -834,11 +834,11 @@ void *rl_proxy_thread(void *arg)
 			if (!idle_since)
 				idle_since = now;
 			if (now - idle_since < b->spin_ns) {
-				rl_cpu_relax();
+				rl_spin_step(b->spin_yield);
 				continue;
 			}
 		} else {
-			rl_cpu_relax();
+			rl_spin_step(b->spin_yield);
 			continue;
 		}
 		uint32_t bell = atomic_load(&b->bell->word);

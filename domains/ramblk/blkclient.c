@@ -3,12 +3,14 @@
  * A client of BDev: writes a pattern derived from (block, round) to every
  * block, reads everything back through moved buffers and verifies it.
  *
- *   blkclient [--rounds N] [--first B] [--blocks N]
+ *   blkclient [--rounds N] [--seconds S] [--first B] [--blocks N]
  *
  * It uses blocks B .. B+N-1 (default: all of the device from 0), so several
  * clients can share one device.
- * --rounds 0 runs until the broker stops it, logging throughput every
- * 2 seconds; otherwise it exits 0 after N verified rounds, 1 on any error.
+ * --rounds 0 runs until the broker stops it (or, with --seconds, until the
+ * first round that ends after S seconds), logging throughput every 2
+ * seconds; otherwise it exits 0 after N verified rounds. Any failed call or
+ * any block that does not read back what was written is a panic.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -39,7 +41,7 @@ static unsigned long long parse(const char *opt, const char *v)
 
 int rl_domain_main(int argc, char **argv)
 {
-	unsigned long long rounds = 3, blocks = 0, first = 0;
+	unsigned long long rounds = 3, blocks = 0, first = 0, seconds = 0;
 	rl_cap dev = rl_cap_lookup("bdev");
 	uint8_t expect[RL_CONST_BSIZE];
 
@@ -48,10 +50,12 @@ int rl_domain_main(int argc, char **argv)
 			rounds = parse("--rounds", argv[++i]);
 		else if (!strcmp(argv[i], "--blocks") && i + 1 < argc)
 			blocks = parse("--blocks", argv[++i]);
+		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
+			seconds = parse("--seconds", argv[++i]);
 		else if (!strcmp(argv[i], "--first") && i + 1 < argc)
 			first = parse("--first", argv[++i]);
 		else
-			rl_panic("unknown argument '%s' (usage: blkclient [--rounds N] [--first B] [--blocks N])",
+			rl_panic("unknown argument '%s' (usage: blkclient [--rounds N] [--seconds S] [--first B] [--blocks N])",
 				 argv[i]);
 	}
 	if (dev == RL_CAP_INVALID)
@@ -69,7 +73,10 @@ int rl_domain_main(int argc, char **argv)
 	if ((ret = rref_block_new(&buf)))
 		rl_panic("cannot allocate a block: %d", ret);
 	uint64_t t0 = rl_now_ns(), last = t0, bytes = 0;
-	for (unsigned long long round = 0; !rounds || round < rounds; round++) {
+	unsigned long long round;
+	for (round = 0; !rounds || round < rounds; round++) {
+		if (seconds && rl_now_ns() - t0 >= seconds * 1000000000ull)
+			break;
 		for (uint32_t b = (uint32_t)first; b < first + blocks; b++) {
 			pattern(rref_block_get(buf)->data, b, round);
 			if ((ret = BDev_write(dev, b, buf)))
@@ -94,6 +101,6 @@ int rl_domain_main(int argc, char **argv)
 		}
 	}
 	rref_block_drop(buf);
-	rl_log("%llu round(s) of %llu blocks written, read back and verified", rounds, blocks);
+	rl_log("%llu round(s) of %llu blocks written, read back and verified", round, blocks);
 	return 0;
 }

@@ -62,6 +62,7 @@ struct rl_chan_ctl {
 	uint16_t ngroups;
 	int32_t broker_pid;
 	uint32_t spin_ns;
+	uint32_t spin_yield; /* spin by sched_yield (more processes than CPUs), else by pause */
 	uint32_t incarnation;
 	uint64_t devmem_size;
 	char name[RL_NAME_MAX];

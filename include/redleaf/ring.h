@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -167,6 +168,21 @@ static inline void rl_cpu_relax(void)
 #else
 	atomic_signal_fence(memory_order_seq_cst);
 #endif
+}
+
+/*
+ * One step of a spin-wait. With more spinning processes than CPUs, a pause
+ * loop only burns the time slice the awaited process needs (a call then
+ * costs a scheduler tick or a futex wake-up); yielding hands the CPU over
+ * at the price of a system call per step. The broker decides which from
+ * the machine and tells every domain (struct rl_chan_ctl.spin_yield).
+ */
+static inline void rl_spin_step(bool yield)
+{
+	if (yield)
+		sched_yield();
+	else
+		rl_cpu_relax();
 }
 
 static inline uint64_t rl_now_ns(void)

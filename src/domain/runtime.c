@@ -51,6 +51,7 @@ static struct {
 	struct rl_ring_cons rx;
 	uint16_t id;
 	uint32_t spin_ns;
+	bool spin_yield;
 	char name[RL_NAME_MAX];
 	struct export exports[RL_MAX_EXPORTS];
 	uint64_t next_tag;
@@ -97,6 +98,7 @@ void __rl_runtime_init(struct rl_chan *chan, struct rl_bell *bell, const struct 
 	rt.heap = *heap;
 	rt.id = chan->ctl.domain_id;
 	rt.spin_ns = chan->ctl.spin_ns;
+	rt.spin_yield = chan->ctl.spin_yield != 0;
 	memcpy(rt.name, chan->ctl.name, sizeof(rt.name));
 	rt.name[sizeof(rt.name) - 1] = 0;
 	rl_ring_prod_init(&rt.tx, &chan->tx);
@@ -190,7 +192,7 @@ static void rx_wait(struct rl_msg *out)
 			else if (now >= deadline)
 				break;
 		}
-		rl_cpu_relax();
+		rl_spin_step(rt.spin_yield);
 	}
 	for (;;) {
 		struct rl_ring *r = &rt.chan->rx;
