@@ -37,8 +37,7 @@ enum dom_state {
 };
 
 struct cap_entry {
-	uint16_t gen;
-	uint16_t stale_gen;   /* the generation before the last refresh: reported as -ESTALE */
+	uint16_t gen;         /* bumped at every grant and refresh; older handles are stale */
 	uint8_t used;
 	uint8_t export_index; /* which of the target's exports */
 	uint16_t target;      /* domain id */

@@ -134,7 +134,8 @@ static struct cap_entry *cap_resolve(struct domain *d, rl_cap cap, int *err)
 	if (!c->used)
 		return NULL;
 	if (c->gen != gen) {
-		if (c->stale_gen == gen && gen)
+		/* Issued for this slot before (generations only grow): outdated, not forged. */
+		if (gen && (uint16_t)(c->gen - gen) < 0x8000)
 			*err = -ESTALE;
 		return NULL;
 	}
@@ -158,7 +159,6 @@ rl_cap rl_proxy_cap_grant(struct domain *d, uint16_t target, uint8_t export_inde
 		struct cap_entry *c = &d->caps[i];
 		if (c->used && c->target == target && c->export_index == export_index) {
 			if (c->incarnation != incarnation) { /* refresh an entry to an older incarnation */
-				c->stale_gen = c->gen;
 				c->gen = (uint16_t)(c->gen + 1) ? (uint16_t)(c->gen + 1) : 1;
 				c->incarnation = incarnation;
 			}
@@ -171,7 +171,6 @@ rl_cap rl_proxy_cap_grant(struct domain *d, uint16_t target, uint8_t export_inde
 		return RL_CAP_INVALID;
 	struct cap_entry *c = &d->caps[free_idx];
 	c->gen = (uint16_t)(c->gen + 1) ? (uint16_t)(c->gen + 1) : 1;
-	c->stale_gen = 0;
 	c->used = 1;
 	c->target = target;
 	c->export_index = export_index;
@@ -750,9 +749,12 @@ int rl_proxy_audit(struct broker *b, char *why, size_t whylen)
 {
 	bool alive[RL_MAX_DOMAINS + 1] = { false };
 
+	/* A death already seen but not yet handled still owns its objects: finish it first. */
 	for (unsigned i = 1; i <= b->ndom; i++)
-		alive[i] = atomic_load(&b->dom[i].state) == DOM_RUNNING &&
-			   !atomic_load(&b->dom[i].death_pending);
+		if (atomic_load(&b->dom[i].death_pending))
+			rl_recovery_handle_death(b, &b->dom[i]);
+	for (unsigned i = 1; i <= b->ndom; i++)
+		alive[i] = atomic_load(&b->dom[i].state) == DOM_RUNNING;
 	return rl_registry_audit(&b->heap, alive, b->expected_borrows, why, whylen);
 }
 
