@@ -105,8 +105,9 @@ static int inject(struct broker *b, struct domain *d, int sig, uint32_t countdow
 {
 	if (atomic_load(&d->state) != DOM_RUNNING || d->pidfd < 0)
 		return -ESRCH;
-	if (!sig) {
+	if (countdown) { /* at a call, in the domain's own code path: a panic or a self-raised signal */
 		d->chan->ctl.inject_point = point;
+		d->chan->ctl.inject_signal = (uint32_t)sig;
 		d->chan->ctl.inject_countdown = countdown;
 		return 0;
 	}
@@ -124,7 +125,7 @@ static void injector_tick(struct broker *b)
 	unsigned pick = injector.random ? (unsigned)random() % injector.ntargets
 					: injector.next++ % injector.ntargets;
 	struct domain *d = &b->dom[injector.targets[pick]];
-	if (!inject(b, d, injector.sig, 1, RL_INJECT_DURING)) {
+	if (!inject(b, d, injector.sig, injector.sig ? 0 : 1, RL_INJECT_DURING)) {
 		injector.fired++;
 		rl_broker_log(b, "%s: injected %s%s (#%llu)", d->name, injector.sig ? "SIG" : "panic",
 			      injector.sig ? sigabbrev_np(injector.sig) : "", (unsigned long long)injector.fired);
@@ -347,12 +348,20 @@ static int cmd_restart(struct broker *b, struct out *o, char **argv, int argc)
 	return ret;
 }
 
-/* "panic NAME COUNTDOWN POINT": an injected panic inside the domain's own call path. */
+/*
+ * "panic NAME COUNTDOWN POINT [SIGNAL]": an injected panic (or a signal the
+ * domain raises on itself) inside the domain's own call path.
+ */
 static int cmd_panic(struct broker *b, struct out *o, char **argv, int argc)
 {
 	char *end;
-	if (argc != 4) {
-		out_printf(o, "panic needs NAME COUNTDOWN POINT");
+	int sig = 0;
+	if (argc != 4 && argc != 5) {
+		out_printf(o, "panic needs NAME COUNTDOWN POINT [SIGNAL]");
+		return -EINVAL;
+	}
+	if (argc == 5 && (sig = signal_by_name(argv[4])) < 0) {
+		out_printf(o, "unknown signal '%s'", argv[4]);
 		return -EINVAL;
 	}
 	struct domain *d = rl_broker_domain_by_name(b, argv[1]);
@@ -366,13 +375,16 @@ static int cmd_panic(struct broker *b, struct out *o, char **argv, int argc)
 		out_printf(o, "bad countdown or point");
 		return -EINVAL;
 	}
-	int ret = inject(b, d, 0, (uint32_t)n, (uint32_t)point);
+	int ret = inject(b, d, sig, (uint32_t)n, (uint32_t)point);
 	if (ret) {
 		out_printf(o, "domain '%s' is not running", d->name);
 		return ret;
 	}
-	rl_broker_log(b, "%s: panic armed for call %lu from now", d->name, n);
-	out_printf(o, "%s will panic at its call %lu from now\n", d->name, n);
+	char what[32] = "panic";
+	if (sig)
+		snprintf(what, sizeof(what), "SIG%s", sigabbrev_np(sig));
+	rl_broker_log(b, "%s: %s armed for call %lu from now", d->name, what, n);
+	out_printf(o, "%s will %s at its call %lu from now\n", d->name, sig ? "raise" : "panic", n);
 	return 0;
 }
 

@@ -273,8 +273,8 @@ static int cmd_crash(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage_error("crash", "needs a DOMAIN", NULL);
-	if (sig && (panic || at_call))
-		return usage_error("crash", "--signal does not go with --panic or --at-call", NULL);
+	if (sig && panic)
+		return usage_error("crash", "--signal does not go with --panic", NULL);
 	if (random_pick && !every)
 		return usage_error("crash", "--random picks a domain at each --every tick; give --every", NULL);
 	for (int i = optind; i < argc; i++)
@@ -301,7 +301,8 @@ static int cmd_crash(int argc, char **argv)
 	if (optind != argc - 1)
 		return usage_error("crash", "takes one DOMAIN (several only with --every), not also", argv[optind + 1]);
 	if (panic || at_call)
-		snprintf(req, sizeof(req), "panic %s %lu %lu", argv[optind], at_call ? at_call : 1, point);
+		snprintf(req, sizeof(req), "panic %s %lu %lu%s%s", argv[optind], at_call ? at_call : 1, point,
+			 sig ? " " : "", sig ? sig : "");
 	else
 		snprintf(req, sizeof(req), "crash %s %s", argv[optind], sig ? sig : "KILL");
 	return rl_control_request(socket, req);
@@ -353,7 +354,8 @@ static const struct command commands[] = {
 	  "Crash-inject DOMAIN. By default it is killed now with SIGKILL.\n\n"
 	  "  --signal NAME   send this signal instead (e.g. SEGV, ABRT, TERM)\n"
 	  "  --panic         make it panic inside its own code at its next call\n"
-	  "  --at-call N     ... at its Nth call from now\n"
+	  "  --at-call N     ... at its Nth call from now (with --signal: it raises that signal\n"
+	  "                  on itself there instead of panicking)\n"
 	  "  --point P       where in that call: before (reading it), during (default), after (replying)\n"
 	  "  --every DUR     repeat every DUR (e.g. 500ms, 1s) until 'redleaf crash --stop';\n"
 	  "                  with several DOMAINs, take them in turn, or at random with --random\n"

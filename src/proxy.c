@@ -577,11 +577,14 @@ static void do_reply(struct broker *b, struct domain *d, const struct rl_msg *m)
 		case RL_PARAM_RREF:
 			err = graph_collect(b, d->id, md->result.id, rl_rref_from_wire(v), &g);
 			if (!err) {
-				if (c->caller_dead)
+				if (c->caller_dead) {
 					for (unsigned i = 0; i < g.n; i++)
 						rl_registry_free(&b->heap, g.slot[i]);
-				else
+					rl_broker_log(b, "%s: reply to dead %s discarded; %u returned object(s) freed",
+						      d->name, caller->name, g.n);
+				} else {
 					graph_move(b, &g, caller->id);
+				}
 			}
 			ret = v;
 			break;

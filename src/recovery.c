@@ -60,6 +60,8 @@ void rl_describe_death(struct domain *d, int code, int status)
 void rl_recovery_handle_death(struct broker *b, struct domain *d)
 {
 	unsigned failed = 0, orphaned = 0;
+	char inflight[160] = "";
+	size_t used = 0;
 
 	atomic_store(&d->death_pending, 0);
 	/* Replies it published before dying still complete their calls normally. */
@@ -73,6 +75,13 @@ void rl_recovery_handle_death(struct broker *b, struct domain *d)
 		if (!c->used)
 			continue;
 		if (c->callee == d->id) {
+			if (failed < 3 && used < sizeof(inflight)) {
+				const struct rl_iface_desc *in = &rl_idl_ifaces[c->iface];
+				int n = snprintf(inflight + used, sizeof(inflight) - used, "%s%s.%s from %s",
+						 failed ? ", " : " (", in->name, in->methods[c->method].name,
+						 b->dom[c->caller].name);
+				used += n > 0 ? (size_t)n : 0;
+			}
 			if (!c->caller_dead) {
 				struct domain *caller = &b->dom[c->caller];
 				rl_proxy_complete(b, caller, c->caller_tag, -ECONNRESET, 0, RL_MSG_F_BROKER);
@@ -93,8 +102,10 @@ void rl_recovery_handle_death(struct broker *b, struct domain *d)
 	d->outstanding = 0;
 	unsigned freed = rl_registry_reclaim(&b->heap, d->id);
 
-	rl_broker_log(b, "%s: %s; %u call(s) in flight failed, %u outstanding call(s) abandoned, "
-		      "%u heap object(s) reclaimed", d->name, d->cause, failed, orphaned, freed);
+	if (failed && used < sizeof(inflight))
+		snprintf(inflight + used, sizeof(inflight) - used, "%s)", failed > 3 ? ", ..." : "");
+	rl_broker_log(b, "%s: %s; %u call(s) in flight failed%s, %u outstanding call(s) abandoned, "
+		      "%u heap object(s) reclaimed", d->name, d->cause, failed, inflight, orphaned, freed);
 
 	schedule_restart(b, d, d->died_ns);
 	/* A waiter on a domain that is itself the one dying is dropped with it. */

@@ -2,10 +2,13 @@
 # SPDX-License-Identifier: MIT
 # Runs one system under the broker for a test:
 #   run-system.sh [--until D1,D2] [--expect-status N] [--expect-log TEXT]...
-#                 [--expect-count TEXT MIN]... [--set KEY=VALUE]... [--cli "ARGS"]... MANIFEST
+#                 [--expect-count TEXT MIN]... [--set KEY=VALUE]...
+#                 [--cli "ARGS" | --wait-ps REGEX]... MANIFEST
 # --set replaces KEY by VALUE in a private copy of the manifest. Each --cli
 # runs `redleaf ARGS` against the system once its control socket answers, in
-# order, and must succeed. The test fails unless the broker exits with the
+# order, and must succeed; a --wait-ps step polls `redleaf ps --json` (for at
+# most 10 s) until its output matches the extended regular expression REGEX.
+# The test fails unless the broker exits with the
 # expected status and its log holds every expected line (at least MIN times
 # for --expect-count). The broker and its domains are ended on every path
 # (domains die with the broker: PDEATHSIG).
@@ -28,7 +31,8 @@ while [ $# -gt 0 ]; do
 	--expect-log) printf '%s\n' "$2" >> "$dir/expect"; shift 2 ;;
 	--expect-count) printf '%s\t%s\n' "$3" "$2" >> "$dir/count"; shift 3 ;;
 	--set) printf '%s\n' "$2" >> "$dir/set"; shift 2 ;;
-	--cli) printf '%s\n' "$2" >> "$dir/cli"; shift 2 ;;
+	--cli) printf 'cli %s\n' "$2" >> "$dir/cli"; shift 2 ;;
+	--wait-ps) printf 'wait %s\n' "$2" >> "$dir/cli"; shift 2 ;;
 	*) manifest=$1; shift ;;
 	esac
 done
@@ -55,7 +59,21 @@ if [ -s "$dir/cli" ]; then
 		fi
 		sleep 0.05
 	done
-	while [ $fail -eq 0 ] && IFS= read -r args; do
+	while [ $fail -eq 0 ] && IFS= read -r step; do
+		args=${step#* }
+		if [ "${step%% *}" = wait ]; then
+			tries=0
+			until "$REDLEAF" ps --json --socket "$sock" 2>/dev/null | grep -qE -- "$args"; do
+				tries=$((tries + 1))
+				if [ $tries -gt 200 ]; then
+					echo "FAIL: redleaf ps --json never matched: $args" >&2
+					fail=1
+					break
+				fi
+				sleep 0.05
+			done
+			continue
+		fi
 		# shellcheck disable=SC2086
 		set -- $args
 		cmd=$1

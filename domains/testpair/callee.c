@@ -5,6 +5,7 @@
  * owns it (or holds it on loan): bytes in the shared heap are untrusted.
  */
 #include <errno.h>
+#include <time.h>
 
 #include "redleaf_idl.h"
 
@@ -123,7 +124,15 @@ static int t_take_big(void *self, rref_arr_u8_1024 x, uint64_t *out)
 	return 0;
 }
 
+static int t_slow_make(void *self, uint32_t ms, uint64_t seed, rref_payload *out)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	nanosleep(&ts, NULL);
+	return t_make(self, seed, out);
+}
+
 static const struct Test_ops ops = {
+	.slow_make = t_slow_make,
 	.null = t_null,
 	.add = t_add,
 	.take = t_take,

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "redleaf/ring.h"
@@ -35,6 +36,11 @@ static rref_payload new_payload(uint8_t seed, uint64_t *sum)
 		*sum += p->data[i];
 	}
 	return r;
+}
+
+static int victim_null(void *self)
+{
+	return 0;
 }
 
 static void check_scalars(rl_cap t)
@@ -198,6 +204,26 @@ int rl_domain_main(int argc, char **argv)
 		T_CHECK(next == -EHOSTDOWN || (after && next == -ECONNRESET));
 		T_EQ(Test_null(t), -EHOSTDOWN);
 		T_EQ(rl_cap_wait_alive(t), -EHOSTDOWN); /* policy never: not coming back */
+		T_EQ(rl_heap_audit(), 0);
+		return t_report();
+	}
+	if (argc == 2 && !strcmp(argv[1], "--slow-victim")) {
+		/* Dies (killed from the CLI) while this call is in flight. */
+		static const struct Test_ops dummy = { .null = victim_null };
+		Test_export(&dummy, NULL);
+		rref_payload r;
+		int ret = Test_slow_make(t, 1500, 3, &r);
+		rl_panic("slow_make returned %d: this domain should have been killed during it", ret);
+	}
+	if (argc == 2 && !strcmp(argv[1], "--after-orphan")) {
+		/* Waits for the victim to die, then for the callee to finish the orphaned call. */
+		rl_cap v = rl_cap_lookup("victim");
+		struct timespec pause = { 0, 5000000 };
+		unsigned polls = 0;
+		while (Test_null(v) == 0 && polls++ < 2000)
+			nanosleep(&pause, NULL); /* polling a condition, bounded */
+		T_EQ(Test_null(v), -EHOSTDOWN);
+		T_EQ(Test_null(t), 0); /* served after the orphaned slow_make: its reply was handled */
 		T_EQ(rl_heap_audit(), 0);
 		return t_report();
 	}

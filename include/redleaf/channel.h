@@ -75,11 +75,13 @@ struct rl_chan_ctl {
 	char panic_msg[RL_PANIC_MAX];
 	/*
 	 * Crash injection, written by the broker (`redleaf crash --panic/--at-call`):
-	 * the runtime panics in its own code path when inject_countdown reaches 0
-	 * at the point inject_point names. 0 = off.
+	 * the runtime panics (or raises inject_signal on itself) in its own code
+	 * path when inject_countdown reaches 0 at the point inject_point names.
+	 * 0 = off.
 	 */
 	volatile uint32_t inject_countdown;
 	volatile uint32_t inject_point;
+	volatile uint32_t inject_signal; /* 0: rl_panic(); else the domain raises this signal on itself */
 	/* Heap service: slots granted by RL_SYS_REFILL, handles given back by RL_SYS_FREE. */
 	uint32_t grant[RL_GRANT_MAX];
 	uint64_t give_back[RL_GRANT_MAX];

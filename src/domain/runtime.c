@@ -231,9 +231,16 @@ static void maybe_inject(uint32_t point)
 	if (!n || c->inject_point != point)
 		return;
 	c->inject_countdown = n - 1;
-	if (n == 1)
-		rl_panic("crash injected from the CLI (%s the call)",
-			 point == RL_INJECT_BEFORE ? "before reading" : point == RL_INJECT_AFTER ? "after replying to" : "during");
+	if (n != 1)
+		return;
+	const char *where = point == RL_INJECT_BEFORE ? "before reading"
+			    : point == RL_INJECT_AFTER ? "after replying to" : "during";
+	uint32_t sig = c->inject_signal;
+	if (sig && sig < 65) {
+		rl_log("raising signal %u as injected (%s the call)", sig, where);
+		syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), (int)sig);
+	}
+	rl_panic("crash injected from the CLI (%s the call)", where);
 }
 
 static void serve_invoke(const struct rl_msg *in)

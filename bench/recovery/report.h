@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the recovery harness reports from its runs: the table on stdout,
+ * the JSON file with every sample, and the plot (data files plus gnuplot).
+ */
+#ifndef RL_BENCH_RECOVERY_REPORT_H
+#define RL_BENCH_RECOVERY_REPORT_H
+
+#include <stdio.h>
+
+#include "run.h"
+
+struct rec_config {
+	unsigned seconds, rounds, tail_ms, bucket_ms, blocks;
+	const char *every;      /* crash period, as `redleaf crash --every` takes it */
+	const char *redleaf;    /* path of the redleaf binary */
+	const char *domain_path;
+	const char *json_path;
+	const char *plot_path;  /* NULL: no plot */
+	const char *plot_script;
+	char data_dir[4096];    /* plot data files */
+};
+
+/* The four systems of a round, in the order they run. */
+#define REC_SYSTEMS 4
+
+/* Per system, over every round (and every recovery of every round). */
+struct rec_system_summary {
+	const char *mode;
+	bool crash;
+	unsigned runs;
+	double mean_mbps_median, mean_mbps_min, mean_mbps_max;       /* per-run means */
+	double bucket_median_median, bucket_p5_median, bucket_p95_median; /* per-run bucket stats */
+	double ratio_mean_median, ratio_mean_min, ratio_mean_max;    /* crash / no crash, per round (crash rows) */
+	double ratio_median_median;                                  /* of bucket medians */
+	unsigned crashes_in_window, crashes_total;
+	struct rec_stats recovery_ms, stall_ms;
+	unsigned stalls_matched;
+};
+
+/* runs[round * REC_SYSTEMS + system]. */
+void rec_summarise(const struct rec_config *c, struct rec_run *runs, unsigned rounds,
+		   struct rec_system_summary out[REC_SYSTEMS]);
+
+void rec_print_table(FILE *f, const struct rec_config *c, const struct rec_system_summary s[REC_SYSTEMS]);
+
+/* Returns 0 or a negative errno. */
+int rec_write_json(const struct rec_config *c, const struct rec_run *runs, unsigned rounds,
+		   const struct rec_system_summary s[REC_SYSTEMS], const char *uname_text);
+
+/*
+ * Writes the plot's data files for round 0 into c->data_dir and runs
+ * gnuplot on c->plot_script. Returns 0, or a negative errno (-ENOENT: no
+ * gnuplot), with the reason printed to stderr.
+ */
+int rec_plot(const struct rec_config *c, const struct rec_run *runs);
+
+#endif /* RL_BENCH_RECOVERY_REPORT_H */
