@@ -45,6 +45,7 @@ struct ep {
 	struct rl_ring_prod tx;
 	struct rl_ring_cons rx;
 	uint64_t spin_ns;
+	bool yield;         /* spin by sched_yield (more spinners than CPUs), else by pause */
 	struct shm *relay;  /* set: tx goes to a relay; ring its bell, as domains ring the broker's */
 	pid_t watch[2];     /* caller only: partners whose death ends the wait with an error */
 	bool failed;
@@ -66,12 +67,20 @@ static void pin(int cpu)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
-static void ep_init(struct ep *e, struct shm *s, int tx, int rx, uint64_t spin_ns, bool via_relay)
+/* The broker's rule: yield while spinning when the spinners outnumber the CPUs. */
+static bool spin_yields(uint64_t spin_ns, unsigned spinners, long usable_cpus)
+{
+	return spin_ns != RL_FLOOR_POLL && (long)spinners > usable_cpus;
+}
+
+static void ep_init(struct ep *e, struct shm *s, int tx, int rx, uint64_t spin_ns, bool yield,
+		    bool via_relay)
 {
 	memset(e, 0, sizeof(*e));
 	rl_ring_prod_init(&e->tx, &s->ring[tx]);
 	rl_ring_cons_init(&e->rx, &s->ring[rx]);
 	e->spin_ns = spin_ns;
+	e->yield = yield;
 	e->relay = via_relay ? s : NULL;
 }
 
@@ -126,7 +135,7 @@ static int ep_wait(struct ep *e)
 			else if (now >= deadline)
 				break;
 		}
-		rl_cpu_relax();
+		rl_spin_step(e->yield);
 	}
 	for (;;) {
 		struct rl_ring *r = e->rx.ring;
@@ -171,6 +180,7 @@ static void fill(struct rl_msg *m, uint8_t kind, uint64_t tag)
 struct partner {
 	struct shm *shm;
 	uint64_t spin_ns;
+	bool yield;
 	int cpu;
 	bool relay_mode; /* the callee of a three-process relay (rings CALLEE_*) */
 };
@@ -186,9 +196,9 @@ static void callee_main(void *arg)
 
 	pin(p->cpu);
 	if (p->relay_mode)
-		ep_init(&e, p->shm, CALLEE_TX, CALLEE_RX, p->spin_ns, true);
+		ep_init(&e, p->shm, CALLEE_TX, CALLEE_RX, p->spin_ns, p->yield, true);
 	else
-		ep_init(&e, p->shm, CALLER_RX, CALLER_TX, p->spin_ns, false);
+		ep_init(&e, p->shm, CALLER_RX, CALLER_TX, p->spin_ns, p->yield, false);
 	for (;;) {
 		int n = ep_wait(&e);
 		for (int i = 0; i < n; i++) {
@@ -276,11 +286,11 @@ static void relay_main(void *arg)
 			if (!idle_since)
 				idle_since = now;
 			if (now - idle_since < p->spin_ns) {
-				rl_cpu_relax();
+				rl_spin_step(p->yield);
 				continue;
 			}
 		} else {
-			rl_cpu_relax();
+			rl_spin_step(p->yield);
 			continue;
 		}
 		uint32_t bell = atomic_load(&s->bell);
@@ -461,14 +471,15 @@ int rl_floor_ring2(const struct rl_floor_params *p, unsigned batch, double *samp
 
 	if (!s)
 		return -ENOMEM;
-	struct partner callee = { s, p->spin_ns, p->cpu[1], false };
+	bool yield = spin_yields(p->spin_ns, 2, p->usable_cpus);
+	struct partner callee = { s, p->spin_ns, yield, p->cpu[1], false };
 	pid_t pid = rl_procs_fork(callee_main, &callee);
 	if (pid < 0) {
 		munmap(s, sizeof(*s));
 		return pid;
 	}
 	caller_pin(&pn, p->cpu[0]);
-	ep_init(&e, s, CALLER_TX, CALLER_RX, p->spin_ns, false);
+	ep_init(&e, s, CALLER_TX, CALLER_RX, p->spin_ns, yield, false);
 	e.watch[0] = pid;
 	int n = measure_batches(&e, p, batch, samples, max);
 	caller_unpin(&pn);
@@ -487,8 +498,9 @@ int rl_floor_ring3(const struct rl_floor_params *p, unsigned batch, unsigned win
 
 	if (!s)
 		return -ENOMEM;
-	struct partner callee = { s, p->spin_ns, p->cpu[1], true };
-	struct partner relay = { s, p->spin_ns, p->cpu[2], true };
+	bool yield = spin_yields(p->spin_ns, 3, p->usable_cpus);
+	struct partner callee = { s, p->spin_ns, yield, p->cpu[1], true };
+	struct partner relay = { s, p->spin_ns, yield, p->cpu[2], true };
 	pid_t callee_pid = rl_procs_fork(callee_main, &callee);
 	if (callee_pid < 0) {
 		munmap(s, sizeof(*s));
@@ -501,7 +513,7 @@ int rl_floor_ring3(const struct rl_floor_params *p, unsigned batch, unsigned win
 		return relay_pid;
 	}
 	caller_pin(&pn, p->cpu[0]);
-	ep_init(&e, s, CALLER_TX, CALLER_RX, p->spin_ns, true);
+	ep_init(&e, s, CALLER_TX, CALLER_RX, p->spin_ns, yield, true);
 	e.watch[0] = callee_pid;
 	e.watch[1] = relay_pid;
 	if (window)

@@ -11,6 +11,8 @@
  * announce sleep and futex-wait on the ring's tail; producers wake only a
  * consumer that announced it sleeps. The relay waits like the broker: spin,
  * then sleep on one bell word that producers ring only when it sleeps.
+ * A spin step is rl_spin_step(): a pause, or sched_yield() when there are
+ * more spinning processes than usable CPUs -- the broker's rule (broker.c).
  * Where they differ from our runtime they do less (batch replies, one head
  * store per drained batch): a floor is the best this machine allows.
  */
@@ -27,6 +29,7 @@ struct rl_floor_params {
 	unsigned warmup;     /* untimed round trips first */
 	uint64_t spin_ns;    /* spin this long before sleeping; RL_FLOOR_POLL: never sleep */
 	int cpu[3];          /* caller, partner, relay CPUs; -1 = not pinned */
+	long usable_cpus;    /* CPUs we may run on: spin by yielding when processes exceed them */
 };
 
 /* Indirect call through a volatile function pointer, timed in blocks of 1000. */

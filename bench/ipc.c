@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -64,6 +65,7 @@ struct scaling {
 
 struct system_record {
 	char what[32];
+	char waiting[96]; /* how the broker said it waits ("spin 5 us by yielding then sleep") */
 	char command[2048];
 	char *manifest;
 	int status;
@@ -79,7 +81,7 @@ static struct {
 	char tmpdir[PATH_MAX];
 	/* machine */
 	double tsc_hz;
-	long nproc;
+	long nproc, usable_cpus;
 	char cpu_model[128], kernel[256], date[64], command[4096];
 	double busy_before, busy_after; /* CPU share used by others while we slept; -1 unknown */
 	double others_floors, others_ours, others_scaling; /* same, while we measured */
@@ -166,6 +168,7 @@ static void run_floors(void)
 		.warmup = g.warmup,
 		.spin_ns = (uint64_t)g.spin_us * 1000,
 		.cpu = { -1, -1, -1 },
+		.usable_cpus = g.usable_cpus,
 	};
 	static const unsigned batches[] = { 1, 8, 32, 128 };
 	const unsigned total = 6 + 4 + 4 + 1 + 3;
@@ -319,6 +322,14 @@ static int run_system(const char *what, const char *manifest, const char *until,
 	ret = rl_system_run(run);
 	snprintf(rec->command, sizeof(rec->command), "%s", run->command);
 	rec->status = ret ? ret : run->status;
+	const char *w = run->log ? strstr(run->log, "waiting: ") : NULL;
+	if (w) {
+		w += strlen("waiting: ");
+		size_t len = strcspn(w, ",\n");
+		snprintf(rec->waiting, sizeof(rec->waiting), "%.*s", (int)len, w);
+	} else {
+		snprintf(rec->waiting, sizeof(rec->waiting), "unknown (the broker did not say)");
+	}
 	unlink(path);
 	return ret;
 }
@@ -532,9 +543,15 @@ static void print_table(void)
 	       g.kernel, g.tsc_hz / 1e9, g.date);
 	printf("cycles = TSC ticks (no PMU here); ns = median in nanoseconds; medians and p99 over %s\n",
 	       "every timed sample after warm-up");
-	printf("waiting: spin %u us then futex (domains and floors on their rx ring's tail, broker and\n"
-	       "  relay on a bell), wake only a peer that announced it sleeps\n",
-	       g.spin_us);
+	printf("waiting: spin %u us, then futex (domains and floors on their rx ring's tail, broker and\n"
+	       "  relay on a bell); producers wake only a peer that announced it sleeps. A spin step is\n"
+	       "  a pause, or sched_yield() when spinning processes outnumber the %ld usable CPU(s):\n"
+	       "  floors: 2 processes %s, 3 processes %s",
+	       g.spin_us, g.usable_cpus, 2 > g.usable_cpus ? "yield" : "pause",
+	       3 > g.usable_cpus ? "yield" : "pause");
+	for (unsigned i = 0; i < g.nsystems; i++)
+		printf("%s %s: %s", i ? ";" : "; broker,", g.systems[i].what, g.systems[i].waiting);
+	printf("\n");
 	printf("pinning: none (the scheduler places every process)\n");
 	bool busy = g.busy_before > 0.05 || g.busy_after > 0.05 || g.others_floors > 0.05 ||
 		    g.others_ours > 0.05 || g.others_scaling > 0.05;
@@ -793,8 +810,11 @@ static int write_json(void)
 	json_num(f, g.others_scaling);
 	fprintf(f, "},\n");
 	fprintf(f, "\"config\":{\"iterations\":%u,\"warmup\":%u,\"spin_us\":%u,\"quick\":%s,"
-		   "\"waiting\":\"spin %u us, then futex\",\"pinning\":\"none\",\"cycles\":\"TSC ticks\"},\n",
-		g.iterations, g.warmup, g.spin_us, g.quick ? "true" : "false", g.spin_us);
+		   "\"waiting\":\"spin %u us, then futex; floors spin by %s (2 processes) and %s (3 processes)\","
+		   "\"usable_cpus\":%ld,\"pinning\":\"none\",\"cycles\":\"TSC ticks\"},\n",
+		g.iterations, g.warmup, g.spin_us, g.quick ? "true" : "false", g.spin_us,
+		2 > g.usable_cpus ? "yielding" : "pausing", 3 > g.usable_cpus ? "yielding" : "pausing",
+		g.usable_cpus);
 	fprintf(f, "\"paper\":{\"clock_ghz\":2.6,\"cross_domain_call\":124,\"rref\":141,\"shadow\":279,"
 		   "\"shadow_rref\":297,\"sel4_call_reply\":834,\"vmfunc_call_reply\":396},\n");
 
@@ -856,7 +876,9 @@ static int write_json(void)
 		const struct system_record *s = &g.systems[i];
 		fprintf(f, "%s\n {\"what\":", i ? "," : "");
 		json_string(f, s->what);
-		fprintf(f, ",\"status\":%d,\"command\":", s->status);
+		fprintf(f, ",\"status\":%d,\"waiting\":", s->status);
+		json_string(f, s->waiting);
+		fprintf(f, ",\"command\":");
 		json_string(f, s->command);
 		fprintf(f, ",\"manifest\":");
 		json_string(f, s->manifest);
@@ -1099,6 +1121,9 @@ static void describe_machine(int argc, char **argv)
 	time_t now = time(NULL);
 
 	g.nproc = sysconf(_SC_NPROCESSORS_ONLN);
+	/* The broker's count: the CPUs this process may run on. */
+	cpu_set_t cpus;
+	g.usable_cpus = sched_getaffinity(0, sizeof(cpus), &cpus) ? g.nproc : CPU_COUNT(&cpus);
 	snprintf(g.cpu_model, sizeof(g.cpu_model), "unknown");
 	while (f && fgets(line, sizeof(line), f)) {
 		char *colon = strchr(line, ':');

@@ -165,7 +165,7 @@ int rl_domain_main(int argc, char **argv)
 	uint64_t ops = 0, nstalls = 0, dropped_stalls = 0;
 	uint64_t t0 = rl_now_ns(), end = t0 + nbuckets * bucket_ns;
 	rl_log("RECBENCH START mode=%s t0_ns=%" PRIu64 " bucket_ns=%" PRIu64 " buckets=%" PRIu64
-	       " blocks=%" PRIu64 " bsize=%u", mode, t0, bucket_ns, nbuckets, nblocks, RL_CONST_BSIZE);
+	       " blocks=%" PRIu64 " bsize=%u", mode, t0, bucket_ns, nbuckets, nblocks, (unsigned)RL_CONST_BSIZE);
 	for (uint64_t before = t0;;) {
 		if (writing)
 			write_block(buf, block, pass);

@@ -89,6 +89,7 @@ struct domain {
 	bool gave_up;             /* the restart policy stopped trying */
 	bool awaiting_service;    /* restarted, first reply not seen yet (recovery time) */
 	bool served;              /* replied to a call since its last start */
+	_Atomic bool injected;    /* a crash was injected from the CLI since its last start */
 	uint16_t waiters[RL_MAX_DOMAINS];   /* domains waiting (RL_SYS_WAIT_ALIVE) for it */
 	uint64_t waiter_tags[RL_MAX_DOMAINS];
 	unsigned nwaiters;

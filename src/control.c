@@ -105,6 +105,7 @@ static int inject(struct broker *b, struct domain *d, int sig, uint32_t countdow
 {
 	if (atomic_load(&d->state) != DOM_RUNNING || d->pidfd < 0)
 		return -ESRCH;
+	atomic_store(&d->injected, true);
 	if (countdown) { /* at a call, in the domain's own code path: a panic or a self-raised signal */
 		d->chan->ctl.inject_point = point;
 		d->chan->ctl.inject_signal = (uint32_t)sig;
@@ -311,6 +312,7 @@ static int cmd_crash(struct broker *b, struct out *o, char **argv, int argc)
 		out_printf(o, "domain '%s' is not running", d->name);
 		return -ESRCH;
 	}
+	atomic_store(&d->injected, true);
 	if (syscall(SYS_pidfd_send_signal, d->pidfd, sig, NULL, 0) < 0) {
 		out_printf(o, "cannot signal '%s': %s", d->name, strerror(errno));
 		return -errno;

@@ -258,7 +258,7 @@ static int graph_collect(struct broker *b, uint16_t owner, uint16_t type_id, rl_
 		const struct rl_type_desc *t = &rl_idl_types[tid];
 		if (!t->n_rrefs)
 			continue;
-		uint64_t base = 0, count = 1, stride = 0;
+		uint64_t base = 0, count = 1, stride = 0, first = 0, wrap = 0;
 		uint32_t cap_bytes = rl_class_size(o->cls);
 		if (t->kind == RL_TYPE_VEC || t->kind == RL_TYPE_DEQUE) {
 			uint64_t hdr = read_word(&b->heap, slot, 0);
@@ -269,31 +269,17 @@ static int graph_collect(struct broker *b, uint16_t owner, uint16_t type_id, rl_
 			if (t->kind == RL_TYPE_VEC) {
 				count = a < fits ? a : fits; /* len clamped to what the slot holds */
 			} else {
+				/* live elements are head .. tail-1, at index % N; clamp to N */
 				uint32_t live = z - a;
 				count = live < t->capacity ? live : t->capacity;
-				/* elements live at (head + i) % N; visit them all in order */
-				for (uint64_t i = 0; i < count; i++) {
-					uint64_t e = (a + i) % t->capacity;
-					for (unsigned k = 0; k < t->n_rrefs; k++) {
-						uint64_t w = read_word(&b->heap, slot,
-								       base + e * stride + t->rrefs[k].offset);
-						rl_rref r = rl_rref_from_wire(w);
-						if (rl_rref_is_null(r))
-							continue;
-						if (!rl_registry_resolve(&b->heap, r, &err))
-							return err;
-						if (sp == RL_MAX_GRAPH)
-							return -E2BIG;
-						stack[sp].slot = r.slot;
-						stack[sp++].type = t->rrefs[k].type_id;
-					}
-				}
-				continue;
+				first = a;
+				wrap = t->capacity;
 			}
 		}
 		for (uint64_t i = 0; i < count; i++) {
+			uint64_t e = wrap ? (first + i) % wrap : i;
 			for (unsigned k = 0; k < t->n_rrefs; k++) {
-				uint64_t w = read_word(&b->heap, slot, base + i * stride + t->rrefs[k].offset);
+				uint64_t w = read_word(&b->heap, slot, base + e * stride + t->rrefs[k].offset);
 				rl_rref r = rl_rref_from_wire(w);
 				if (rl_rref_is_null(r))
 					continue;

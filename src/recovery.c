@@ -133,9 +133,9 @@ void rl_recovery_handle_death(struct broker *b, struct domain *d)
 /* ---- restarts ---- */
 
 /*
- * A quick death: within 1 s of a start and before serving a single call --
- * a domain failing to come up. A domain killed while it serves (a crash
- * injected, a bug hit by some request) is restarted at once, every time.
+ * A quick death: within 1 s of a start and before serving a single call,
+ * not injected from the CLI -- a domain failing to come up. A domain that
+ * served, or whose crash was injected, is restarted at once, every time.
  */
 #define QUICK_DEATH_NS 1000000000ull
 #define BACKOFF_FIRST_NS 10000000ull   /* 10 ms, doubling */
@@ -163,7 +163,8 @@ static void schedule_restart(struct broker *b, struct domain *d, uint64_t now)
 		fail_waiters(b, d, -EHOSTDOWN);
 		return;
 	}
-	d->quick_deaths = uptime < QUICK_DEATH_NS && !d->served ? d->quick_deaths + 1 : 0;
+	bool own_failure = !atomic_load(&d->injected); /* crashes injected from the CLI do not count */
+	d->quick_deaths = uptime < QUICK_DEATH_NS && !d->served && own_failure ? d->quick_deaths + 1 : 0;
 	if (d->quick_deaths >= GIVE_UP_AFTER) {
 		d->gave_up = true;
 		rl_broker_log(b, "%s: died %u times in a row before serving; not restarting it again "

@@ -110,6 +110,7 @@ int rl_spawn_domain(struct broker *b, struct domain *d)
 	d->chan->ctl.broker_pid = getpid();
 	d->kill_reason[0] = 0;
 	d->served = false;
+	atomic_store(&d->injected, false);
 	rl_ring_cons_init(&d->tx, &d->chan->tx);
 	rl_ring_prod_init(&d->rx, &d->chan->rx);
 	d->rx_dirty = false;

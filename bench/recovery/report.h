@@ -36,6 +36,7 @@ struct rec_system_summary {
 	unsigned crashes_in_window, crashes_total;
 	struct rec_stats recovery_ms, stall_ms;
 	unsigned stalls_matched;
+	double others_share_max;   /* the most CPU other processes took during one of its runs */
 };
 
 /* runs[round * REC_SYSTEMS + system]. */

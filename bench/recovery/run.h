@@ -81,6 +81,15 @@ struct rec_run {
 	unsigned restarts;          /* ramblk's restarts */
 	bool ps_seen;
 
+	/*
+	 * Interference: CPU time the whole machine was busy (/proc/stat) minus
+	 * ours (the harness and every descendant it reaped: broker, domains,
+	 * CLI commands), over the run. This machine is shared; a run where
+	 * others used a lot of CPU is reported as such.
+	 */
+	double wall_s, busy_s, ours_s, steal_s, foreign_s;
+	double foreign_share;      /* foreign_s / (CPUs x wall_s) */
+
 	/* outcome */
 	int exit_status;            /* broker's: 0..255, 128+signal, or -errno */
 	char failure[512];          /* why the run does not count; empty when it does */

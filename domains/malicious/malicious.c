@@ -104,6 +104,22 @@ static void bad_graphs(void)
 	rref_node_get(b)->next = (rref_node){ { 0x7ffffff0u, 3 } };
 	T_EQ(Test_sum_list(t, a, &v), -EINVAL);
 	T_CHECK(rref_node_get(a) != NULL && rref_node_get(b) != NULL); /* a rejected graph stays ours */
+
+	/* A ring whose live element points at someone else's object, or at itself. */
+	rref_deque_node_8 q;
+	T_EQ(rref_deque_node_8_new(&q), 0);
+	struct deque_node_8 *d = rref_deque_node_8_get(q);
+	d->hdr.head = 7;
+	d->hdr.tail = 9; /* elements 7 and 0 (new() leaves elements uninitialised) */
+	d->items[7].next = (rref_node){ RL_RREF_NULL };
+	d->items[0].next = (rref_node){ find_foreign() };
+	T_EQ(Test_sum_ring(t, q, &v), -EPERM);
+	d->items[0].next = (rref_node){ q.r }; /* the ring itself, typed as a node */
+	T_EQ(Test_sum_ring(t, q, &v), -EINVAL);
+	for (unsigned i = 0; i < 8; i++)
+		d->items[i].next = (rref_node){ RL_RREF_NULL };
+	d->hdr.tail = d->hdr.head + 1000; /* an impossible count is clamped to N */
+	T_EQ(Test_sum_ring(t, q, &v), 0);
 	rref_node_get(b)->next = (rref_node){ RL_RREF_NULL };
 	rref_node_get(a)->value = 4;
 	rref_node_get(b)->value = 5;

@@ -131,7 +131,35 @@ static int t_slow_make(void *self, uint32_t ms, uint64_t seed, rref_payload *out
 	return t_make(self, seed, out);
 }
 
+/* Sums the live elements of a ring of nodes and the nodes each one points to. */
+static int t_sum_ring(void *self, rref_deque_node_8 q, uint64_t *out)
+{
+	struct deque_node_8 *d = rref_deque_node_8_get(q);
+	uint64_t sum = 0;
+
+	if (!d)
+		return -EPERM;
+	uint32_t live = d->hdr.tail - d->hdr.head;
+	if (live > 8)
+		live = 8;
+	for (uint32_t i = 0; i < live; i++) {
+		struct node *e = &d->items[(d->hdr.head + i) % 8];
+		sum += e->value;
+		if (rl_rref_is_null(e->next.r))
+			continue;
+		struct node *n = rref_node_get(e->next); /* moved with the ring, or tampered with */
+		if (!n)
+			return -EPERM;
+		sum += n->value;
+		rref_node_drop(e->next);
+	}
+	rref_deque_node_8_drop(q);
+	*out = sum;
+	return 0;
+}
+
 static const struct Test_ops ops = {
+	.sum_ring = t_sum_ring,
 	.slow_make = t_slow_make,
 	.null = t_null,
 	.add = t_add,

@@ -140,6 +140,34 @@ static void check_vec(rl_cap t)
 	T_CHECK(rref_vec_u32_get(v) == NULL);
 }
 
+/* A ring that wraps (head 6, tail 11 of 8), each element pointing to a node: moved whole. */
+static void check_deque(rl_cap t)
+{
+	rref_deque_node_8 q;
+	rref_node extra[5];
+	uint64_t want = 0, got = 0;
+
+	T_EQ(rref_deque_node_8_new(&q), 0);
+	struct deque_node_8 *d = rref_deque_node_8_get(q);
+	d->hdr.head = 6;
+	d->hdr.tail = 11;
+	for (unsigned i = 0; i < 5; i++) {
+		struct node *e = &d->items[(6 + i) % 8];
+		e->value = 100 + i;
+		T_EQ(rref_node_new(&extra[i]), 0);
+		rref_node_get(extra[i])->value = 1000 * (i + 1);
+		e->next = extra[i];
+		want += e->value + 1000 * (i + 1);
+	}
+	/* A dead element (outside head..tail) pointing somewhere bogus must be ignored. */
+	d->items[4].next = (rref_node){ { 0x7ffffff0u, 1 } };
+	T_EQ(Test_sum_ring(t, q, &got), 0);
+	T_EQ(got, want);
+	T_CHECK(rref_deque_node_8_get(q) == NULL);
+	for (unsigned i = 0; i < 5; i++)
+		T_CHECK(rref_node_get(extra[i]) == NULL);
+}
+
 static void check_caps(rl_cap t)
 {
 	uint64_t r = 99;
@@ -251,6 +279,7 @@ int rl_domain_main(int argc, char **argv)
 	check_returned(t);
 	check_graph(t);
 	check_vec(t);
+	check_deque(t);
 	check_caps(t);
 	T_EQ(rl_heap_audit(), 0);
 	return t_report();

@@ -169,6 +169,20 @@ static struct rl_msg *tx_reserve(void)
 	return m;
 }
 
+/* Takes one message off rx into *out if there is one. */
+static bool rx_take(struct rl_msg *out)
+{
+	int n = rl_ring_ready(&rt.rx);
+	if (n < 0)
+		rl_panic("broker wrote an impossible rx index");
+	if (!n)
+		return false;
+	*out = *rl_ring_peek(&rt.rx);
+	rl_ring_pop(&rt.rx);
+	rl_ring_release(&rt.rx);
+	return true;
+}
+
 /* Takes one message off rx into *out; spins up to spin_ns, then sleeps. */
 static void rx_wait(struct rl_msg *out)
 {
@@ -176,15 +190,8 @@ static void rx_wait(struct rl_msg *out)
 	unsigned spins = 0;
 
 	for (;;) {
-		int n = rl_ring_ready(&rt.rx);
-		if (n < 0)
-			rl_panic("broker wrote an impossible rx index");
-		if (n > 0) {
-			*out = *rl_ring_peek(&rt.rx);
-			rl_ring_pop(&rt.rx);
-			rl_ring_release(&rt.rx);
+		if (rx_take(out))
 			return;
-		}
 		if ((spins++ & 63) == 0) {
 			uint64_t now = rl_now_ns();
 			if (!deadline)
@@ -202,15 +209,8 @@ static void rx_wait(struct rl_msg *out)
 		if (t == rt.rx.head)
 			rl_futex_wait(&r->tail, t, NULL);
 		atomic_store_explicit(&r->consumer_sleeping, 0, memory_order_relaxed);
-		int n = rl_ring_ready(&rt.rx);
-		if (n < 0)
-			rl_panic("broker wrote an impossible rx index");
-		if (n > 0) {
-			*out = *rl_ring_peek(&rt.rx);
-			rl_ring_pop(&rt.rx);
-			rl_ring_release(&rt.rx);
+		if (rx_take(out))
 			return;
-		}
 	}
 }
 
@@ -383,13 +383,7 @@ int rl_call_poll(struct rl_completion *out, unsigned max, int wait)
 			out[n++] = rt.stash[rt.stash_head++ % STASH_MAX];
 		if (n == max)
 			return (int)n;
-		int ready = rl_ring_ready(&rt.rx);
-		if (ready < 0)
-			rl_panic("broker wrote an impossible rx index");
-		if (ready > 0) {
-			m = *rl_ring_peek(&rt.rx);
-			rl_ring_pop(&rt.rx);
-			rl_ring_release(&rt.rx);
+		if (rx_take(&m)) {
 			handle(&m);
 			continue;
 		}
@@ -429,18 +423,13 @@ int rl_serve_pending(void)
 {
 	int served = 0;
 
-	for (;;) {
-		int ready = rl_ring_ready(&rt.rx);
-		if (ready < 0)
-			rl_panic("broker wrote an impossible rx index");
-		if (!ready)
-			return served;
-		struct rl_msg m = *rl_ring_peek(&rt.rx);
-		rl_ring_pop(&rt.rx);
-		rl_ring_release(&rt.rx);
+	struct rl_msg m;
+
+	while (rx_take(&m)) {
 		handle(&m);
 		served++;
 	}
+	return served;
 }
 
 void rl_serve(void)

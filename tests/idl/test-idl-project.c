@@ -79,7 +79,16 @@ int main(void)
 	T_EQ(RL_TYPE_node, 2);
 	T_EQ(RL_TYPE_block, 3);
 	T_EQ(RL_TYPE_vec_u32, 4);
-	T_EQ(rl_idl_ntypes, 6); /* + [u8;1024] from Test.take_big */
+	T_EQ(RL_TYPE_arr_u8_1024, 5);
+	T_EQ(RL_TYPE_deque_node_8, 6);
+	T_EQ(rl_idl_ntypes, 7);
+	T_EQ(rl_idl_types[RL_TYPE_deque_node_8].kind, RL_TYPE_DEQUE);
+	T_EQ(rl_idl_types[RL_TYPE_deque_node_8].capacity, 8);
+	T_EQ(rl_idl_types[RL_TYPE_deque_node_8].elem_size, sizeof(struct node));
+	T_EQ(rl_idl_types[RL_TYPE_deque_node_8].size, RL_CONTAINER_HDR + 8 * sizeof(struct node));
+	T_EQ(rl_idl_types[RL_TYPE_deque_node_8].n_rrefs, 1);
+	T_EQ(rl_idl_types[RL_TYPE_deque_node_8].rrefs[0].offset, offsetof(struct node, next));
+	T_EQ(rl_idl_types[RL_TYPE_deque_node_8].rrefs[0].type_id, RL_TYPE_node);
 	T_EQ(RL_IFACE_Test, 1);
 	T_EQ(RL_IFACE_BDev, 2);
 	T_EQ(rl_idl_nifaces, 3);
