@@ -1,0 +1,58 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Bad command lines and bad manifests: each must give exactly one error line
+# on stderr (and nothing on stdout) and the documented exit status.
+set -u
+: "${REDLEAF:?REDLEAF must name the redleaf binary}"
+here=$(cd "$(dirname "$0")" && pwd)
+dir=$(mktemp -d /tmp/rl-cli.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+fail=0
+
+# expect STATUS PATTERN ARGS...: exit STATUS, one stderr line matching PATTERN.
+expect() {
+	want=$1 pattern=$2
+	shift 2
+	"$REDLEAF" "$@" > "$dir/out" 2> "$dir/err" < /dev/null
+	got=$?
+	lines=$(wc -l < "$dir/err")
+	if [ "$got" -ne "$want" ] || [ "$lines" -ne 1 ] || ! grep -qE -- "$pattern" "$dir/err" ||
+	   [ -s "$dir/out" ]; then
+		echo "FAIL: redleaf $*: status $got (want $want), $lines stderr line(s):" >&2
+		cat "$dir/err" "$dir/out" >&2
+		fail=1
+	fi
+}
+
+sock="$dir/none.sock"
+expect 2 "unknown command 'frobnicate'" frobnicate
+expect 2 "redleaf run: needs a MANIFEST" run
+expect 2 "redleaf run: unknown option" run --bogus x.yaml
+expect 2 "redleaf run: takes one MANIFEST, not also 'b.yaml'" run a.yaml b.yaml
+expect 2 "redleaf ps: unexpected argument 'extra'" ps extra
+expect 2 "redleaf heap: --audit and --json do not go together" heap --audit --json
+expect 2 "redleaf crash: needs a DOMAIN" crash
+expect 2 "redleaf crash: --at-call takes a count from 1, not '0'" crash --at-call 0 d
+expect 2 "redleaf crash: --point is before, during or after, not 'later'" crash --point later d
+expect 2 "redleaf crash: --every takes a duration of at least 1ms" crash --every 5parsecs d
+expect 2 "redleaf crash: --random picks a domain" crash --random d
+expect 2 "redleaf crash: --signal does not go with --panic" crash --signal KILL --panic d
+expect 2 "redleaf restart: needs exactly one DOMAIN" restart
+expect 2 "redleaf help: no command 'nope'" help nope
+expect 1 "no broker at $sock" ps --socket "$sock"
+expect 1 "no broker at $sock" crash --socket "$sock" d
+expect 1 "no-such.yaml: error: cannot open: No such file or directory" run --socket "$sock" "$dir/no-such.yaml"
+expect 1 "unknown-iface.yaml:5:15: error: unknown interface 'NoSuchInterface'" \
+	run --socket "$sock" "$here/manifests/bad/unknown-iface.yaml"
+expect 1 "missing-binary.yaml:3:5: error: domain 'a': binary 'no-such-domain-binary' not found" \
+	run --socket "$sock" "$here/manifests/bad/missing-binary.yaml"
+expect 1 "syntax.yaml:[0-9]+:[0-9]+: error: " run --socket "$sock" "$here/manifests/bad/syntax.yaml"
+expect 2 "redleaf: --until: no domain named 'ghost'" \
+	run --socket "$sock" --until ghost "$here/../examples/testpair.yaml"
+
+# Help tells the truth: every command in the overview has its own help.
+for cmd in run ps heap crash restart stop help; do
+	"$REDLEAF" help "$cmd" | grep -q "usage: redleaf $cmd" || { echo "FAIL: help $cmd" >&2; fail=1; }
+	"$REDLEAF" --help | grep -q "^  $cmd" || { echo "FAIL: --help lists no $cmd" >&2; fail=1; }
+done
+exit $fail
