@@ -75,6 +75,7 @@ static struct {
 	/* options */
 	unsigned iterations, warmup, spin_us;
 	bool quick, check;
+	const char *only; /* --only: comma-separated selection, NULL = everything */
 	char json_path[PATH_MAX];
 	/* paths */
 	char exe_dir[PATH_MAX], redleaf[PATH_MAX], domain_path[2 * PATH_MAX + 2];
@@ -109,6 +110,34 @@ static struct row *row_find(struct table *t, const char *id)
 		if (!strcmp(t->rows[i].id, id))
 			return &t->rows[i];
 	return NULL;
+}
+
+/*
+ * --only: an item selects a row id equal to it or starting with it and a
+ * dot ("raw3" selects raw3.b1 ... raw3.pinned); "floors", "ours" and
+ * "scaling" select a whole part; "ours.ID" selects one of our rows.
+ */
+static bool item_matches(const char *item, size_t len, const char *id)
+{
+	size_t n = strlen(id);
+	return (len == n && !strncmp(item, id, n)) || (len < n && !strncmp(item, id, len) && id[len] == '.');
+}
+
+static bool selected(const char *part, const char *id)
+{
+	char full[64];
+
+	if (!g.only)
+		return true;
+	snprintf(full, sizeof(full), "%s.%s", part, id);
+	for (const char *p = g.only; *p;) {
+		size_t len = strcspn(p, ",");
+		if (item_matches(p, len, part) || item_matches(p, len, full) ||
+		    (!strcmp(part, "floors") && item_matches(p, len, id)))
+			return true;
+		p += len + (p[len] == ',');
+	}
+	return false;
 }
 
 static void row_note(struct row *r, enum row_state st, const char *fmt, ...)
@@ -176,10 +205,18 @@ static void run_floors(void)
 	struct row *r;
 	char id[32], label[80];
 
+	/* Each floor: a row, a progress line, and the measurement unless --only leaves it out. */
 #define STEP(lbl) progress("floor %2u/%u: %s", ++step, total, lbl)
+#define MEASURE(call)                                                \
+	do {                                                         \
+		if (!selected("floors", r->id))                      \
+			row_note(r, ROW_SKIPPED, "not run (--only)"); \
+		else                                                 \
+			floor_done(r, call);                         \
+	} while (0)
 	r = row_add(&g.floors, "indirect", "indirect call (volatile function pointer)");
 	STEP(r->label);
-	floor_done(r, rl_floor_indirect(&p, samples, max_samples));
+	MEASURE(rl_floor_indirect(&p, samples, max_samples));
 
 	for (unsigned i = 0; i < 4; i++) {
 		snprintf(id, sizeof(id), "raw2.b%u", batches[i]);
@@ -187,7 +224,7 @@ static void run_floors(void)
 			 "raw 2-process ring, batch %u, per call", batches[i]);
 		r = row_add(&g.floors, id, label);
 		STEP(r->label);
-		floor_done(r, rl_floor_ring2(&p, batches[i], samples, max_samples));
+		MEASURE(rl_floor_ring2(&p, batches[i], samples, max_samples));
 	}
 	for (unsigned i = 0; i < 4; i++) {
 		snprintf(id, sizeof(id), "raw3.b%u", batches[i]);
@@ -195,23 +232,23 @@ static void run_floors(void)
 			 "raw 3-process relay, batch %u, per call", batches[i]);
 		r = row_add(&g.floors, id, label);
 		STEP(r->label);
-		floor_done(r, rl_floor_ring3(&p, batches[i], 0, samples, max_samples));
+		MEASURE(rl_floor_ring3(&p, batches[i], 0, samples, max_samples));
 	}
 	snprintf(id, sizeof(id), "raw3.w%u", PIPELINE_DEPTH);
 	snprintf(label, sizeof(label), "raw 3-process relay, %u outstanding, per call", PIPELINE_DEPTH);
 	r = row_add(&g.floors, id, label);
 	STEP(r->label);
-	floor_done(r, rl_floor_ring3(&p, 1, PIPELINE_DEPTH, samples, max_samples));
+	MEASURE(rl_floor_ring3(&p, 1, PIPELINE_DEPTH, samples, max_samples));
 
 	r = row_add(&g.floors, "futex", "futex ping-pong (always sleeping)");
 	STEP(r->label);
-	floor_done(r, rl_floor_futex(&p, samples, max_samples));
+	MEASURE(rl_floor_futex(&p, samples, max_samples));
 	r = row_add(&g.floors, "pipe", "pipe ping-pong (64 bytes)");
 	STEP(r->label);
-	floor_done(r, rl_floor_pipe(&p, samples, max_samples));
+	MEASURE(rl_floor_pipe(&p, samples, max_samples));
 	r = row_add(&g.floors, "unix", "Unix stream socket ping-pong (64 bytes)");
 	STEP(r->label);
-	floor_done(r, rl_floor_unix(&p, samples, max_samples));
+	MEASURE(rl_floor_unix(&p, samples, max_samples));
 
 	/*
 	 * Pinned polling: every process spins forever on its own core. Only
@@ -226,27 +263,28 @@ static void run_floors(void)
 	r = row_add(&g.floors, "raw2.pinned", "raw 2-process ring ping-pong, pinned polling");
 	STEP(r->label);
 	if (g.nproc >= 2)
-		floor_done(r, rl_floor_ring2(&pp, 1, samples, max_samples));
+		MEASURE(rl_floor_ring2(&pp, 1, samples, max_samples));
 	else
 		row_note(r, ROW_SKIPPED, "skipped: 2 spinning processes need 2 cores, this machine has %ld",
 			 g.nproc);
 	r = row_add(&g.floors, "raw2.pinned.b32", "raw 2-process ring, batch 32, pinned polling");
 	STEP(r->label);
 	if (g.nproc >= 2)
-		floor_done(r, rl_floor_ring2(&pp, 32, samples, max_samples));
+		MEASURE(rl_floor_ring2(&pp, 32, samples, max_samples));
 	else
 		row_note(r, ROW_SKIPPED, "skipped: 2 spinning processes need 2 cores, this machine has %ld",
 			 g.nproc);
 	r = row_add(&g.floors, "raw3.pinned", "raw 3-process relay, pinned polling");
 	STEP(r->label);
 	if (g.nproc >= 3)
-		floor_done(r, rl_floor_ring3(&pp, 1, 0, samples, max_samples));
+		MEASURE(rl_floor_ring3(&pp, 1, 0, samples, max_samples));
 	else
 		row_note(r, ROW_SKIPPED,
 			 "skipped: 3 spinning processes need 3 cores, this machine has %ld "
 			 "(two would share a core and preempt each other for whole time slices)",
 			 g.nproc);
 #undef STEP
+#undef MEASURE
 }
 
 /* ---- our calls, under the broker ---- */
@@ -364,12 +402,25 @@ static const struct {
 
 static void run_ours(void)
 {
-	char args[128];
+	char args[512];
 	struct rl_system_run run;
 
-	for (unsigned i = 0; i < sizeof(our_ops) / sizeof(our_ops[0]); i++)
-		row_add(&g.ours, our_ops[i].id, our_ops[i].label);
-	snprintf(args, sizeof(args), "--iterations, \"%u\", --warmup, \"%u\"", g.iterations, g.warmup);
+	char only[256] = "";
+	bool any = false;
+	for (unsigned i = 0; i < sizeof(our_ops) / sizeof(our_ops[0]); i++) {
+		struct row *r = row_add(&g.ours, our_ops[i].id, our_ops[i].label);
+		if (!selected("ours", r->id)) {
+			row_note(r, ROW_SKIPPED, "not run (--only)");
+			continue;
+		}
+		size_t l = strlen(only);
+		snprintf(only + l, sizeof(only) - l, "%s%s", any ? "," : "", r->id);
+		any = true;
+	}
+	if (!any)
+		return;
+	snprintf(args, sizeof(args), "--iterations, \"%u\", --warmup, \"%u\"%s%s%s", g.iterations, g.warmup,
+		 g.only ? ", --only, \"" : "", g.only ? only : "", g.only ? "\"" : "");
 	char *m = manifest_text(1, args);
 	if (!m) {
 		for (unsigned i = 0; i < g.ours.n; i++)
@@ -893,7 +944,7 @@ static int write_json(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ipc [--quick] [--iterations N] [--spin-us N] [--json FILE] [--check]\n"
+		"usage: ipc [--quick] [--iterations N] [--spin-us N] [--only LIST] [--json FILE] [--check]\n"
 		"\n"
 		"Measures the cost of cross-domain calls in one run and prints them next to the\n"
 		"RedLeaf paper's numbers and to floors measured on this machine:\n"
@@ -914,7 +965,10 @@ static void usage(FILE *f)
 		"  --spin-us N     how long every waiter spins before it sleeps, for the floors and\n"
 		"                  the broker's manifest alike (default 5, at most 1000)\n"
 		"  --json FILE     write every number here (default <dir of ipc>/results/ipc.json)\n"
-		"  --check         exit 1 when a target is missed:\n"
+		"  --only LIST     run only these parts or rows, comma-separated: floors, ours,\n"
+		"                  scaling, a floor id or prefix (raw3, raw3.b32, futex, ...), ours.ID\n"
+		"                  (ours.null, ours.batch, ours.pipeline, ...); ids as in the JSON\n"
+		"  --check         exit 1 when a target is missed (or cannot be evaluated):\n"
 		"                    null call <= 1.25 x raw 3-process relay; take <= 1.10 x null;\n"
 		"                    batches of 32 and 128 <= 1.25 x raw relay at the same batch;\n"
 		"                    512 outstanding < 124 cycles per call\n"
@@ -943,6 +997,7 @@ static int parse_options(int argc, char **argv)
 		{ "spin-us", required_argument, NULL, 's' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "check", no_argument, NULL, 'c' },
+		{ "only", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -975,6 +1030,9 @@ static int parse_options(int argc, char **argv)
 			break;
 		case 'c':
 			g.check = true;
+			break;
+		case 'o':
+			g.only = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1190,7 +1248,7 @@ int main(int argc, char **argv)
 	g.others_ours = others_since(&mark);
 	mark = load_mark();
 	static const unsigned clients[] = { 1, 2, 4 };
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned i = 0; i < 3 && selected("scaling", "all"); i++)
 		run_scaling(clients[i], &g.scale[g.nscale++]);
 	g.others_scaling = others_since(&mark);
 

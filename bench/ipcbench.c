@@ -8,8 +8,10 @@
  * through rl_log (stderr is all a domain can write); values are TSC ticks
  * per call. The harness converts them to nanoseconds.
  *
- *   ipcbench [--iterations N] [--warmup N]
- *       latency rows: null, add, take, peek, make, batches, 512 in flight
+ *   ipcbench [--iterations N] [--warmup N] [--only ID,...]
+ *       latency rows: null, add, take (+ alloc), peek, make (+ drop),
+ *       batch.1/8/32/128, pipeline.512; --only runs the rows named ("batch"
+ *       names every batch size)
  *   ipcbench --throughput --window START_NS END_NS
  *       synchronous null calls back to back; counts the calls that complete
  *       inside [START_NS, END_NS) of CLOCK_MONOTONIC (shared by all
@@ -42,6 +44,22 @@ static double side_samples[MAX_SAMPLES];
 
 static rl_cap test_cap;
 static unsigned iterations = 20000, warmup;
+static const char *only; /* comma-separated row ids to run (--only), NULL = all */
+
+/* Is row id (e.g. "take", "batch.32") selected? "batch" selects every batch size. */
+static int wanted(const char *id)
+{
+	if (!only)
+		return 1;
+	size_t n = strlen(id);
+	for (const char *p = only; *p;) {
+		size_t len = strcspn(p, ",");
+		if ((len == n && !strncmp(p, id, n)) || (len < n && !strncmp(p, id, len) && id[len] == '.'))
+			return 1;
+		p += len + (p[len] == ',');
+	}
+	return 0;
+}
 
 static void report(const char *op, unsigned batch, double *v, size_t n)
 {
@@ -345,6 +363,8 @@ int rl_domain_main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) {
 			warmup = (unsigned)number(argv[++i], &bad);
 			warm_given = 1;
+		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+			only = argv[++i];
 		} else if (!strcmp(argv[i], "--throughput")) {
 			tput = 1;
 		} else if (!strcmp(argv[i], "--window") && i + 2 < argc) {
@@ -371,19 +391,27 @@ int rl_domain_main(int argc, char **argv)
 	if (tput)
 		return throughput(start_ns, end_ns);
 
-	bench_null();
-	bench_add();
-	bench_take();
-	bench_peek();
-	bench_make();
+	if (wanted("null"))
+		bench_null();
+	if (wanted("add"))
+		bench_add();
+	if (wanted("take") || wanted("alloc"))
+		bench_take();
+	if (wanted("peek"))
+		bench_peek();
+	if (wanted("make") || wanted("drop"))
+		bench_make();
 	static const unsigned batches[] = { 1, 8, 32, 128 };
 	for (unsigned i = 0; i < sizeof(batches) / sizeof(batches[0]); i++) {
 		char what[32];
-		snprintf(what, sizeof(what), "batch %u", batches[i]);
+		snprintf(what, sizeof(what), "batch.%u", batches[i]);
+		if (!wanted(what))
+			continue;
 		progress(what);
 		bench_batch(batches[i]);
 	}
-	bench_pipeline();
+	if (wanted("pipeline.512"))
+		bench_pipeline();
 	rl_log("BENCH {\"op\":\"done\",\"batch\":0}");
 	return 0;
 }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* Runs one redleaf system and collects its BENCH lines (see system_run.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -81,6 +83,60 @@ static void take_line(struct rl_system_run *r, const char *line)
 	snprintf(l->json, sizeof(l->json), "%s", b + strlen("] BENCH "));
 }
 
+static int pin_to(pid_t tid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(tid, sizeof(set), &set) ? -errno : 0;
+}
+
+/*
+ * Pins the broker's threads and its domains once all expected domains and
+ * the proxy thread exist (domains are children of the broker's threads).
+ * Returns 1 when done, 0 when not everything runs yet, or a negative errno.
+ */
+static int try_place(struct rl_system_run *r, pid_t broker)
+{
+	char path[64];
+	pid_t tids[16], kids[RL_BENCH_MAX_DOMAINS];
+	unsigned ntids = 0, nkids = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)broker);
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	for (struct dirent *e; (e = readdir(d)) && ntids < 16;)
+		if (e->d_name[0] != '.')
+			tids[ntids++] = (pid_t)atoi(e->d_name);
+	closedir(d);
+	for (unsigned i = 0; i < ntids; i++) {
+		char cpath[96];
+		snprintf(cpath, sizeof(cpath), "/proc/%d/task/%d/children", (int)broker, (int)tids[i]);
+		FILE *f = fopen(cpath, "r");
+		int pid;
+		while (f && nkids < RL_BENCH_MAX_DOMAINS && fscanf(f, "%d", &pid) == 1)
+			kids[nkids++] = pid;
+		if (f)
+			fclose(f);
+	}
+	/* The proxy thread starts after the last domain: wait for both. */
+	if (nkids < r->expect_domains || ntids < 2)
+		return 0;
+	for (unsigned i = 0; i < nkids; i++) {
+		int ret = pin_to(kids[i], r->domains_cpu);
+		if (ret)
+			return ret;
+	}
+	for (unsigned i = 0; i < ntids; i++) {
+		int ret = pin_to(tids[i], r->broker_cpu);
+		if (ret)
+			return ret;
+	}
+	return 1;
+}
+
 static char **make_env(const char *domain_path, char *own)
 {
 	size_t n = 0;
@@ -125,7 +181,8 @@ int rl_system_run(struct rl_system_run *r)
 		return pid;
 	}
 
-	uint64_t deadline = now_ms() + (uint64_t)r->timeout_ms;
+	uint64_t start_ms = now_ms(), deadline = start_ms + (uint64_t)r->timeout_ms;
+	bool placing = r->domains_cpu >= 0 && r->broker_cpu >= 0;
 	char buf[8192], pending[8192];
 	size_t plen = 0;
 	bool timed_out = false;
@@ -136,7 +193,14 @@ int rl_system_run(struct rl_system_run *r)
 			timed_out = true;
 			break;
 		}
-		int pr = poll(&pfd, 1, (int)(deadline - now < 500 ? deadline - now : 500));
+		if (placing) {
+			int ret = try_place(r, pid);
+			if (ret || now - start_ms > 3000) {
+				r->placed = ret ? ret : -ETIMEDOUT;
+				placing = false;
+			}
+		}
+		int pr = poll(&pfd, 1, placing ? 2 : (int)(deadline - now < 500 ? deadline - now : 500));
 		if (pr < 0 && errno != EINTR)
 			break;
 		if (pr <= 0)

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #define RL_BENCH_JSON_MAX 480
+#define RL_BENCH_MAX_DOMAINS 16
 
 struct rl_bench_line {
 	char domain[32];
@@ -27,7 +28,15 @@ struct rl_system_run {
 	const char *socket;      /* --socket path */
 	int timeout_ms;          /* the broker is stopped after this long */
 	const char *label;       /* prefix of progress lines */
+	/*
+	 * Placement (bench/ipc --placed): once expect_domains domains run, pin
+	 * every domain to domains_cpu and the broker's threads to broker_cpu.
+	 * -1: leave the scheduler alone.
+	 */
+	int domains_cpu, broker_cpu;
+	unsigned expect_domains;
 	/* out */
+	int placed;              /* 1 done, 0 not asked, negative errno: could not */
 	struct rl_bench_line *lines;
 	size_t nlines, cap;
 	int status;              /* exit code, 128+signal, or -ETIMEDOUT / -errno */

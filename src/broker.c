@@ -222,6 +222,14 @@ static int build(struct broker *b)
 	long ncpu = sched_getaffinity(0, sizeof(cpus), &cpus) ? sysconf(_SC_NPROCESSORS_ONLN)
 							     : CPU_COUNT(&cpus);
 	b->spin_yield = (long)m->ndomains + 1 > ncpu;
+	if (m->poll) {
+		/* Pinned polling: nobody sleeps. Only sane with a CPU for every spinning process. */
+		b->spin_ns = UINT32_MAX;
+		b->spin_yield = false;
+		if ((long)m->ndomains + 1 > ncpu)
+			fprintf(stderr, "redleaf: warning: poll: true with %u domains and a broker on %ld CPU(s): "
+				"spinning processes will take each other's time slices\n", m->ndomains, ncpu);
+	}
 	ret = rl_heap_create(&b->heap, m->heap_size, m->hugepages);
 	if (ret) {
 		fprintf(stderr, "redleaf: cannot create the %llu-byte heap%s: %s\n",
@@ -394,7 +402,8 @@ int rl_cmd_run_system(const struct rl_run_options *opt)
 	}
 	rl_broker_log(b, "system '%s': %u domain(s), heap %llu MiB (%u slots), waiting: spin %u us by %s "
 		      "then sleep, control socket %s", b->m->system, b->ndom,
-		      (unsigned long long)(b->heap.size >> 20), b->heap.hdr->nslots, b->spin_ns / 1000,
+		      (unsigned long long)(b->heap.size >> 20), b->heap.hdr->nslots,
+		      b->m->poll ? 0 : b->spin_ns / 1000, b->m->poll ? "polling without end" :
 		      b->spin_yield ? "yielding" : "pausing", b->socket_path);
 	for (unsigned i = 1; i <= b->ndom; i++) {
 		struct domain *d = &b->dom[i];
@@ -412,6 +421,15 @@ int rl_cmd_run_system(const struct rl_run_options *opt)
 		fprintf(stderr, "redleaf: cannot start the proxy thread\n");
 		ret = 1;
 		goto out;
+	}
+	if (b->m->broker_cpu >= 0) {
+		cpu_set_t one;
+		CPU_ZERO(&one);
+		CPU_SET(b->m->broker_cpu, &one);
+		int perr = pthread_setaffinity_np(proxy, sizeof(one), &one);
+		if (perr)
+			rl_broker_log(b, "cannot pin the proxy thread to CPU %d: %s", b->m->broker_cpu,
+				      strerror(perr));
 	}
 	proxy_started = true;
 	rl_control_loop(b);

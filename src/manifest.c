@@ -641,14 +641,24 @@ static int broker_cpu(struct ctx *c, const struct node *v, void *obj)
 	return get_int(c, v, "cpu", 0, CPU_SETSIZE - 1, &m->broker_cpu);
 }
 
+static int broker_poll(struct ctx *c, const struct node *v, void *obj)
+{
+	struct rl_manifest *m = obj;
+
+	return get_bool(c, v, "poll", &m->poll);
+}
+
+#define NFIELDS(f) ((unsigned)(sizeof(f) / sizeof((f)[0])))
+
 static const struct field broker_fields[] = {
 	{ "spin_us", false, broker_spin },
+	{ "poll", false, broker_poll },
 	{ "cpu", false, broker_cpu },
 };
 
 static int top_broker(struct ctx *c, const struct node *v, void *obj)
 {
-	return parse_mapping(c, v, "broker", "in broker", broker_fields, 2, obj);
+	return parse_mapping(c, v, "broker", "in broker", broker_fields, NFIELDS(broker_fields), obj);
 }
 
 static int top_system(struct ctx *c, const struct node *v, void *obj)
@@ -921,7 +931,6 @@ static const struct field domain_fields[] = {
 	{ "devmem", false, dom_devmem },
 };
 
-#define NFIELDS(f) ((unsigned)(sizeof(f) / sizeof((f)[0])))
 
 static int top_domains(struct ctx *c, const struct node *v, void *obj)
 {

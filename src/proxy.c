@@ -824,7 +824,7 @@ void *rl_proxy_thread(void *arg)
 			uint64_t now = rl_now_ns();
 			if (!idle_since)
 				idle_since = now;
-			if (now - idle_since < b->spin_ns) {
+			if (now - idle_since < b->spin_ns || b->spin_ns == UINT32_MAX) {
 				rl_spin_step(b->spin_yield);
 				continue;
 			}

@@ -43,7 +43,7 @@ static void child_fail(int pipe_fd, int stage)
 }
 
 static const char *const stage_text[] = {
-	"preparing descriptors", "entering namespaces", "dropping privileges", "executing",
+	"preparing descriptors", "pinning to its CPU", "dropping privileges", "executing",
 };
 
 int rl_spawn_domain(struct broker *b, struct domain *d)
@@ -142,6 +142,13 @@ int rl_spawn_domain(struct broker *b, struct domain *d)
 		fcntl(8, F_SETFD, FD_CLOEXEC);
 		fcntl(9, F_SETFD, FD_CLOEXEC);
 		syscall(SYS_close_range, 10U, ~0U, 0U);
+		if (d->m->cpu >= 0) {
+			cpu_set_t one;
+			CPU_ZERO(&one);
+			CPU_SET(d->m->cpu, &one);
+			if (sched_setaffinity(0, sizeof(one), &one) < 0)
+				child_fail(pipefd[1], 1);
+		}
 		if (root && !host)
 			unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS); /* best effort */
 		if (root && !host) {

@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -69,7 +70,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: recovery [--seconds N | --quick] [--rounds N] [--every DURATION] [--blocks N]\n"
-		"                [--tail-ms N] [--json FILE] [--plot FILE | --no-plot]\n"
+		"                [--tail-ms N] [--settle S] [--json FILE] [--plot FILE | --no-plot]\n"
 		"                [--redleaf PATH] [--domain-path DIRS]\n"
 		"\n"
 		"The paper's recovery experiment: recbench reads (or writes) 4 KiB blocks\n"
@@ -90,6 +91,8 @@ static void usage(FILE *f)
 		"  --every DURATION  crash period, as 'redleaf crash --every' takes it (default 1s)\n"
 		"  --blocks N        device size in 4 KiB blocks (default 4096 = 16 MiB)\n"
 		"  --tail-ms N       calls recbench keeps making after its window (default 1000)\n"
+		"  --settle S        before each run, wait up to S seconds (default 30; 0: not at\n"
+		"                    all) for a second in which this shared machine is <15%% busy\n"
 		"  --json FILE       results with every sample (default: BUILD/bench/results/recovery.json)\n"
 		"  --plot FILE       PNG of throughput over time (default: the JSON path with .png)\n"
 		"  --no-plot         no plot\n"
@@ -253,6 +256,42 @@ static double our_cpu(void)
 	return (double)(self.ru_utime.tv_sec + self.ru_stime.tv_sec + kids.ru_utime.tv_sec + kids.ru_stime.tv_sec) +
 	       (double)(self.ru_utime.tv_usec + self.ru_stime.tv_usec + kids.ru_utime.tv_usec +
 			kids.ru_stime.tv_usec) / 1e6;
+}
+
+/*
+ * Waits, at most max_s seconds, for a whole second in which the machine is
+ * less than 15% busy (we run nothing then, so that is other people's work).
+ * Returns the busy share of the last second measured.
+ */
+static double settle(unsigned max_s)
+{
+	double last = -1;
+	unsigned long long end = rl_child_now_ns() + (unsigned long long)max_s * 1000000000ull;
+	bool said = false;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	while (max_s) {
+		double b0, s0, b1, s1;
+		if (machine_busy(&b0, &s0))
+			return -1;
+		struct timespec one = { 1, 0 };
+		nanosleep(&one, NULL);
+		if (machine_busy(&b1, &s1))
+			return -1;
+		last = (b1 - b0 + s1 - s0) / (double)(ncpu > 0 ? ncpu : 1);
+		if (last < 0.15)
+			break;
+		if (rl_child_now_ns() >= end) {
+			fprintf(stderr, "recovery:   the machine is still %.0f%% busy with other work; running anyway\n",
+				100 * last);
+			break;
+		}
+		if (!said)
+			fprintf(stderr, "recovery:   waiting for other work on this machine to settle (%.0f%% busy)\n",
+				100 * last);
+		said = true;
+	}
+	return last;
 }
 
 struct line_buf {
@@ -459,6 +498,7 @@ int main(int argc, char **argv)
 		{ "every", required_argument, NULL, 'e' },
 		{ "blocks", required_argument, NULL, 'b' },
 		{ "tail-ms", required_argument, NULL, 't' },
+		{ "settle", required_argument, NULL, 'S' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "plot", required_argument, NULL, 'p' },
 		{ "no-plot", no_argument, NULL, 'P' },
@@ -469,6 +509,7 @@ int main(int argc, char **argv)
 	};
 	struct rec_config c = {
 		.seconds = 10, .rounds = 1, .tail_ms = 1000, .bucket_ms = 10, .blocks = 4096, .every = "1s",
+		.settle_s = 30,
 	};
 	char self[PATH_MAX], redleaf[PATH_MAX], domain_path[2 * PATH_MAX + 2], json[PATH_MAX], plot[PATH_MAX];
 	char script[PATH_MAX];
@@ -495,6 +536,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			c.tail_ms = parse_uint("--tail-ms", optarg, 200, 60000);
+			break;
+		case 'S':
+			c.settle_s = parse_uint("--settle", optarg, 0, 3600);
 			break;
 		case 'j':
 			c.json_path = optarg;
@@ -632,6 +676,7 @@ int main(int argc, char **argv)
 				 r->crash ? "crash" : "nocrash", round);
 			fprintf(stderr, "recovery: round %u/%u: %s, %s\n", round + 1, c.rounds, r->mode,
 				r->crash ? "crash injection" : "no crashes");
+			r->settle_busy = settle(c.settle_s);
 			int ret = run_one(&c, env, r);
 			if (ret) {
 				fprintf(stderr, "recovery: cannot run: %s\n", strerror(-ret));

@@ -212,8 +212,8 @@ static void json_run(FILE *f, const struct rec_run *r)
 	json_stats(f, "mbps", &r->mbps);
 	fprintf(f, ",\"mean_mbps\":%.3f,\"crashes_in_window\":%u,", r->mean_mbps, r->crashes_in_window);
 	fprintf(f, "\"cpu\":{\"wall_s\":%.3f,\"machine_busy_s\":%.2f,\"ours_s\":%.2f,\"others_s\":%.2f,"
-		   "\"others_share\":%.4f,\"steal_s\":%.2f},", r->wall_s, r->busy_s, r->ours_s, r->foreign_s,
-		r->foreign_share, r->steal_s);
+		   "\"others_share\":%.4f,\"steal_s\":%.2f,\"busy_share_before\":%.4f},", r->wall_s, r->busy_s,
+		r->ours_s, r->foreign_s, r->foreign_share, r->steal_s, r->settle_busy);
 	json_stats(f, "recovery_ms", &r->recovery_ms);
 	fputc(',', f);
 	json_stats(f, "client_stall_ms", &r->stall_ms);
@@ -255,8 +255,8 @@ int rec_write_json(const struct rec_config *c, const struct rec_run *runs, unsig
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	fprintf(f, "{\"benchmark\":\"recovery\",\"date\":\"%s\",\"machine\":", when);
 	json_string(f, uname_text);
-	fprintf(f, ",\n \"config\":{\"seconds\":%u,\"rounds\":%u,\"bucket_ms\":%u,\"tail_ms\":%u,\"every\":",
-		c->seconds, c->rounds, c->bucket_ms, c->tail_ms);
+	fprintf(f, ",\n \"config\":{\"seconds\":%u,\"rounds\":%u,\"bucket_ms\":%u,\"tail_ms\":%u,\"settle_s\":%u,\"every\":",
+		c->seconds, c->rounds, c->bucket_ms, c->tail_ms, c->settle_s);
 	json_string(f, c->every);
 	fprintf(f, ",\"device_blocks\":%u,\"block_bytes\":4096,\"redleaf\":", c->blocks);
 	json_string(f, c->redleaf);

@@ -11,7 +11,7 @@
 #include "run.h"
 
 struct rec_config {
-	unsigned seconds, rounds, tail_ms, bucket_ms, blocks;
+	unsigned seconds, rounds, tail_ms, bucket_ms, blocks, settle_s;
 	const char *every;      /* crash period, as `redleaf crash --every` takes it */
 	const char *redleaf;    /* path of the redleaf binary */
 	const char *domain_path;

@@ -89,6 +89,7 @@ struct rec_run {
 	 */
 	double wall_s, busy_s, ours_s, steal_s, foreign_s;
 	double foreign_share;      /* foreign_s / (CPUs x wall_s) */
+	double settle_busy;        /* busy share of the second before the run (-1: not measured) */
 
 	/* outcome */
 	int exit_status;            /* broker's: 0..255, 128+signal, or -errno */

@@ -21,6 +21,7 @@ void rec_run_reset(struct rec_run *r)
 	const char *mode = r->mode;
 	bool crash = r->crash;
 	unsigned round = r->round;
+	double settle_busy = r->settle_busy;
 	char log_path[sizeof(r->log_path)];
 
 	memcpy(log_path, r->log_path, sizeof(log_path));
@@ -29,6 +30,7 @@ void rec_run_reset(struct rec_run *r)
 	r->mode = mode;
 	r->crash = crash;
 	r->round = round;
+	r->settle_busy = settle_busy;
 	memcpy(r->log_path, log_path, sizeof(log_path));
 	r->start_upper_ns = ~0ull;
 	r->errors = -1;

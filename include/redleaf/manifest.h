@@ -88,6 +88,7 @@ struct rl_manifest {
 	uint64_t heap_size;               /* bytes, multiple of 4 KiB (2 MiB with hugepages) */
 	bool hugepages;
 	unsigned spin_us;
+	bool poll;                        /* pinned polling: waiters never sleep (benchmarks) */
 	int broker_cpu;                   /* -1 = not pinned */
 	struct rl_manifest_pos broker_cpu_pos;
 	struct rl_manifest_domain *domains; /* in manifest order; index + 1 is a natural domain id */

@@ -192,7 +192,7 @@ static void rx_wait(struct rl_msg *out)
 	for (;;) {
 		if (rx_take(out))
 			return;
-		if ((spins++ & 63) == 0) {
+		if ((spins++ & 63) == 0 && rt.spin_ns != UINT32_MAX) { /* UINT32_MAX: poll, never sleep */
 			uint64_t now = rl_now_ns();
 			if (!deadline)
 				deadline = now + rt.spin_ns;
