@@ -294,8 +294,10 @@ static const struct bad bad_manifests[] = {
 	{ "system: s\nbroker: {cpu: [1]}\n", "2:15: error: cpu must be an integer from 0 to 1023, got a sequence" },
 	{ "system: s\nbroker: {cpu: '1'}\n",
 	  "2:15: error: cpu must be an integer from 0 to 1023, written without quotes" },
+	{ "system: s\nbroker: {poll: maybe}\n",
+	  "2:16: error: poll must be true or false, got 'maybe'" },
 	{ "system: s\nbroker: {cores: 2}\n",
-	  "2:10: error: unknown key 'cores' in broker (allowed: spin_us, cpu)" },
+	  "2:10: error: unknown key 'cores' in broker (allowed: spin_us, poll, cpu)" },
 	/* domains */
 	{ "system: s\ndomains: {a: b}\n", "2:10: error: domains must be a sequence, got a mapping" },
 	{ "system: s\ndomains: []\n", "2:10: error: domains must list at least one domain" },
