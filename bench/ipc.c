@@ -74,7 +74,7 @@ struct system_record {
 static struct {
 	/* options */
 	unsigned iterations, warmup, spin_us;
-	bool quick, check;
+	bool quick, check, placed;
 	const char *only; /* --only: comma-separated selection, NULL = everything */
 	char json_path[PATH_MAX];
 	/* paths */
@@ -83,6 +83,7 @@ static struct {
 	/* machine */
 	double tsc_hz;
 	long nproc, usable_cpus;
+	int cpu_first, cpu_last; /* lowest and highest CPU we may use (--placed) */
 	char cpu_model[128], kernel[256], date[64], command[4096];
 	double busy_before, busy_after; /* CPU share used by others while we slept; -1 unknown */
 	double others_floors, others_ours, others_scaling; /* same, while we measured */
@@ -199,6 +200,18 @@ static void run_floors(void)
 		.cpu = { -1, -1, -1 },
 		.usable_cpus = g.usable_cpus,
 	};
+	/*
+	 * --placed: the relay (or the two-process partner) alone on the last
+	 * CPU, caller and callee together on the first -- the placement the
+	 * broker would get with its proxy thread on a CPU of its own.
+	 */
+	struct rl_floor_params p3 = p;
+	if (g.placed) {
+		p.cpu[0] = g.cpu_first;
+		p.cpu[1] = g.cpu_last;
+		p3.cpu[0] = p3.cpu[1] = g.cpu_first;
+		p3.cpu[2] = g.cpu_last;
+	}
 	static const unsigned batches[] = { 1, 8, 32, 128 };
 	const unsigned total = 6 + 4 + 4 + 1 + 3;
 	unsigned step = 0;
@@ -232,13 +245,13 @@ static void run_floors(void)
 			 "raw 3-process relay, batch %u, per call", batches[i]);
 		r = row_add(&g.floors, id, label);
 		STEP(r->label);
-		MEASURE(rl_floor_ring3(&p, batches[i], 0, samples, max_samples));
+		MEASURE(rl_floor_ring3(&p3, batches[i], 0, samples, max_samples));
 	}
 	snprintf(id, sizeof(id), "raw3.w%u", PIPELINE_DEPTH);
 	snprintf(label, sizeof(label), "raw 3-process relay, %u outstanding, per call", PIPELINE_DEPTH);
 	r = row_add(&g.floors, id, label);
 	STEP(r->label);
-	MEASURE(rl_floor_ring3(&p, 1, PIPELINE_DEPTH, samples, max_samples));
+	MEASURE(rl_floor_ring3(&p3, 1, PIPELINE_DEPTH, samples, max_samples));
 
 	r = row_add(&g.floors, "futex", "futex ping-pong (always sleeping)");
 	STEP(r->label);
@@ -334,8 +347,8 @@ static char *manifest_text(unsigned nclients, const char *client_args)
 }
 
 /* Runs one generated system; the record keeps command, manifest and status for the JSON. */
-static int run_system(const char *what, const char *manifest, const char *until, int timeout_ms,
-		      struct rl_system_run *run)
+static int run_system(const char *what, const char *manifest, unsigned ndomains, const char *until,
+		      int timeout_ms, struct rl_system_run *run)
 {
 	char path[PATH_MAX + 64], sock[PATH_MAX + 8];
 	struct system_record *rec = &g.systems[g.nsystems++];
@@ -357,9 +370,21 @@ static int run_system(const char *what, const char *manifest, const char *until,
 	run->socket = sock;
 	run->timeout_ms = timeout_ms;
 	run->label = what;
+	run->domains_cpu = run->broker_cpu = -1;
+	if (g.placed) {
+		run->domains_cpu = g.cpu_first;
+		run->broker_cpu = g.cpu_last;
+		run->expect_domains = ndomains;
+	}
 	ret = rl_system_run(run);
 	snprintf(rec->command, sizeof(rec->command), "%s", run->command);
 	rec->status = ret ? ret : run->status;
+	if (!ret && g.placed && run->placed != 1) {
+		fprintf(stderr, "ipc: %s: could not place the processes: %s\n", what,
+			strerror(run->placed ? -run->placed : EINVAL));
+		rec->status = run->status ? run->status : -EINVAL;
+		ret = -EADDRNOTAVAIL;
+	}
 	const char *w = run->log ? strstr(run->log, "waiting: ") : NULL;
 	if (w) {
 		w += strlen("waiting: ");
@@ -419,8 +444,9 @@ static void run_ours(void)
 	}
 	if (!any)
 		return;
-	snprintf(args, sizeof(args), "--iterations, \"%u\", --warmup, \"%u\"%s%s%s", g.iterations, g.warmup,
-		 g.only ? ", --only, \"" : "", g.only ? only : "", g.only ? "\"" : "");
+	snprintf(args, sizeof(args), "--iterations, \"%u\", --warmup, \"%u\"%s%s%s%s", g.iterations, g.warmup,
+		 g.only ? ", --only, \"" : "", g.only ? only : "", g.only ? "\"" : "",
+		 g.placed ? ", --settle-ms, \"300\"" : "");
 	char *m = manifest_text(1, args);
 	if (!m) {
 		for (unsigned i = 0; i < g.ours.n; i++)
@@ -428,11 +454,13 @@ static void run_ours(void)
 		return;
 	}
 	progress("ours: starting the broker with callee and ipcbench (%u iterations per row)", g.iterations);
-	int ret = run_system("latency", m, "ipcbench", 60000 + (int)g.iterations * 3, &run);
+	int ret = run_system("latency", m, 2, "ipcbench", 60000 + (int)g.iterations * 3, &run);
 	free(m);
 	if (ret) {
 		for (unsigned i = 0; i < g.ours.n; i++)
-			row_note(&g.ours.rows[i], ROW_FAILED, "cannot run the system: %s", strerror(-ret));
+			if (g.ours.rows[i].state != ROW_SKIPPED)
+				row_note(&g.ours.rows[i], ROW_FAILED, "cannot run the system: %s", strerror(-ret));
+		rl_system_run_free(&run);
 		return;
 	}
 	for (size_t i = 0; i < run.nlines; i++) {
@@ -510,11 +538,13 @@ static void run_scaling(unsigned nclients, struct scaling *sc)
 	char what[32];
 	snprintf(what, sizeof(what), "clients-%u", nclients);
 	progress("scaling: %u client domain(s) calling one callee for %.1f s", nclients, sc->window_s);
-	int ret = m ? run_system(what, m, until, (int)(lead_ms + window_ms) + 30000, &run) : -ENOMEM;
+	int ret = m ? run_system(what, m, nclients + 1, until, (int)(lead_ms + window_ms) + 30000, &run)
+		    : -ENOMEM;
 	free(m);
 	if (ret) {
 		snprintf(sc->note, sizeof(sc->note), "cannot run the system: %s", strerror(-ret));
 		g.any_failed = true;
+		rl_system_run_free(&run);
 		return;
 	}
 	unsigned seen = 0;
@@ -603,7 +633,11 @@ static void print_table(void)
 	for (unsigned i = 0; i < g.nsystems; i++)
 		printf("%s %s: %s", i ? ";" : "; broker,", g.systems[i].what, g.systems[i].waiting);
 	printf("\n");
-	printf("pinning: none (the scheduler places every process)\n");
+	if (g.placed)
+		printf("pinning: --placed: broker (and relay / ping-pong partner) on CPU %d, domains (caller,\n"
+		       "  callee) on CPU %d; futex, pipe and socket floors unpinned\n", g.cpu_last, g.cpu_first);
+	else
+		printf("pinning: none (the scheduler places every process)\n");
 	bool busy = g.busy_before > 0.05 || g.busy_after > 0.05 || g.others_floors > 0.05 ||
 		    g.others_ours > 0.05 || g.others_scaling > 0.05;
 	printf("other processes' share of all CPUs: %.0f%% before, %.0f%% during floors, %.0f%% during\n"
@@ -862,10 +896,10 @@ static int write_json(void)
 	fprintf(f, "},\n");
 	fprintf(f, "\"config\":{\"iterations\":%u,\"warmup\":%u,\"spin_us\":%u,\"quick\":%s,"
 		   "\"waiting\":\"spin %u us, then futex; floors spin by %s (2 processes) and %s (3 processes)\","
-		   "\"usable_cpus\":%ld,\"pinning\":\"none\",\"cycles\":\"TSC ticks\"},\n",
+		   "\"usable_cpus\":%ld,\"pinning\":\"%s\",\"cycles\":\"TSC ticks\"},\n",
 		g.iterations, g.warmup, g.spin_us, g.quick ? "true" : "false", g.spin_us,
 		2 > g.usable_cpus ? "yielding" : "pausing", 3 > g.usable_cpus ? "yielding" : "pausing",
-		g.usable_cpus);
+		g.usable_cpus, g.placed ? "placed: broker/relay on the last CPU, domains on the first" : "none");
 	fprintf(f, "\"paper\":{\"clock_ghz\":2.6,\"cross_domain_call\":124,\"rref\":141,\"shadow\":279,"
 		   "\"shadow_rref\":297,\"sel4_call_reply\":834,\"vmfunc_call_reply\":396},\n");
 
@@ -944,7 +978,8 @@ static int write_json(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ipc [--quick] [--iterations N] [--spin-us N] [--only LIST] [--json FILE] [--check]\n"
+		"usage: ipc [--quick] [--iterations N] [--spin-us N] [--only LIST] [--placed] [--json FILE]\n"
+		"           [--check]\n"
 		"\n"
 		"Measures the cost of cross-domain calls in one run and prints them next to the\n"
 		"RedLeaf paper's numbers and to floors measured on this machine:\n"
@@ -968,6 +1003,10 @@ static void usage(FILE *f)
 		"  --only LIST     run only these parts or rows, comma-separated: floors, ours,\n"
 		"                  scaling, a floor id or prefix (raw3, raw3.b32, futex, ...), ours.ID\n"
 		"                  (ours.null, ours.batch, ours.pipeline, ...); ids as in the JSON\n"
+		"  --placed        pin the broker's threads (and the floors' relay) to the last usable\n"
+		"                  CPU and every domain (and the floors' caller and callee) to the\n"
+		"                  first, instead of leaving placement to the scheduler; waiting is\n"
+		"                  unchanged (spin, then futex). Needs at least 2 usable CPUs\n"
 		"  --check         exit 1 when a target is missed (or cannot be evaluated):\n"
 		"                    null call <= 1.25 x raw 3-process relay; take <= 1.10 x null;\n"
 		"                    batches of 32 and 128 <= 1.25 x raw relay at the same batch;\n"
@@ -998,6 +1037,7 @@ static int parse_options(int argc, char **argv)
 		{ "json", required_argument, NULL, 'j' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "only", required_argument, NULL, 'o' },
+		{ "placed", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1033,6 +1073,9 @@ static int parse_options(int argc, char **argv)
 			break;
 		case 'o':
 			g.only = optarg;
+			break;
+		case 'p':
+			g.placed = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1181,7 +1224,21 @@ static void describe_machine(int argc, char **argv)
 	g.nproc = sysconf(_SC_NPROCESSORS_ONLN);
 	/* The broker's count: the CPUs this process may run on. */
 	cpu_set_t cpus;
-	g.usable_cpus = sched_getaffinity(0, sizeof(cpus), &cpus) ? g.nproc : CPU_COUNT(&cpus);
+	if (sched_getaffinity(0, sizeof(cpus), &cpus)) {
+		g.usable_cpus = g.nproc;
+		g.cpu_first = 0;
+		g.cpu_last = (int)g.nproc - 1;
+	} else {
+		g.usable_cpus = CPU_COUNT(&cpus);
+		g.cpu_first = -1;
+		for (int c = 0; c < CPU_SETSIZE; c++) {
+			if (!CPU_ISSET(c, &cpus))
+				continue;
+			if (g.cpu_first < 0)
+				g.cpu_first = c;
+			g.cpu_last = c;
+		}
+	}
 	snprintf(g.cpu_model, sizeof(g.cpu_model), "unknown");
 	while (f && fgets(line, sizeof(line), f)) {
 		char *colon = strchr(line, ':');
@@ -1212,6 +1269,11 @@ int main(int argc, char **argv)
 	if (find_paths())
 		return 1;
 	describe_machine(argc, argv);
+	if (g.placed && g.usable_cpus < 2) {
+		fprintf(stderr, "ipc: --placed needs at least 2 usable CPUs; this process may use %ld\n",
+			g.usable_cpus);
+		return 2;
+	}
 
 	snprintf(g.tmpdir, sizeof(g.tmpdir), "/tmp/rl-bench-ipc.XXXXXX");
 	if (!mkdtemp(g.tmpdir)) {

@@ -8,10 +8,11 @@
  * through rl_log (stderr is all a domain can write); values are TSC ticks
  * per call. The harness converts them to nanoseconds.
  *
- *   ipcbench [--iterations N] [--warmup N] [--only ID,...]
+ *   ipcbench [--iterations N] [--warmup N] [--only ID,...] [--settle-ms N]
  *       latency rows: null, add, take (+ alloc), peek, make (+ drop),
  *       batch.1/8/32/128, pipeline.512; --only runs the rows named ("batch"
- *       names every batch size)
+ *       names every batch size); --settle-ms sleeps first (time for the
+ *       harness to pin processes)
  *   ipcbench --throughput --window START_NS END_NS
  *       synchronous null calls back to back; counts the calls that complete
  *       inside [START_NS, END_NS) of CLOCK_MONOTONIC (shared by all
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "redleaf/domain.h"
 #include "redleaf/ring.h"
@@ -354,7 +356,7 @@ static unsigned long long number(const char *s, int *bad)
 int rl_domain_main(int argc, char **argv)
 {
 	int bad = 0, tput = 0;
-	unsigned long long start_ns = 0, end_ns = 0;
+	unsigned long long start_ns = 0, end_ns = 0, settle_ms = 0;
 	int warm_given = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -363,6 +365,8 @@ int rl_domain_main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) {
 			warmup = (unsigned)number(argv[++i], &bad);
 			warm_given = 1;
+		} else if (!strcmp(argv[i], "--settle-ms") && i + 1 < argc) {
+			settle_ms = number(argv[++i], &bad);
 		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
 			only = argv[++i];
 		} else if (!strcmp(argv[i], "--throughput")) {
@@ -387,6 +391,11 @@ int rl_domain_main(int argc, char **argv)
 	if (test_cap == RL_CAP_INVALID) {
 		rl_log("no import named 'test' in the manifest");
 		return 2;
+	}
+	/* Time for the harness to place the processes (bench/ipc --placed) before anything is timed. */
+	if (settle_ms) {
+		struct timespec ts = { (time_t)(settle_ms / 1000), (long)(settle_ms % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
 	}
 	if (tput)
 		return throughput(start_ns, end_ns);

@@ -6,10 +6,13 @@
 # CLOCK_MONOTONIC, then splits every recovery into phases
 # (trace-phases.py) and prints medians over the crashes.
 #
-#   sh bench/recovery/trace.sh [--build DIR] [--seconds N] [--keep DIR]
+#   sh bench/recovery/trace.sh [--build DIR] [--seconds N] [--heap SIZE]
+#                              [--blocks N] [--keep DIR]
 #
 # --build DIR   the meson build folder (default: build)
 # --seconds N   crash for N seconds, one crash a second (default 10)
+# --heap SIZE   the shared heap (manifest heap.size, default 64M)
+# --blocks N    ramblk's device size in 4 KiB blocks = its devmem (default 4096)
 # --keep DIR    keep perf.data, the perf script text, ps --json and the log there
 #
 # Needs root (system-wide tracepoints), perf (linux-perf) and python3.
@@ -19,17 +22,23 @@ set -eu
 
 build=build
 seconds=10
+heap=64M
+blocks=4096
 keep=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) build=$2; shift 2 ;;
 	--seconds) seconds=$2; shift 2 ;;
+	--heap) heap=$2; shift 2 ;;
+	--blocks) blocks=$2; shift 2 ;;
 	--keep) keep=$2; shift 2 ;;
-	-h|--help) sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "trace.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
 case "$seconds" in ''|*[!0-9]*) echo "trace.sh: --seconds takes a number" >&2; exit 2 ;; esac
+case "$blocks" in ''|*[!0-9]*) echo "trace.sh: --blocks takes a number" >&2; exit 2 ;; esac
+case "$heap" in ''|*[!0-9KMGkmg]*) echo "trace.sh: --heap takes a size like 64M" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "$build" && pwd)
 redleaf=$build/src/redleaf
@@ -55,13 +64,13 @@ trap 'exit 130' INT TERM HUP
 
 cat > "$tmp/recovery.yaml" <<EOF
 system: recovery
-heap: {size: 64M}
+heap: {size: $heap}
 domains:
   - name: ramblk
     binary: ramblk
-    args: [--blocks, "4096"]
+    args: [--blocks, "$blocks"]
     exports: [BDev]
-    devmem: 16M
+    devmem: $((blocks * 4))K
     restart: always
   - name: bdev-shadow
     binary: shadow
