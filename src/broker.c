@@ -257,6 +257,7 @@ static int build(struct broker *b)
 		d->m = md;
 		d->pidfd = -1;
 		d->devmem_fd = -1;
+		d->loans_head = UINT32_MAX;
 		snprintf(d->name, sizeof(d->name), "%s", md->name);
 		if (md->devmem) {
 			void *mem = map_memfd("redleaf-devmem", md->devmem, &d->devmem_fd);

@@ -79,6 +79,7 @@ struct domain {
 	uint16_t exports[RL_MAX_EXPORTS];
 	unsigned nexports;
 	uint32_t outstanding;
+	uint32_t loans_head; /* first continuation lending to this domain, UINT32_MAX if none */
 	rl_cap import_caps[RL_MAX_IMPORTS]; /* the broker's own record of the manifest imports */
 
 	/* Restarts: incarnation counts starts; a restart makes capabilities to older ones stale. */
@@ -118,6 +119,8 @@ struct cont {
 	uint64_t caller_tag;
 	uint32_t borrow[RL_MSG_ARGS];
 	uint32_t next_free;
+	/* Calls with loans, listed per callee: what a callee may lend on (holds_loan). */
+	uint32_t loan_next, loan_prev;
 };
 
 enum mailbox_op {

@@ -328,15 +328,35 @@ void rl_proxy_free_graph(struct broker *b, uint16_t owner, uint16_t type_id, rl_
 /* Is slot lent to d by a call d is serving right now? (re-lending a borrowed object) */
 static bool holds_loan(struct broker *b, const struct domain *d, uint32_t slot)
 {
-	for (uint32_t i = 0; i < RL_MAX_CONTS; i++) {
+	for (uint32_t i = d->loans_head; i != UINT32_MAX; i = b->conts[i].loan_next) {
 		const struct cont *c = &b->conts[i];
-		if (!c->used || c->callee != d->id)
-			continue;
 		for (unsigned k = 0; k < c->nborrow; k++)
 			if (c->borrow[k] == slot)
 				return true;
 	}
 	return false;
+}
+
+static void loan_link(struct broker *b, struct domain *callee, uint32_t idx)
+{
+	struct cont *c = &b->conts[idx];
+	c->loan_prev = UINT32_MAX;
+	c->loan_next = callee->loans_head;
+	if (callee->loans_head != UINT32_MAX)
+		b->conts[callee->loans_head].loan_prev = idx;
+	callee->loans_head = idx;
+}
+
+static void loan_unlink(struct broker *b, uint32_t idx)
+{
+	struct cont *c = &b->conts[idx];
+	struct domain *callee = &b->dom[c->callee];
+	if (c->loan_prev != UINT32_MAX)
+		b->conts[c->loan_prev].loan_next = c->loan_next;
+	else
+		callee->loans_head = c->loan_next;
+	if (c->loan_next != UINT32_MAX)
+		b->conts[c->loan_next].loan_prev = c->loan_prev;
 }
 
 /* ---- scalars ---- */
@@ -383,6 +403,8 @@ void rl_proxy_free_cont(struct broker *b, uint32_t idx)
 {
 	struct cont *c = &b->conts[idx];
 
+	if (c->nborrow)
+		loan_unlink(b, idx);
 	for (unsigned k = 0; k < c->nborrow; k++) {
 		rl_registry_unborrow(&b->heap, c->borrow[k]);
 		b->expected_borrows[c->borrow[k]]--;
@@ -525,6 +547,8 @@ static void do_call(struct broker *b, struct domain *d, const struct rl_msg *m)
 		}
 	c->caller = d->id;
 	c->callee = callee->id;
+	if (c->nborrow)
+		loan_link(b, callee, ci);
 	c->iface = cap->iface;
 	c->method = m->method;
 	c->caller_tag = m->tag;
