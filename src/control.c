@@ -270,8 +270,11 @@ static int cmd_audit(struct broker *b, struct out *o)
 	rl_broker_ring_bell(b);
 	while (atomic_load(&b->mb_op) != MB_NONE && !atomic_load(&b->stop))
 		pthread_cond_wait(&b->mb_cond, &b->mb_lock);
-	int ret = b->mb_result;
-	if (ret)
+	int ret = atomic_load(&b->mb_op) == MB_NONE ? b->mb_result : -ESHUTDOWN;
+	atomic_store(&b->mb_op, MB_NONE);
+	if (ret == -ESHUTDOWN)
+		out_printf(o, "the broker is stopping\n");
+	else if (ret)
 		out_printf(o, "%s\n", b->mb_text);
 	else
 		out_printf(o, "registry consistent: every object has one owner, loans match calls in flight\n");
@@ -339,7 +342,8 @@ static int cmd_restart(struct broker *b, struct out *o, char **argv, int argc)
 	rl_broker_ring_bell(b);
 	while (atomic_load(&b->mb_op) != MB_NONE && !atomic_load(&b->stop))
 		pthread_cond_wait(&b->mb_cond, &b->mb_lock);
-	int ret = b->mb_result;
+	int ret = atomic_load(&b->mb_op) == MB_NONE ? b->mb_result : -ESHUTDOWN;
+	atomic_store(&b->mb_op, MB_NONE);
 	pthread_mutex_unlock(&b->mb_lock);
 	if (ret == -EBUSY)
 		out_printf(o, "domain '%s' is running (crash it first)", d->name);

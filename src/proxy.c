@@ -884,5 +884,9 @@ void *rl_proxy_thread(void *arg)
 		atomic_store(&b->heap.hdr->broker_sleeping, 0);
 		idle_since = 0;
 	}
+	/* A command waiting in the mailbox will not be served now: let it see the stop. */
+	pthread_mutex_lock(&b->mb_lock);
+	pthread_cond_broadcast(&b->mb_cond);
+	pthread_mutex_unlock(&b->mb_lock);
 	return NULL;
 }
