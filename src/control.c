@@ -458,7 +458,8 @@ static void handle_request(struct broker *b, int fd)
 		(void)!write(fd, denied, sizeof(denied) - 1);
 		return;
 	}
-	struct timeval tv = { 1, 0 };
+	/* A client that connects and says nothing must not hold up death handling for long. */
+	struct timeval tv = { 0, 200000 };
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	while (len < REQUEST_MAX) {
 		ssize_t n = read(fd, req + len, REQUEST_MAX - len);
