@@ -84,6 +84,7 @@ static struct {
 	double tsc_hz;
 	long nproc, usable_cpus;
 	int cpu_first, cpu_last; /* lowest and highest CPU we may use (--placed) */
+	int cpu_list[3];         /* the first three CPUs we may use (pinned polling), -1 = none */
 	char cpu_model[128], kernel[256], date[64], command[4096];
 	double busy_before, busy_after; /* CPU share used by others while we slept; -1 unknown */
 	double others_floors, others_ours, others_scaling; /* same, while we measured */
@@ -270,32 +271,32 @@ static void run_floors(void)
 	 */
 	struct rl_floor_params pp = p;
 	pp.spin_ns = RL_FLOOR_POLL;
-	pp.cpu[0] = 0;
-	pp.cpu[1] = 1;
-	pp.cpu[2] = 2;
+	pp.cpu[0] = g.cpu_list[0];
+	pp.cpu[1] = g.cpu_list[1];
+	pp.cpu[2] = g.cpu_list[2];
 	r = row_add(&g.floors, "raw2.pinned", "raw 2-process ring ping-pong, pinned polling");
 	STEP(r->label);
-	if (g.nproc >= 2)
+	if (g.usable_cpus >= 2)
 		MEASURE(rl_floor_ring2(&pp, 1, samples, max_samples));
 	else
-		row_note(r, ROW_SKIPPED, "skipped: 2 spinning processes need 2 cores, this machine has %ld",
-			 g.nproc);
+		row_note(r, ROW_SKIPPED, "skipped: 2 spinning processes need 2 cores, we may use %ld",
+			 g.usable_cpus);
 	r = row_add(&g.floors, "raw2.pinned.b32", "raw 2-process ring, batch 32, pinned polling");
 	STEP(r->label);
-	if (g.nproc >= 2)
+	if (g.usable_cpus >= 2)
 		MEASURE(rl_floor_ring2(&pp, 32, samples, max_samples));
 	else
-		row_note(r, ROW_SKIPPED, "skipped: 2 spinning processes need 2 cores, this machine has %ld",
-			 g.nproc);
+		row_note(r, ROW_SKIPPED, "skipped: 2 spinning processes need 2 cores, we may use %ld",
+			 g.usable_cpus);
 	r = row_add(&g.floors, "raw3.pinned", "raw 3-process relay, pinned polling");
 	STEP(r->label);
-	if (g.nproc >= 3)
+	if (g.usable_cpus >= 3)
 		MEASURE(rl_floor_ring3(&pp, 1, 0, samples, max_samples));
 	else
 		row_note(r, ROW_SKIPPED,
-			 "skipped: 3 spinning processes need 3 cores, this machine has %ld "
+			 "skipped: 3 spinning processes need 3 cores, we may use %ld "
 			 "(two would share a core and preempt each other for whole time slices)",
-			 g.nproc);
+			 g.usable_cpus);
 #undef STEP
 #undef MEASURE
 }
@@ -684,10 +685,13 @@ static void print_table(void)
 		else
 			printf(" %s\n", r->note);
 	}
-	printf("ours pinned polling: skipped: the call path needs 3 spinning processes (caller, broker,\n"
-	       "  callee) and this machine has %ld core(s); besides, no pure-polling mode exists yet\n"
-	       "  (spin_us is capped at 1000) and src/spawn.c does not apply the manifest's cpu: yet\n",
-	       g.nproc);
+	if (g.usable_cpus < 3)
+		printf("ours pinned polling: skipped: the call path has 3 spinning processes (caller, broker,\n"
+		       "  callee) and we may use %ld CPU(s); besides, ", g.usable_cpus);
+	else
+		printf("ours pinned polling: skipped: ");
+	printf("the runtime and the broker have no pure-polling\n"
+	       "  mode (spin_us is capped at 1000) and src/spawn.c does not apply the manifest's cpu:\n");
 
 	printf("\nscaling: synchronous null calls, N client domains -> broker -> one callee\n");
 	printf("%-8s | %14s | %-40s | %s\n", "clients", "calls/s total", "per client", "notes");
@@ -1225,19 +1229,20 @@ static void describe_machine(int argc, char **argv)
 	/* The broker's count: the CPUs this process may run on. */
 	cpu_set_t cpus;
 	if (sched_getaffinity(0, sizeof(cpus), &cpus)) {
-		g.usable_cpus = g.nproc;
-		g.cpu_first = 0;
-		g.cpu_last = (int)g.nproc - 1;
-	} else {
-		g.usable_cpus = CPU_COUNT(&cpus);
-		g.cpu_first = -1;
-		for (int c = 0; c < CPU_SETSIZE; c++) {
-			if (!CPU_ISSET(c, &cpus))
-				continue;
-			if (g.cpu_first < 0)
-				g.cpu_first = c;
-			g.cpu_last = c;
-		}
+		CPU_ZERO(&cpus);
+		for (long c = 0; c < g.nproc && c < CPU_SETSIZE; c++)
+			CPU_SET(c, &cpus);
+	}
+	g.usable_cpus = CPU_COUNT(&cpus);
+	g.cpu_first = g.cpu_list[0] = g.cpu_list[1] = g.cpu_list[2] = -1;
+	for (int c = 0, k = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &cpus))
+			continue;
+		if (g.cpu_first < 0)
+			g.cpu_first = c;
+		g.cpu_last = c;
+		if (k < 3)
+			g.cpu_list[k++] = c;
 	}
 	snprintf(g.cpu_model, sizeof(g.cpu_model), "unknown");
 	while (f && fgets(line, sizeof(line), f)) {

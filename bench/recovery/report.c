@@ -24,6 +24,49 @@ static void median_min_max(double *v, size_t n, double *median, double *min, dou
 	*max = s.max;
 }
 
+static void crash_profile(const struct rec_run *runs, unsigned rounds, unsigned system,
+			  struct rec_system_summary *o)
+{
+	double sum[REC_PROFILE_LEN] = { 0 };
+	double bucket_ms = 0;
+
+	for (unsigned k = 0; k < rounds; k++) {
+		const struct rec_run *r = &runs[k * REC_SYSTEMS + system];
+		if (r->failure[0] || !r->bucket_ns)
+			continue;
+		double bucket_s = (double)r->bucket_ns / 1e9;
+		bucket_ms = (double)r->bucket_ns / 1e6;
+		for (unsigned i = 0; i < r->ncrashes; i++) {
+			const struct rec_crash *c = &r->crashes[i];
+			if (!c->in_window)
+				continue;
+			long long at = c->t_ns / (long long)r->bucket_ns;
+			for (int off = -REC_PROFILE_BEFORE; off < REC_PROFILE_AFTER; off++) {
+				long long b = at + off;
+				if (b < 0 || b >= (long long)r->nbuckets)
+					continue;
+				sum[off + REC_PROFILE_BEFORE] += (double)r->buckets[b] * (double)r->bsize / 1e6 / bucket_s;
+				o->profile_n[off + REC_PROFILE_BEFORE]++;
+			}
+		}
+	}
+	double level = 0;
+	unsigned nlevel = 0;
+	for (unsigned i = 0; i < REC_PROFILE_LEN; i++) {
+		o->profile[i] = o->profile_n[i] ? sum[i] / o->profile_n[i] : 0;
+		if (i < REC_PROFILE_BEFORE && o->profile_n[i]) {
+			level += o->profile[i];
+			nlevel++;
+		}
+	}
+	o->profile_level = nlevel ? level / nlevel : 0;
+	if (!o->profile_level)
+		return;
+	o->crash_bucket_share = o->profile[REC_PROFILE_BEFORE] / o->profile_level;
+	for (unsigned i = REC_PROFILE_BEFORE; i < REC_PROFILE_LEN; i++)
+		o->loss_ms += (o->profile_level - o->profile[i]) / o->profile_level * bucket_ms;
+}
+
 void rec_summarise(const struct rec_config *c, struct rec_run *runs, unsigned rounds,
 		   struct rec_system_summary out[REC_SYSTEMS])
 {
@@ -93,6 +136,9 @@ void rec_summarise(const struct rec_config *c, struct rec_run *runs, unsigned ro
 			median_min_max(x, n, &o->ratio_mean_median, &o->ratio_mean_min, &o->ratio_mean_max);
 			median_min_max(y, m, &o->ratio_median_median, &lo, &hi);
 		}
+
+		if (o->crash)
+			crash_profile(runs, rounds, s, o);
 
 		/* Recovery times and stalls: every one of every round, pooled. */
 		n = 0;
@@ -166,12 +212,31 @@ void rec_print_table(FILE *f, const struct rec_config *c, const struct rec_syste
 			o->crash ? every : "none", samples, mean, ratio, ratio_med, crashes, recov, stall,
 			100 * o->others_share_max);
 	}
+	for (unsigned i = 0; i < REC_SYSTEMS; i++) {
+		const struct rec_system_summary *o = &s[i];
+		if (!o->crash || !o->profile_level)
+			continue;
+		double next = 0, later = 0;
+		for (unsigned b = REC_PROFILE_BEFORE + 1; b <= REC_PROFILE_BEFORE + 10; b++)
+			next += o->profile[b] / 10;
+		for (unsigned b = REC_PROFILE_BEFORE + 11; b < REC_PROFILE_LEN; b++)
+			later += o->profile[b] / (REC_PROFILE_AFTER - 11);
+		fprintf(f, "%s%-5s around a crash (mean of %u): %.0f MB/s in the %u ms before; the crash's bucket at "
+			   "%.0f%% of that, the next %u ms at %.0f%%, the %u ms after at %.0f%%; lost per crash: %.1f ms\n",
+			i == 1 ? "\n" : "", o->mode, o->profile_n[REC_PROFILE_BEFORE], o->profile_level,
+			REC_PROFILE_BEFORE * c->bucket_ms, 100 * o->crash_bucket_share, 10 * c->bucket_ms,
+			100 * next / o->profile_level, (REC_PROFILE_AFTER - 11) * c->bucket_ms,
+			100 * later / o->profile_level, o->loss_ms);
+	}
 	fprintf(f, "\nrecovery (broker): ramblk's death seen -> first reply served by the new incarnation "
 		   "('redleaf ps --json' recoveries_ns).\n"
 		   "stall (client): the recbench call in flight at the crash, start to completion "
 		   "(calls of at least 1 ms are recorded).\n"
+		   "lost per crash: the crash's bucket and the %u ms after it against the level before, in ms of\n"
+		   "throughput (a 4 ms outage alone would lose 4 ms; expect noise of a few ms either way).\n"
 		   "others: the largest share of the machine's CPU time that processes other than this\n"
-		   "harness and its children used during one run of the row (/proc/stat minus our rusage).\n");
+		   "harness and its children used during one run of the row (/proc/stat minus our rusage).\n",
+		(REC_PROFILE_AFTER - 1) * c->bucket_ms);
 }
 
 /* ---- JSON ---- */
@@ -199,8 +264,8 @@ static void json_string(FILE *f, const char *s)
 
 static void json_run(FILE *f, const struct rec_run *r)
 {
-	fprintf(f, "{\"mode\":\"%s\",\"crash\":%s,\"round\":%u,\"ok\":%s,\"failure\":", r->mode,
-		r->crash ? "true" : "false", r->round, r->failure[0] ? "false" : "true");
+	fprintf(f, "{\"mode\":\"%s\",\"crash\":%s,\"round\":%u,\"attempts\":%u,\"ok\":%s,\"failure\":", r->mode,
+		r->crash ? "true" : "false", r->round, r->attempts, r->failure[0] ? "false" : "true");
 	json_string(f, r->failure);
 	fprintf(f, ",\"exit_status\":%d,\"log\":", r->exit_status);
 	json_string(f, r->log_path);
@@ -255,15 +320,16 @@ int rec_write_json(const struct rec_config *c, const struct rec_run *runs, unsig
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	fprintf(f, "{\"benchmark\":\"recovery\",\"date\":\"%s\",\"machine\":", when);
 	json_string(f, uname_text);
-	fprintf(f, ",\n \"config\":{\"seconds\":%u,\"rounds\":%u,\"bucket_ms\":%u,\"tail_ms\":%u,\"settle_s\":%u,\"every\":",
-		c->seconds, c->rounds, c->bucket_ms, c->tail_ms, c->settle_s);
+	fprintf(f, ",\n \"config\":{\"seconds\":%u,\"rounds\":%u,\"bucket_ms\":%u,\"tail_ms\":%u,\"settle_s\":%u,\"max_others_pct\":%u,\"every\":",
+		c->seconds, c->rounds, c->bucket_ms, c->tail_ms, c->settle_s, c->max_others_pct);
 	json_string(f, c->every);
 	fprintf(f, ",\"device_blocks\":%u,\"block_bytes\":4096,\"redleaf\":", c->blocks);
 	json_string(f, c->redleaf);
 	fprintf(f, "},\n \"units\":{\"samples\":\"[t_ns, bytes]: bytes completed in [t0 + t_ns, t0 + t_ns + "
 		   "bucket_ns) of recbench's CLOCK_MONOTONIC\",\"mbps\":\"10^6 bytes per second\","
-		   "\"crashes.t_ns\":\"crash time on the samples' time base (ns after t0): broker start + the log "
-		   "line's T + 0.5 ms, broker start = min over the run's broker log lines of (arrival - T)\","
+		   "\"crashes.t_ns\":\"crash time on the samples' time base (ns after t0), an upper bound: the smaller "
+		   "of the arrival of its log line and broker start + T + 1 ms, where broker start = min over the "
+		   "run's broker log lines of (arrival - T) and T is the line's ms since broker start\","
 		   "\"crashes.arrival_t_ns\":\"when the injection's log line reached the harness, same base (a check)\","
 		   "\"recovery_ns\":\"the broker's: death seen -> first reply of the new incarnation\","
 		   "\"client_stall_ns\":\"recbench's call in flight at the crash, start to completion\"},\n");
@@ -280,6 +346,15 @@ int rec_write_json(const struct rec_config *c, const struct rec_run *runs, unsig
 				   "\"ratio_of_sample_medians\":%.4f,",
 				o->ratio_mean_median, o->ratio_mean_min, o->ratio_mean_max, o->ratio_median_median);
 		fprintf(f, "\"crashes_in_window\":%u,\"crashes_total\":%u,", o->crashes_in_window, o->crashes_total);
+		if (o->crash) {
+			fprintf(f, "\"crash_profile\":{\"bucket_offsets\":[%d,%d],\"level_mbps\":%.3f,"
+				   "\"crash_bucket_share\":%.4f,\"loss_ms\":%.3f,\"mbps\":[",
+				-REC_PROFILE_BEFORE, REC_PROFILE_AFTER - 1, o->profile_level, o->crash_bucket_share,
+				o->loss_ms);
+			for (unsigned b = 0; b < REC_PROFILE_LEN; b++)
+				fprintf(f, "%s%.2f", b ? "," : "", o->profile[b]);
+			fprintf(f, "]},");
+		}
 		json_stats(f, "recovery_ms", &o->recovery_ms);
 		fputc(',', f);
 		json_stats(f, "client_stall_ms", &o->stall_ms);

@@ -11,7 +11,7 @@
 #include "run.h"
 
 struct rec_config {
-	unsigned seconds, rounds, tail_ms, bucket_ms, blocks, settle_s;
+	unsigned seconds, rounds, tail_ms, bucket_ms, blocks, settle_s, max_others_pct;
 	const char *every;      /* crash period, as `redleaf crash --every` takes it */
 	const char *redleaf;    /* path of the redleaf binary */
 	const char *domain_path;
@@ -23,6 +23,11 @@ struct rec_config {
 
 /* The four systems of a round, in the order they run. */
 #define REC_SYSTEMS 4
+
+/* The crash profile: buckets from REC_PROFILE_BEFORE before a crash's bucket to REC_PROFILE_AFTER - 1 after. */
+#define REC_PROFILE_BEFORE 10
+#define REC_PROFILE_AFTER 50
+#define REC_PROFILE_LEN (REC_PROFILE_BEFORE + REC_PROFILE_AFTER)
 
 /* Per system, over every round (and every recovery of every round). */
 struct rec_system_summary {
@@ -37,6 +42,16 @@ struct rec_system_summary {
 	struct rec_stats recovery_ms, stall_ms;
 	unsigned stalls_matched;
 	double others_share_max;   /* the most CPU other processes took during one of its runs */
+	/*
+	 * Crash runs: MB/s per bucket around a crash, averaged over every
+	 * in-window crash of every round, aligned on the bucket holding the
+	 * crash (index REC_PROFILE_BEFORE); level is the mean of the buckets
+	 * before it, and loss_ms what the crash and the buckets after it lost
+	 * against that level, in milliseconds of throughput.
+	 */
+	double profile[REC_PROFILE_LEN];
+	unsigned profile_n[REC_PROFILE_LEN];
+	double profile_level, crash_bucket_share, loss_ms;
 };
 
 /* runs[round * REC_SYSTEMS + system]. */

@@ -15,9 +15,14 @@
  * and the smallest (arrival - T) over all lines of the run is a tight upper
  * bound of broker_start (its error is one line's pipe latency plus what is
  * left of the millisecond T truncated; over tens of lines, well under a
- * millisecond). A crash logged at T then happened at broker_start + T +
- * [0, 1) ms; we take the middle of that millisecond. broker_launch_ns (taken
- * before fork) is a hard lower bound of broker_start, kept as a check.
+ * millisecond). A crash logged at T happened at broker_start + T + [0, 1)
+ * ms, and before its line arrived: both
+ *     arrival(crash line)   and   start_upper + T + 1 ms
+ * are upper bounds of its time, and we take the smaller. It is late by the
+ * line's pipe latency when the harness was scheduled promptly (tens of
+ * microseconds), and by at most a millisecond plus the error of
+ * start_upper otherwise. broker_launch_ns (taken before fork) is a hard
+ * lower bound of broker_start, kept as a check (alignment_slack_ms).
  */
 #ifndef RL_BENCH_RECOVERY_RUN_H
 #define RL_BENCH_RECOVERY_RUN_H
@@ -34,7 +39,7 @@ struct rec_crash {
 	unsigned number;                /* the broker's (#N) */
 	uint64_t log_ms;                /* T of the log line, in ms since the broker started */
 	unsigned long long arrival_ns;  /* CLOCK_MONOTONIC when its line reached us */
-	int64_t t_ns;                   /* aligned: nanoseconds after recbench's t0 */
+	int64_t t_ns;                   /* aligned (an upper bound): nanoseconds after recbench's t0 */
 	bool in_window;                 /* inside recbench's timed window */
 	int64_t recovery_ns;            /* the broker's death-seen -> first reply; -1 unknown */
 	int64_t stall_ns;               /* the client's call that spans it; -1: no stall recorded */
@@ -54,6 +59,7 @@ struct rec_run {
 	const char *mode;   /* "read" or "write" */
 	bool crash;         /* crash injection on */
 	unsigned round;
+	unsigned attempts;  /* runs of this system in this round (repeated when disturbed) */
 	char log_path[4096];
 
 	/* from the broker's log and our clock */
@@ -74,11 +80,13 @@ struct rec_run {
 	struct rec_stall stalls[REC_MAX_STALLS];
 	unsigned nstalls;
 	char panic[512];            /* "[recbench] panic: ..." if it panicked */
+	char last_error[512];       /* the broker's last line with "error" or "cannot" in it */
 
 	/* from `redleaf ps --json` */
 	int64_t recoveries_ns[REC_MAX_RECOVERIES];
 	unsigned nrecoveries;
 	unsigned restarts;          /* ramblk's restarts */
+	bool ramblk_running;        /* its state was "running" (not dying or restarting) */
 	bool ps_seen;
 
 	/*

@@ -162,6 +162,11 @@ enum rec_event rec_run_line(struct rec_run *r, const char *line, unsigned long l
 
 	if (!strncmp(line, "redleaf[", 8))
 		return broker_line(r, line, arrival_ns);
+	if (strstr(line, "error") || strstr(line, "cannot")) {
+		size_t n = strnlen(line, sizeof(r->last_error) - 1);
+		memcpy(r->last_error, line, n);
+		r->last_error[n] = 0;
+	}
 	if (strncmp(line, bench, sizeof(bench) - 1))
 		return REC_EV_NONE;
 	const char *text = line + sizeof(bench) - 1;
@@ -188,6 +193,8 @@ int rec_run_ps(struct rec_run *r, const char *json)
 	if (!p || (next && p > next))
 		return -ENOENT;
 	r->restarts = (unsigned)strtoul(p + 11, NULL, 10);
+	p = strstr(d, "\"state\":\"");
+	r->ramblk_running = p && (!next || p < next) && !strncmp(p + 9, "running\"", 8);
 	p = strstr(d, "\"recoveries_ns\":[");
 	if (!p || (next && p > next))
 		return -ENOENT;
@@ -262,8 +269,11 @@ void rec_run_summarise(struct rec_run *r)
 	size_t nstall = 0;
 	for (unsigned i = 0; i < r->ncrashes; i++) {
 		struct rec_crash *c = &r->crashes[i];
-		c->t_ns = r->start_upper_ns == ~0ull ? INT64_MIN
-			  : (int64_t)(r->start_upper_ns + c->log_ms * 1000000ull + 500000ull) - (int64_t)r->t0_ns;
+		/* The tighter of two upper bounds: its line's arrival, and broker start + T + 1 ms. */
+		unsigned long long at = c->arrival_ns;
+		if (r->start_upper_ns != ~0ull && r->start_upper_ns + c->log_ms * 1000000ull + 1000000ull < at)
+			at = r->start_upper_ns + c->log_ms * 1000000ull + 1000000ull;
+		c->t_ns = (int64_t)at - (int64_t)r->t0_ns;
 		c->in_window = r->started && c->t_ns != INT64_MIN && c->t_ns >= 0 && c->t_ns < window_ns;
 		r->crashes_in_window += c->in_window;
 		/* The i-th recovery the broker logged is the i-th death, and every death was injected. */

@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: MIT
 """Splits every ramblk recovery of a trace into phases (see trace.sh).
 
-usage: trace-phases.py PERF_SCRIPT_TEXT PS_JSON
+usage: trace-phases.py PERF_SCRIPT_TEXT PS_JSON BROKER_PID
 
 Input: `perf script -F comm,pid,tid,time,event,trace` of a `perf record -k
 mono` session (times are CLOCK_MONOTONIC seconds), and `redleaf ps --json`
-taken at its end (ramblk's recoveries_ns, oldest first).
+taken at its end (ramblk's recoveries_ns, oldest first). Only kills sent by
+BROKER_PID count: the trace is system-wide, and other systems may be running.
 
 Per crash (the broker's SIGKILL to ramblk, pid P; the new incarnation Q):
   kill -> exit          signal delivered, P starts exiting
@@ -60,7 +61,7 @@ def first(events, start, pred):
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) != 4:
         print(__doc__, file=sys.stderr)
         return 2
     events = parse(sys.argv[1])
@@ -68,9 +69,11 @@ def main():
         ps = json.load(f)
     ramblk = next(d for d in ps['domains'] if d['name'] == 'ramblk')
     recoveries = ramblk.get('recoveries_ns', [])
+    broker_pid = int(sys.argv[3])
 
     kills = [i for i, e in enumerate(events)
-             if e[1] == 'signal:signal_generate' and field(e[5], 'sig') == '9' and field(e[5], 'comm') == 'ramblk']
+             if e[1] == 'signal:signal_generate' and e[2] == broker_pid and field(e[5], 'sig') == '9'
+             and field(e[5], 'comm') == 'ramblk']
     phases = ['kill -> exit', 'exit teardown', 'broker notices', 'death handling', 'child setup',
               'unshare namespaces', 'exec', 'launcher', 'seccomp', 'first reply (approx)', 'kill -> filter',
               'kill -> serving']

@@ -111,7 +111,8 @@ sleep 0.2
 kill -INT "$perfpid"
 wait "$perfpid" || true
 perfpid=
+broker_pid=$broker
 wait "$broker" || { echo "trace.sh: the broker exited with status $?; its log:" >&2; cat "$tmp/broker.log" >&2; exit 1; }
 broker=
 perf script -i "$tmp/perf.data" -F comm,pid,tid,time,event,trace > "$tmp/perf.txt" 2>/dev/null
-python3 "$here/trace-phases.py" "$tmp/perf.txt" "$tmp/ps.json"
+python3 "$here/trace-phases.py" "$tmp/perf.txt" "$tmp/ps.json" "$broker_pid"
