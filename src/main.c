@@ -341,8 +341,11 @@ static const struct command commands[] = {
 	  cmd_run },
 	{ "ps", "ps [--socket PATH] [--json]",
 	  "List the domains of the running system: id, pid, state, calls made and served,\n"
-	  "messages the broker rejected, heap objects and bytes owned, restarts and the\n"
-	  "cause of the last death.\n",
+	  "messages the broker rejected as malformed or forbidden (not calls to a dead or\n"
+	  "restarted domain), heap objects and bytes owned, restarts, the last recovery time\n"
+	  "(RECOV-MS: from the broker seeing the death to the new incarnation's first reply;\n"
+	  "the dying process's own teardown, about 1 ms, comes before) and the cause of the\n"
+	  "last death. --json adds every recovery time kept (recoveries_ns).\n",
 	  cmd_ps },
 	{ "heap", "heap [--socket PATH] [--json | --audit]",
 	  "Summarise the ownership registry: free slots per size class and objects per owner\n"

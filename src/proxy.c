@@ -116,7 +116,9 @@ void rl_proxy_complete(struct broker *b, struct domain *caller, uint64_t tag, in
 
 static void reject(struct broker *b, struct domain *d, const struct rl_msg *m, int err)
 {
-	stat_inc(&d->rejected);
+	/* A dead, restarted or busy callee is an answer, not a bad message: not counted. */
+	if (err != -EHOSTDOWN && err != -ESTALE && err != -EAGAIN)
+		stat_inc(&d->rejected);
 	struct rl_msg c = {
 		.kind = m->kind == RL_MSG_SYS ? RL_MSG_SYS_DONE : RL_MSG_COMPLETE,
 		.flags = RL_MSG_F_BROKER,
