@@ -35,6 +35,7 @@
 #define MAX_ROWS 40
 #define PIPELINE_DEPTH 512
 #define MAX_CLIENTS 4
+#define MAX_ROUNDS 9
 
 /* ---- what we measured ---- */
 
@@ -45,7 +46,9 @@ struct row {
 	char label[80];
 	enum row_state state;
 	char note[200]; /* why skipped or failed */
-	struct rl_stats s; /* TSC ticks per call */
+	struct rl_stats s; /* TSC ticks per call (with --repeat: medians of the rounds' figures) */
+	double round_median[MAX_ROUNDS]; /* each round's median (--repeat) */
+	unsigned nrounds;
 };
 
 struct table {
@@ -73,7 +76,7 @@ struct system_record {
 
 static struct {
 	/* options */
-	unsigned iterations, warmup, spin_us;
+	unsigned iterations, warmup, spin_us, repeat;
 	bool quick, check, placed;
 	const char *only; /* --only: comma-separated selection, NULL = everything */
 	char json_path[PATH_MAX];
@@ -92,7 +95,7 @@ static struct {
 	struct table floors, ours;
 	struct scaling scale[3];
 	unsigned nscale;
-	struct system_record systems[4];
+	struct system_record systems[MAX_ROUNDS + 4];
 	unsigned nsystems;
 	bool any_failed;
 } g;
@@ -583,6 +586,77 @@ static void run_scaling(unsigned nclients, struct scaling *sc)
 	rl_system_run_free(&run);
 }
 
+/* ---- rounds (--repeat) ---- */
+
+static struct table round_floors[MAX_ROUNDS], round_ours[MAX_ROUNDS];
+
+/*
+ * One figure per row out of all rounds: the median of the rounds' medians
+ * (and of their p99s and means), the smallest min and the largest max.
+ * Placement by the scheduler (and of the VM's vCPUs by the host) shifts
+ * whole rows between runs; the median over rounds is what --check judges.
+ */
+static void aggregate(struct table *out, const struct table *rounds, unsigned nrounds)
+{
+	*out = rounds[0];
+	for (unsigned i = 0; i < out->n; i++) {
+		struct row *r = &out->rows[i];
+		double med[MAX_ROUNDS], p99[MAX_ROUNDS], mean[MAX_ROUNDS];
+		unsigned k = 0;
+		size_t n = 0;
+		double lo = 0, hi = 0;
+		for (unsigned j = 0; j < nrounds; j++) {
+			const struct row *x = &rounds[j].rows[i];
+			if (x->state == ROW_FAILED && r->state != ROW_FAILED) {
+				r->state = ROW_FAILED;
+				snprintf(r->note, sizeof(r->note), "round %u: %s", j + 1, x->note);
+			}
+			if (x->state != ROW_MEASURED)
+				continue;
+			if (!k || x->s.min < lo)
+				lo = x->s.min;
+			if (!k || x->s.max > hi)
+				hi = x->s.max;
+			r->round_median[k] = med[k] = x->s.median;
+			p99[k] = x->s.p99;
+			mean[k] = x->s.mean;
+			n += x->s.n;
+			k++;
+		}
+		r->nrounds = k;
+		if (r->state != ROW_MEASURED || !k)
+			continue;
+		struct rl_stats t;
+		rl_stats_compute(med, k, &t);
+		r->s.median = t.median;
+		rl_stats_compute(p99, k, &t);
+		r->s.p99 = t.median;
+		rl_stats_compute(mean, k, &t);
+		r->s.mean = t.median;
+		r->s.min = lo;
+		r->s.max = hi;
+		r->s.n = n;
+	}
+}
+
+/* "lo-hi" of a row's per-round medians, or "" without --repeat. */
+static const char *round_range(const struct row *r, char *buf, size_t len)
+{
+	double lo = 0, hi = 0;
+
+	buf[0] = 0;
+	if (g.repeat < 2 || !measured(r) || !r->nrounds)
+		return buf;
+	for (unsigned k = 0; k < r->nrounds; k++) {
+		if (!k || r->round_median[k] < lo)
+			lo = r->round_median[k];
+		if (!k || r->round_median[k] > hi)
+			hi = r->round_median[k];
+	}
+	snprintf(buf, len, "%.0f-%.0f", lo, hi);
+	return buf;
+}
+
 /* ---- the report ---- */
 
 struct our_line {
@@ -631,8 +705,14 @@ static void print_table(void)
 	       "  floors: 2 processes %s, 3 processes %s",
 	       g.spin_us, g.usable_cpus, 2 > g.usable_cpus ? "yield" : "pause",
 	       3 > g.usable_cpus ? "yield" : "pause");
-	for (unsigned i = 0; i < g.nsystems; i++)
-		printf("%s %s: %s", i ? ";" : "; broker,", g.systems[i].what, g.systems[i].waiting);
+	/* How the broker said it waits, once per distinct answer. */
+	for (unsigned i = 0; i < g.nsystems; i++) {
+		bool seen = false;
+		for (unsigned k = 0; k < i; k++)
+			seen |= !strcmp(g.systems[k].waiting, g.systems[i].waiting);
+		if (!seen)
+			printf("%s%s", i ? "; " : "; broker: ", g.systems[i].waiting);
+	}
 	printf("\n");
 	if (g.placed)
 		printf("pinning: --placed: broker (and relay / ping-pong partner) on CPU %d, domains (caller,\n"
@@ -646,8 +726,11 @@ static void print_table(void)
 	       g.busy_before * 100, g.others_floors * 100, g.others_ours * 100, g.others_scaling * 100,
 	       g.busy_after * 100, busy ? ": NOT IDLE, numbers are inflated" : " (idle)");
 
-	printf("\n%-40s | %10s | %10s | %9s | %6s | %-10s | %s\n", "operation", "ours med", "ours p99",
-	       "ours ns", "paper", "floor", "ours/floor");
+	if (g.repeat > 1)
+		printf("\n%u rounds: medians, p99s and ns are medians over the rounds; 'range' is the\n"
+		       "lowest-highest round median\n", g.repeat);
+	printf("\n%-40s | %10s | %10s | %9s | %6s | %-10s | %s%s\n", "operation", "ours med", "ours p99",
+	       "ours ns", "paper", "floor", "ours/floor", g.repeat > 1 ? " | range" : "");
 	printf("%.*s\n", 115, "----------------------------------------------------------------------"
 			      "---------------------------------------------------------------");
 	for (unsigned i = 0; i < sizeof(table_lines) / sizeof(table_lines[0]); i++) {
@@ -666,7 +749,10 @@ static void print_table(void)
 		char ratio[32] = "-";
 		if (measured(r) && measured(f) && f->s.median > 0)
 			snprintf(ratio, sizeof(ratio), "%.2f", r->s.median / f->s.median);
-		printf(" %6s | %-10s | %s", paper, l->floor ? l->floor : "-", ratio);
+		char range[48];
+		printf(" %6s | %-10s | %-10s", paper, l->floor ? l->floor : "-", ratio);
+		if (g.repeat > 1)
+			printf(" | %s", round_range(r, range, sizeof(range)));
 		if (r && r->state != ROW_MEASURED)
 			printf("  (%s)", r->note);
 		printf("\n");
@@ -674,14 +760,15 @@ static void print_table(void)
 	printf("paper (2.6 GHz Haswell, core cycles): seL4 call/reply 834, VMFUNC call/reply 396\n");
 
 	printf("\nfloors (harness processes, shared memory, no seccomp, no validation)\n");
-	printf("%-16s | %-50s | %10s | %10s | %10s | %9s\n", "floor", "what", "median", "p99", "min",
-	       "median ns");
+	printf("%-16s | %-50s | %10s | %10s | %10s | %9s%s\n", "floor", "what", "median", "p99", "min",
+	       "median ns", g.repeat > 1 ? " | range" : "");
 	for (unsigned i = 0; i < g.floors.n; i++) {
 		const struct row *r = &g.floors.rows[i];
+		char range[48];
 		printf("%-16s | %-50.50s |", r->id, r->label);
 		if (measured(r))
-			printf(" %10.1f | %10.1f | %10.1f | %9.1f\n", r->s.median, r->s.p99, r->s.min,
-			       ns(r->s.median));
+			printf(" %10.1f | %10.1f | %10.1f | %9.1f%s%s\n", r->s.median, r->s.p99, r->s.min,
+			       ns(r->s.median), g.repeat > 1 ? " | " : "", round_range(r, range, sizeof(range)));
 		else
 			printf(" %s\n", r->note);
 	}
@@ -843,6 +930,14 @@ static void json_row(FILE *f, const struct row *r, const char *extra_floor, int 
 		fprintf(f, ",\"note\":");
 		json_string(f, r->note);
 	}
+	if (r->state == ROW_MEASURED && g.repeat > 1) {
+		fprintf(f, ",\"round_medians\":[");
+		for (unsigned k = 0; k < r->nrounds; k++) {
+			fprintf(f, "%s", k ? "," : "");
+			json_num(f, r->round_median[k]);
+		}
+		fprintf(f, "]");
+	}
 	if (paper)
 		fprintf(f, ",\"paper_cycles\":%d", paper);
 	if (extra_floor) {
@@ -898,10 +993,10 @@ static int write_json(void)
 	fprintf(f, ",\"others_busy_scaling\":");
 	json_num(f, g.others_scaling);
 	fprintf(f, "},\n");
-	fprintf(f, "\"config\":{\"iterations\":%u,\"warmup\":%u,\"spin_us\":%u,\"quick\":%s,"
+	fprintf(f, "\"config\":{\"iterations\":%u,\"warmup\":%u,\"repeat\":%u,\"spin_us\":%u,\"quick\":%s,"
 		   "\"waiting\":\"spin %u us, then futex; floors spin by %s (2 processes) and %s (3 processes)\","
 		   "\"usable_cpus\":%ld,\"pinning\":\"%s\",\"cycles\":\"TSC ticks\"},\n",
-		g.iterations, g.warmup, g.spin_us, g.quick ? "true" : "false", g.spin_us,
+		g.iterations, g.warmup, g.repeat, g.spin_us, g.quick ? "true" : "false", g.spin_us,
 		2 > g.usable_cpus ? "yielding" : "pausing", 3 > g.usable_cpus ? "yielding" : "pausing",
 		g.usable_cpus, g.placed ? "placed: broker/relay on the last CPU, domains on the first" : "none");
 	fprintf(f, "\"paper\":{\"clock_ghz\":2.6,\"cross_domain_call\":124,\"rref\":141,\"shadow\":279,"
@@ -982,8 +1077,8 @@ static int write_json(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ipc [--quick] [--iterations N] [--spin-us N] [--only LIST] [--placed] [--json FILE]\n"
-		"           [--check]\n"
+		"usage: ipc [--quick] [--iterations N] [--repeat N] [--spin-us N] [--only LIST] [--placed]\n"
+		"           [--json FILE] [--check]\n"
 		"\n"
 		"Measures the cost of cross-domain calls in one run and prints them next to the\n"
 		"RedLeaf paper's numbers and to floors measured on this machine:\n"
@@ -1007,6 +1102,9 @@ static void usage(FILE *f)
 		"  --only LIST     run only these parts or rows, comma-separated: floors, ours,\n"
 		"                  scaling, a floor id or prefix (raw3, raw3.b32, futex, ...), ours.ID\n"
 		"                  (ours.null, ours.batch, ours.pipeline, ...); ids as in the JSON\n"
+		"  --repeat N      measure floors and our rows N times (1..9), alternating, and report\n"
+		"                  per row the median over the rounds and their range: one run's\n"
+		"                  placement of processes (and of the VM's vCPUs) can shift whole rows\n"
 		"  --placed        pin the broker's threads (and the floors' relay) to the last usable\n"
 		"                  CPU and every domain (and the floors' caller and callee) to the\n"
 		"                  first, instead of leaving placement to the scheduler; waiting is\n"
@@ -1042,6 +1140,7 @@ static int parse_options(int argc, char **argv)
 		{ "check", no_argument, NULL, 'c' },
 		{ "only", required_argument, NULL, 'o' },
 		{ "placed", no_argument, NULL, 'p' },
+		{ "repeat", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1050,6 +1149,7 @@ static int parse_options(int argc, char **argv)
 
 	g.iterations = 50000;
 	g.spin_us = 5;
+	g.repeat = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -1080,6 +1180,12 @@ static int parse_options(int argc, char **argv)
 			break;
 		case 'p':
 			g.placed = true;
+			break;
+		case 'r':
+			if (parse_uint(optarg, 1, MAX_ROUNDS, &g.repeat)) {
+				fprintf(stderr, "ipc: --repeat takes 1..%u\n", MAX_ROUNDS);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -1307,12 +1413,28 @@ int main(int argc, char **argv)
 		rl_procs_cleanup();
 		return 1;
 	}
-	struct load_mark mark = load_mark();
-	run_floors();
-	g.others_floors = others_since(&mark);
-	mark = load_mark();
-	run_ours();
-	g.others_ours = others_since(&mark);
+	struct load_mark mark;
+	for (unsigned round = 0; round < g.repeat; round++) {
+		double others;
+		if (g.repeat > 1)
+			progress("round %u of %u", round + 1, g.repeat);
+		memset(&g.floors, 0, sizeof(g.floors));
+		memset(&g.ours, 0, sizeof(g.ours));
+		mark = load_mark();
+		run_floors();
+		others = others_since(&mark);
+		if (others > g.others_floors || others < 0)
+			g.others_floors = others;
+		mark = load_mark();
+		run_ours();
+		others = others_since(&mark);
+		if (others > g.others_ours || others < 0)
+			g.others_ours = others;
+		round_floors[round] = g.floors;
+		round_ours[round] = g.ours;
+	}
+	aggregate(&g.floors, round_floors, g.repeat);
+	aggregate(&g.ours, round_ours, g.repeat);
 	mark = load_mark();
 	static const unsigned clients[] = { 1, 2, 4 };
 	for (unsigned i = 0; i < 3 && selected("scaling", "all"); i++)
