@@ -140,9 +140,9 @@ void rl_panic(const char *fmt, ...)
 
 /* ---- rings ---- */
 
+/* Called right after rl_ring_publish(), whose full fence already orders the tail store first. */
 static void ring_bell(void)
 {
-	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&rt.heap.hdr->broker_sleeping, memory_order_relaxed)) {
 		atomic_fetch_add_explicit(&rt.bell->word, 1, memory_order_release);
 		rl_futex_wake(&rt.bell->word, 1);
