@@ -10,6 +10,7 @@
  *
  *   ipcbench [--iterations N] [--warmup N] [--only ID,...] [--settle-ms N]
  *       latency rows: null, add, take (+ alloc), peek, make (+ drop),
+ *       shadow_null and shadow_take (when the manifest imports "shadow"),
  *       batch.1/8/32/128, pipeline.512; --only runs the rows named ("batch"
  *       names every batch size); --settle-ms sleeps first (time for the
  *       harness to pin processes)
@@ -88,19 +89,19 @@ static void progress(const char *op)
 
 /* ---- synchronous calls ---- */
 
-static void bench_null(void)
+static void bench_null(rl_cap cap, const char *id)
 {
-	progress("null");
+	progress(id);
 	for (unsigned i = 0; i < warmup + iterations; i++) {
 		uint64_t t0 = rl_tsc_begin();
-		int rc = Test_null(test_cap);
+		int rc = Test_null(cap);
 		uint64_t t1 = rl_tsc_end();
 		if (rc)
-			return report_error("null", 0, rc);
+			return report_error(id, 0, rc);
 		if (i >= warmup)
 			samples[i - warmup] = (double)(t1 - t0);
 	}
-	report("null", 0, samples, iterations);
+	report(id, 0, samples, iterations);
 }
 
 static void bench_add(void)
@@ -126,30 +127,31 @@ static void bench_add(void)
  * costs per object when every object leaves (so the magazine refills from
  * the broker every 32), including the zeroing of the 64-byte payload.
  */
-static void bench_take(void)
+static void bench_take(rl_cap cap, const char *id, const char *alloc_id)
 {
 	uint64_t v = 0;
 
-	progress("take");
+	progress(id);
 	for (unsigned i = 0; i < warmup + iterations; i++) {
 		rref_payload x;
 		uint64_t a0 = rl_tsc_begin();
 		int rc = rref_payload_new(&x);
 		uint64_t a1 = rl_tsc_end();
 		if (rc)
-			return report_error("take", 0, rc);
+			return report_error(id, 0, rc);
 		uint64_t t0 = rl_tsc_begin();
-		rc = Test_take(test_cap, x, &v);
+		rc = Test_take(cap, x, &v);
 		uint64_t t1 = rl_tsc_end();
 		if (rc || v != 0) /* zeroed payload: its sum is 0 */
-			return report_error("take", 0, rc ? rc : -EPROTO);
+			return report_error(id, 0, rc ? rc : -EPROTO);
 		if (i >= warmup) {
 			samples[i - warmup] = (double)(t1 - t0);
 			side_samples[i - warmup] = (double)(a1 - a0);
 		}
 	}
-	report("take", 0, samples, iterations);
-	report("alloc", 0, side_samples, iterations);
+	report(id, 0, samples, iterations);
+	if (alloc_id)
+		report(alloc_id, 0, side_samples, iterations);
 }
 
 static void bench_peek(void)
@@ -401,11 +403,17 @@ int rl_domain_main(int argc, char **argv)
 		return throughput(start_ns, end_ns);
 
 	if (wanted("null"))
-		bench_null();
+		bench_null(test_cap, "null");
 	if (wanted("add"))
 		bench_add();
 	if (wanted("take") || wanted("alloc"))
-		bench_take();
+		bench_take(test_cap, "take", "alloc");
+	/* Through a shadow of the callee, when the manifest gives one ("shadow"). */
+	rl_cap shadow_cap = rl_cap_lookup("shadow");
+	if (shadow_cap != RL_CAP_INVALID && wanted("shadow_null"))
+		bench_null(shadow_cap, "shadow_null");
+	if (shadow_cap != RL_CAP_INVALID && wanted("shadow_take"))
+		bench_take(shadow_cap, "shadow_take", NULL);
 	if (wanted("peek"))
 		bench_peek();
 	if (wanted("make") || wanted("drop"))
