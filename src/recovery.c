@@ -229,10 +229,11 @@ int rl_recovery_restart(struct broker *b, struct domain *d)
 			e->chan->ctl.imports[k].cap = e->import_caps[k];
 		}
 	}
-	if (d->died_ns)
+	if (d->died_ns) { /* a first start (start: false in the manifest) is no restart */
 		d->awaiting_service = true;
+		atomic_fetch_add(&d->restarts, 1);
+	}
 	d->gave_up = false;
-	atomic_fetch_add(&d->restarts, 1);
 	rl_broker_log(b, "%s: %s, pid %d (incarnation %u)", d->name, d->died_ns ? "restarted" : "started",
 		      d->pid, d->incarnation);
 	for (unsigned i = 0; i < d->nwaiters; i++) {
