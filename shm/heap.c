@@ -95,6 +95,14 @@ int rl_heap_create(struct rl_heap *h, uint64_t size, bool hugepages)
 
 	*h->hdr = layout;
 	h->hdr->magic = RL_HEAP_MAGIC;
+	h->own_next = malloc(sizeof(uint32_t) * layout.nslots);
+	h->own_prev = malloc(sizeof(uint32_t) * layout.nslots);
+	if (!h->own_next || !h->own_prev) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	for (unsigned d = 0; d <= RL_MAX_DOMAINS; d++)
+		h->own_head[d] = UINT32_MAX;
 	h->hdr->version = 1;
 	for (unsigned c = 0; c < RL_NCLASSES; c++) {
 		uint32_t n = layout.class_count[c];
@@ -127,6 +135,8 @@ void rl_heap_destroy(struct rl_heap *h)
 		free(h->free_stack[c]);
 		h->free_stack[c] = NULL;
 	}
+	free(h->own_next);
+	free(h->own_prev);
 	if (h->hdr)
 		munmap(h->hdr, h->registry_size);
 	if (h->base)

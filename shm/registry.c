@@ -10,6 +10,37 @@
 
 #include "redleaf/heap.h"
 
+static void own_link(struct rl_heap *h, uint32_t slot, uint16_t owner)
+{
+	h->own_prev[slot] = UINT32_MAX;
+	h->own_next[slot] = h->own_head[owner];
+	if (h->own_head[owner] != UINT32_MAX)
+		h->own_prev[h->own_head[owner]] = slot;
+	h->own_head[owner] = slot;
+}
+
+static void own_unlink(struct rl_heap *h, uint32_t slot, uint16_t owner)
+{
+	uint32_t prev = h->own_prev[slot], next = h->own_next[slot];
+	if (prev != UINT32_MAX)
+		h->own_next[prev] = next;
+	else
+		h->own_head[owner] = next;
+	if (next != UINT32_MAX)
+		h->own_prev[next] = prev;
+}
+
+void rl_registry_set_owner(struct rl_heap *h, uint32_t slot, uint16_t owner)
+{
+	struct rl_obj *o = &h->objs[slot];
+
+	if (o->owner == owner)
+		return;
+	own_unlink(h, slot, o->owner);
+	o->owner = owner;
+	own_link(h, slot, owner);
+}
+
 int rl_registry_alloc(struct rl_heap *h, unsigned cls, uint16_t owner, uint32_t *slot)
 {
 	if (cls >= RL_NCLASSES || !h->free_top[cls])
@@ -20,6 +51,7 @@ int rl_registry_alloc(struct rl_heap *h, unsigned cls, uint16_t owner, uint32_t 
 	o->type_id = 0;
 	o->borrows = 0;
 	o->state = RL_OBJ_OWNED;
+	own_link(h, s, owner);
 	*slot = s;
 	return 0;
 }
@@ -30,6 +62,8 @@ void rl_registry_free(struct rl_heap *h, uint32_t slot)
 
 	if (o->state == RL_OBJ_FREE)
 		return;
+	if (o->state == RL_OBJ_OWNED)
+		own_unlink(h, slot, o->owner);
 	o->gen++;
 	if (!o->gen) /* generation 0 never names a live object */
 		o->gen = 1;
@@ -67,13 +101,15 @@ void rl_registry_unborrow(struct rl_heap *h, uint32_t slot)
 unsigned rl_registry_reclaim(struct rl_heap *h, uint16_t owner)
 {
 	unsigned freed = 0;
+	uint32_t next;
 
-	for (uint32_t s = 0; s < h->hdr->nslots; s++) {
+	/* Only what owner holds: its list, not the whole registry. */
+	for (uint32_t s = h->own_head[owner]; s != UINT32_MAX; s = next) {
 		struct rl_obj *o = &h->objs[s];
-		if (o->state != RL_OBJ_OWNED || o->owner != owner)
-			continue;
+		next = h->own_next[s];
 		if (o->borrows) {
 			/* Still lent to a live call: its borrower may read it until the call ends. */
+			own_unlink(h, s, owner);
 			o->state = RL_OBJ_ORPHAN;
 			o->owner = RL_OWNER_NONE;
 		} else {
@@ -168,6 +204,29 @@ int rl_registry_audit(const struct rl_heap *h, const bool *alive, const uint16_t
 				 o->borrows, want);
 			goto out;
 		}
+	}
+	/* Every owned slot on its owner's list, exactly once, and nothing else there. */
+	memset(on_list, 0, hd->nslots);
+	uint64_t listed = 0, owned = 0;
+	for (unsigned d = 0; d <= RL_MAX_DOMAINS; d++) {
+		uint32_t prev = UINT32_MAX;
+		for (uint32_t s = h->own_head[d]; s != UINT32_MAX; s = h->own_next[s]) {
+			if (s >= hd->nslots || on_list[s] || h->own_prev[s] != prev ||
+			    h->objs[s].state != RL_OBJ_OWNED || h->objs[s].owner != d) {
+				snprintf(why, whylen, "the owner list of domain %u is broken at slot %u", d, s);
+				goto out;
+			}
+			on_list[s] = 1;
+			prev = s;
+			listed++;
+		}
+	}
+	for (uint32_t s = 0; s < hd->nslots; s++)
+		owned += h->objs[s].state == RL_OBJ_OWNED;
+	if (owned != listed) {
+		snprintf(why, whylen, "%llu owned slots, %llu on owner lists", (unsigned long long)owned,
+			 (unsigned long long)listed);
+		goto out;
 	}
 	ret = 0;
 out:

@@ -311,9 +311,8 @@ static int graph_collect(struct broker *b, uint16_t owner, uint16_t type_id, rl_
 static void graph_move(struct broker *b, const struct graph *g, uint16_t to)
 {
 	for (unsigned i = 0; i < g->n; i++) {
-		struct rl_obj *o = &b->heap.objs[g->slot[i]];
-		o->owner = to;
-		o->type_id = g->type[i];
+		rl_registry_set_owner(&b->heap, g->slot[i], to);
+		b->heap.objs[g->slot[i]].type_id = g->type[i];
 	}
 }
 

@@ -93,6 +93,12 @@ struct rl_heap {
 	/* Broker only: per-class free stacks. */
 	uint32_t *free_stack[RL_NCLASSES];
 	uint32_t free_top[RL_NCLASSES];
+	/*
+	 * Broker only: every domain's owned slots as a doubly linked list, so a
+	 * death reclaims what the domain owned without scanning the registry.
+	 */
+	uint32_t *own_next, *own_prev;
+	uint32_t own_head[RL_MAX_DOMAINS + 1];
 };
 
 /* Address of a slot's object. slot must be < nslots. */
@@ -127,6 +133,9 @@ int rl_heap_attach(struct rl_heap *h, int heap_fd, int registry_fd);
 /* Takes a free slot of class cls for owner. Returns 0 or -ENOMEM. */
 int rl_registry_alloc(struct rl_heap *h, unsigned cls, uint16_t owner, uint32_t *slot);
 
+/* Gives an owned slot to another domain (ownership moves with a call). */
+void rl_registry_set_owner(struct rl_heap *h, uint32_t slot, uint16_t owner);
+
 /* Frees an owned or orphaned slot: bumps its generation, clears type and owner. */
 void rl_registry_free(struct rl_heap *h, uint32_t slot);
 
@@ -158,8 +167,9 @@ void rl_registry_usage(const struct rl_heap *h, struct rl_heap_usage *u);
  * Checks the registry's invariants: every slot is free (on exactly one free
  * list, no owner, no loans), owned by a live domain (alive[owner]), or an
  * orphan with loans; and every slot's loan count equals expected_borrows[slot]
- * (as the broker's continuations account for them). On failure writes the
- * first violation to why and returns -EUCLEAN.
+ * (as the broker's continuations account for them), and every owned slot is
+ * on its owner's list exactly once. On failure writes the first violation to
+ * why and returns -EUCLEAN.
  */
 int rl_registry_audit(const struct rl_heap *h, const bool *alive, const uint16_t *expected_borrows,
 		      char *why, size_t whylen);

@@ -135,6 +135,23 @@ static void test_audit_catches(struct rl_heap *h)
 	h->objs[s].owner = 1;
 	rl_registry_free(h, s);
 	t_assert_eq(rl_registry_audit(h, alive, NULL, why, sizeof(why)), 0);
+	/* An owner list that lost a slot (reclaim would miss it). */
+	uint32_t a, b2;
+	t_assert_eq(rl_registry_alloc(h, 0, 1, &a), 0);
+	t_assert_eq(rl_registry_alloc(h, 0, 1, &b2), 0);
+	uint32_t saved = h->own_next[b2];
+	h->own_next[b2] = UINT32_MAX; /* b2 is the head: cut a off the list */
+	t_assert_eq(rl_registry_audit(h, alive, NULL, why, sizeof(why)), -EUCLEAN);
+	t_assert(strstr(why, "owner list") != NULL || strstr(why, "owned slots") != NULL);
+	h->own_next[b2] = saved;
+	/* Ownership moves keep the lists right. */
+	rl_registry_set_owner(h, a, 2);
+	t_assert_eq(rl_registry_audit(h, alive, NULL, why, sizeof(why)), 0);
+	t_assert_eq(rl_registry_reclaim(h, 2), 1);
+	t_assert_eq(h->objs[a].state, RL_OBJ_FREE);
+	t_assert_eq(h->objs[b2].state, RL_OBJ_OWNED);
+	rl_registry_free(h, b2);
+	t_assert_eq(rl_registry_audit(h, alive, NULL, why, sizeof(why)), 0);
 }
 
 int main(void)
