@@ -145,71 +145,65 @@ static void bad_methods_and_scalars(void)
 }
 
 /* Raw entries: kinds that do not exist, replies to nothing, service requests out of range. */
-static void garbage_messages(void)
+/*
+ * Queues an entry through the runtime (so its private tail stays right) and
+ * returns it, to be rewritten by hand before send_raw() publishes it.
+ */
+static struct rl_msg *queue_raw(uint64_t tag)
+{
+	struct rl_chan *ch = __rl_channel();
+	uint32_t pos = atomic_load(&ch->tx.tail);
+
+	T_EQ(rl_call_submit(t, 0, NULL, 0, tag), 1);
+	return &ch->tx.slot[pos & RL_RING_MASK];
+}
+
+/* Publishes what was queued; if expect_tag is not 0, checks the one completion that comes back. */
+static void send_raw(uint64_t expect_tag, int expect_status)
 {
 	struct rl_completion c;
-	uint64_t none[RL_MSG_ARGS] = { 0 };
-	struct rl_chan *ch = __rl_channel();
 
-	/*
-	 * Queue an entry through the runtime (so its private tail stays right),
-	 * then rewrite it by hand before publishing: here, a kind that does not exist.
-	 */
-	uint32_t pos = atomic_load(&ch->tx.tail);
-	T_EQ(rl_call_submit(t, 0, none, 0, 1234), 1);
-	memset(ch->tx.slot[pos & RL_RING_MASK].arg, 0xab, sizeof(none));
-	ch->tx.slot[pos & RL_RING_MASK].kind = 99;
 	rl_call_flush();
+	if (!expect_tag)
+		return;
 	T_EQ(rl_call_poll(&c, 1, 1), 1);
-	T_EQ(c.tag, 1234);
-	T_EQ(c.status, -EPROTO);
+	T_EQ(c.tag, expect_tag);
+	T_EQ(c.status, expect_status);
+}
+
+/* A raw service request of the given operation and arguments. */
+static void raw_sys(uint64_t tag, uint16_t op, uint64_t a0, uint64_t a1, int expect_status)
+{
+	struct rl_msg *m = queue_raw(tag);
+
+	m->kind = RL_MSG_SYS;
+	m->method = op;
+	m->arg[0] = a0;
+	m->arg[1] = a1;
+	send_raw(tag, expect_status);
+}
+
+static void garbage_messages(void)
+{
+	/* A kind that does not exist, with garbage arguments. */
+	struct rl_msg *m = queue_raw(1234);
+	memset(m->arg, 0xab, sizeof(m->arg));
+	m->kind = 99;
+	send_raw(1234, -EPROTO);
 
 	/* A reply to a call nobody made: silently counted, nothing else changes. */
-	pos = atomic_load(&ch->tx.tail);
-	T_EQ(rl_call_submit(t, 0, none, 0, 1235), 1);
-	ch->tx.slot[pos & RL_RING_MASK].kind = RL_MSG_REPLY;
-	ch->tx.slot[pos & RL_RING_MASK].tag = 0x0000000500000003ULL;
-	rl_call_flush();
+	m = queue_raw(1235);
+	m->kind = RL_MSG_REPLY;
+	m->tag = 0x0000000500000003ULL;
+	send_raw(0, 0);
+
 	/* Service requests out of range. */
-	pos = atomic_load(&ch->tx.tail);
-	T_EQ(rl_call_submit(t, 0, none, 0, 1236), 1);
-	ch->tx.slot[pos & RL_RING_MASK].kind = RL_MSG_SYS;
-	ch->tx.slot[pos & RL_RING_MASK].method = 99;
-	rl_call_flush();
-	T_EQ(rl_call_poll(&c, 1, 1), 1);
-	T_EQ(c.tag, 1236);
-	T_EQ(c.status, -ENOSYS);
-	pos = atomic_load(&ch->tx.tail);
-	T_EQ(rl_call_submit(t, 0, none, 0, 1237), 1);
-	ch->tx.slot[pos & RL_RING_MASK].kind = RL_MSG_SYS;
-	ch->tx.slot[pos & RL_RING_MASK].method = RL_SYS_REFILL;
-	ch->tx.slot[pos & RL_RING_MASK].arg[0] = 9; /* no such class */
-	ch->tx.slot[pos & RL_RING_MASK].arg[1] = 4;
-	rl_call_flush();
-	T_EQ(rl_call_poll(&c, 1, 1), 1);
-	T_EQ(c.tag, 1237);
-	T_EQ(c.status, -EINVAL);
-	pos = atomic_load(&ch->tx.tail);
-	T_EQ(rl_call_submit(t, 0, none, 0, 1238), 1);
-	ch->tx.slot[pos & RL_RING_MASK].kind = RL_MSG_SYS;
-	ch->tx.slot[pos & RL_RING_MASK].method = RL_SYS_FREE;
-	ch->tx.slot[pos & RL_RING_MASK].arg[0] = 100000; /* more handles than the page holds */
-	rl_call_flush();
-	T_EQ(rl_call_poll(&c, 1, 1), 1);
-	T_EQ(c.tag, 1238);
-	T_EQ(c.status, -EINVAL);
+	raw_sys(1236, 99, 0, 0, -ENOSYS);
+	raw_sys(1237, RL_SYS_REFILL, 9, 4, -EINVAL);          /* no such class */
+	raw_sys(1238, RL_SYS_FREE, 100000, 0, -EINVAL);       /* more handles than the page holds */
 	/* Freeing someone else's object: refused (0 freed). */
-	rl_rref f = find_foreign();
-	ch->ctl.give_back[0] = rl_rref_to_wire(f);
-	pos = atomic_load(&ch->tx.tail);
-	T_EQ(rl_call_submit(t, 0, none, 0, 1239), 1);
-	ch->tx.slot[pos & RL_RING_MASK].kind = RL_MSG_SYS;
-	ch->tx.slot[pos & RL_RING_MASK].method = RL_SYS_FREE;
-	ch->tx.slot[pos & RL_RING_MASK].arg[0] = 1;
-	rl_call_flush();
-	T_EQ(rl_call_poll(&c, 1, 1), 1);
-	T_EQ(c.tag, 1239);
-	T_EQ(c.status, 0);
+	__rl_channel()->ctl.give_back[0] = rl_rref_to_wire(find_foreign());
+	raw_sys(1239, RL_SYS_FREE, 1, 0, 0);
 	AUDIT();
 }
 
