@@ -6,12 +6,16 @@
  * with those signals blocked.
  */
 #include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,25 +63,32 @@ static void nap_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Signal-safe: ends one child, escalating to SIGKILL after 3 s. */
-static void end_child(pid_t pid, int sig)
+/* Signal-safe: ends one child, escalating to SIGKILL after 3 s; its wait status. */
+static int end_child(pid_t pid, int sig)
 {
-	int status;
+	int status = 0;
 
+	if (waitpid(pid, &status, WNOHANG) == pid)
+		return status;
 	kill(pid, sig);
 	for (int i = 0; sig != SIGKILL && i < 300; i++) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
-			return;
+			return status;
 		nap_ms(10);
 	}
 	kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	return status;
 }
+
+static pid_t harness_pid;
 
 /* Signal-safe. */
 static void cleanup_all(void)
 {
+	if (getpid() != harness_pid)
+		return; /* a forked child must not clean up for the harness */
 	for (int i = 0; i < MAX_KIDS; i++) {
 		if (kids[i].pid > 0) {
 			end_child(kids[i].pid, kids[i].term_sig);
@@ -97,7 +108,7 @@ static void cleanup_all(void)
 
 static void on_fatal_signal(int sig)
 {
-	static const char msg[] = "\nipc: interrupted; stopping children and removing temporary files\n";
+	static const char msg[] = "\ninterrupted: stopping children and removing temporary files\n";
 
 	(void)!write(2, msg, sizeof(msg) - 1);
 	cleanup_all();
@@ -108,6 +119,7 @@ void rl_procs_init(void)
 {
 	struct sigaction sa;
 
+	harness_pid = getpid();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_fatal_signal;
 	sa.sa_mask = fatal_set();
@@ -116,6 +128,7 @@ void rl_procs_init(void)
 	sigaction(SIGHUP, &sa, NULL);
 	/* A broker that died early must not kill us through a write to its pipe. */
 	signal(SIGPIPE, SIG_IGN);
+	atexit(rl_procs_cleanup);
 }
 
 static int remember(pid_t pid, int term_sig)
@@ -176,8 +189,9 @@ pid_t rl_procs_fork(void (*fn)(void *), void *arg)
 	return err ? err : pid;
 }
 
-pid_t rl_procs_exec(char *const argv[], char *const envp[], int stderr_fd)
+pid_t rl_procs_exec(char *const argv[], char *const envp[], int stdout_fd, int stderr_fd)
 {
+	extern char **environ;
 	sigset_t old;
 	pid_t parent = getpid();
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -188,10 +202,12 @@ pid_t rl_procs_exec(char *const argv[], char *const envp[], int stderr_fd)
 	pid_t pid = fork();
 	if (pid == 0) {
 		child_setup(parent, SIGTERM);
-		if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(stderr_fd, 2) < 0)
+		if (dup2(devnull, 0) < 0 || dup2(stdout_fd >= 0 ? stdout_fd : devnull, 1) < 0 ||
+		    dup2(stderr_fd >= 0 ? stderr_fd : devnull, 2) < 0)
 			_exit(127);
-		execve(argv[0], argv, envp);
-		dprintf(2, "ipc: cannot execute %s: %s\n", argv[0], strerror(errno));
+		syscall(SYS_close_range, 3U, ~0U, 0U);
+		execve(argv[0], argv, envp ? envp : environ);
+		dprintf(2, "cannot execute %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	int err = pid < 0 ? -errno : 0;
@@ -205,7 +221,79 @@ pid_t rl_procs_exec(char *const argv[], char *const envp[], int stderr_fd)
 	return err ? err : pid;
 }
 
-void rl_procs_stop(pid_t pid)
+unsigned long long rl_procs_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}
+
+int rl_procs_run(char *const argv[], int timeout_ms, char **out)
+{
+	int fds[2];
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	int ret;
+
+	*out = NULL;
+	if (!buf)
+		return -ENOMEM;
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		ret = -errno;
+		free(buf);
+		return ret;
+	}
+	pid_t pid = rl_procs_exec(argv, NULL, fds[1], fds[1]);
+	close(fds[1]);
+	if (pid < 0) {
+		close(fds[0]);
+		free(buf);
+		return pid;
+	}
+	unsigned long long deadline = rl_procs_now_ns() + (unsigned long long)timeout_ms * 1000000ull;
+	bool timed_out = false;
+	for (;;) {
+		unsigned long long now = rl_procs_now_ns();
+		if (now >= deadline) {
+			timed_out = true;
+			break;
+		}
+		struct pollfd p = { .fd = fds[0], .events = POLLIN };
+		int n = poll(&p, 1, (int)((deadline - now + 999999) / 1000000));
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n <= 0)
+			continue;
+		if (len + 1024 > cap) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fds[0], buf + len, cap - len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break; /* EOF: every writer (the child) is gone */
+		len += (size_t)r;
+	}
+	close(fds[0]);
+	buf[len] = 0;
+	*out = buf;
+	if (!timed_out)
+		ret = rl_procs_wait(pid, timeout_ms);
+	if (timed_out || ret == -ETIMEDOUT) {
+		rl_procs_stop(pid);
+		return -ETIMEDOUT;
+	}
+	if (ret < 0)
+		return ret;
+	return WIFEXITED(ret) ? WEXITSTATUS(ret) : 128 + WTERMSIG(ret);
+}
+
+int rl_procs_stop(pid_t pid)
 {
 	sigset_t old;
 	int sig = SIGKILL;
@@ -214,9 +302,10 @@ void rl_procs_stop(pid_t pid)
 	for (int i = 0; i < MAX_KIDS; i++)
 		if (kids[i].pid == pid)
 			sig = kids[i].term_sig;
-	end_child(pid, sig);
+	int status = end_child(pid, sig);
 	forget(pid);
 	unblock(&old);
+	return status;
 }
 
 int rl_procs_wait(pid_t pid, int timeout_ms)

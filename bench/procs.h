@@ -20,14 +20,28 @@ void rl_procs_init(void);
 pid_t rl_procs_fork(void (*fn)(void *), void *arg);
 
 /*
- * Starts argv[0] (a path) with envp, stdout to /dev/null and stderr to
- * stderr_fd. The child gets SIGTERM when the harness dies (a broker then
+ * Starts argv[0] (a path) with envp (NULL: ours), stdin from /dev/null,
+ * stdout to stdout_fd and stderr to stderr_fd (-1: /dev/null); no other
+ * descriptor. The child gets SIGTERM when the harness dies (a broker then
  * tears its system down itself). Returns the pid or a negative errno.
  */
-pid_t rl_procs_exec(char *const argv[], char *const envp[], int stderr_fd);
+pid_t rl_procs_exec(char *const argv[], char *const envp[], int stdout_fd, int stderr_fd);
 
-/* Ends pid (SIGKILL for forks, SIGTERM then SIGKILL after 3 s for execs) and reaps it. */
-void rl_procs_stop(pid_t pid);
+/*
+ * Runs argv[0] to completion for at most timeout_ms, collecting its stdout
+ * and stderr into *out (malloc'd, NUL-terminated, also on failure). Returns
+ * its exit code (128 + signal when killed), or a negative errno (-ETIMEDOUT).
+ */
+int rl_procs_run(char *const argv[], int timeout_ms, char **out);
+
+/*
+ * Ends pid (SIGKILL for forks, SIGTERM then SIGKILL after 3 s for execs) and
+ * reaps it. Returns its wait status.
+ */
+int rl_procs_stop(pid_t pid);
+
+/* CLOCK_MONOTONIC in nanoseconds: the clock every process of a run shares. */
+unsigned long long rl_procs_now_ns(void);
 
 /*
  * Waits for pid to exit by itself for at most timeout_ms (-1: no limit).

@@ -173,7 +173,7 @@ int rl_system_run(struct rl_system_run *r)
 		free(env);
 		return -errno;
 	}
-	pid_t pid = rl_procs_exec(argv, env, pipefd[1]);
+	pid_t pid = rl_procs_exec(argv, env, -1, pipefd[1]);
 	close(pipefd[1]);
 	free(env);
 	if (pid < 0) {

@@ -36,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "child.h"
+#include "procs.h"
 #include "report.h"
 #include "run.h"
 
@@ -195,7 +195,7 @@ static int cli(const struct rec_config *c, const char *socket, char **out, const
 	char *argv[] = { (char *)c->redleaf, (char *)sub, "--socket", (char *)socket, (char *)a1, (char *)a2,
 			 (char *)a3, NULL };
 	char *text = NULL;
-	int ret = rl_child_run(argv, CLI_TIMEOUT_MS, &text);
+	int ret = rl_procs_run(argv, CLI_TIMEOUT_MS, &text);
 	if (out)
 		*out = text;
 	else
@@ -274,7 +274,7 @@ static double our_cpu(void)
 static double settle(unsigned max_s)
 {
 	double last = -1;
-	unsigned long long end = rl_child_now_ns() + (unsigned long long)max_s * 1000000000ull;
+	unsigned long long end = rl_procs_now_ns() + (unsigned long long)max_s * 1000000000ull;
 	bool said = false;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -289,7 +289,7 @@ static double settle(unsigned max_s)
 		last = (b1 - b0 + s1 - s0) / (double)(ncpu > 0 ? ncpu : 1);
 		if (last < 0.15)
 			break;
-		if (rl_child_now_ns() >= end) {
+		if (rl_procs_now_ns() >= end) {
 			fprintf(stderr, "recovery:   the machine is still %.0f%% busy with other work; running anyway\n",
 				100 * last);
 			break;
@@ -343,8 +343,8 @@ static int run_one(const struct rec_config *c, char **env, struct rec_run *r)
 	fprintf(log, "# %s run --socket %s --until recbench %s\n", c->redleaf, socket, manifest);
 	double busy0 = 0, steal0 = 0, ours0 = our_cpu();
 	bool have_busy = machine_busy(&busy0, &steal0) == 0;
-	r->launch_ns = rl_child_now_ns();
-	pid = rl_child_start(argv, env, fds[1]);
+	r->launch_ns = rl_procs_now_ns();
+	pid = rl_procs_exec(argv, env, fds[1], fds[1]);
 	close(fds[1]);
 	fds[1] = -1;
 	if (pid < 0) {
@@ -358,7 +358,7 @@ static int run_one(const struct rec_config *c, char **env, struct rec_run *r)
 	unsigned long long deadline = r->launch_ns + (unsigned long long)(START_TIMEOUT_S + c->seconds +
 						c->tail_ms / 1000 + END_TIMEOUT_S) * 1000000000ull;
 	while (!eof) {
-		unsigned long long now = rl_child_now_ns();
+		unsigned long long now = rl_procs_now_ns();
 		if (now >= deadline) {
 			fail_run(r, "the run did not end in time (recbench %s)",
 				 !r->started ? "never started its window" : !r->timed_end ? "never ended its window"
@@ -376,7 +376,7 @@ static int run_one(const struct rec_config *c, char **env, struct rec_run *r)
 		}
 		if (n > 0) {
 			ssize_t got = read(fds[0], lb->data + lb->len, sizeof(lb->data) - lb->len - 1);
-			unsigned long long arrival = rl_child_now_ns();
+			unsigned long long arrival = rl_procs_now_ns();
 			if (got == 0)
 				eof = true;
 			if (got > 0) {
@@ -410,10 +410,10 @@ static int run_one(const struct rec_config *c, char **env, struct rec_run *r)
 			}
 		}
 
-		now = rl_child_now_ns();
+		now = rl_procs_now_ns();
 		if (!socket_ready && now >= next_socket_try) {
 			socket_ready = cli(c, socket, NULL, "ps", NULL, NULL, NULL) == 0;
-			next_socket_try = rl_child_now_ns() + SOCKET_RETRY_MS * 1000000ull;
+			next_socket_try = rl_procs_now_ns() + SOCKET_RETRY_MS * 1000000ull;
 		}
 		/*
 		 * Crashes start half a second into the window, so they land at 1.5 s,
@@ -450,21 +450,21 @@ static int run_one(const struct rec_config *c, char **env, struct rec_run *r)
 			 */
 			if (r->ps_seen && r->ramblk_running && r->nrecoveries >= r->restarts)
 				ps_done = true;
-			next_ps = rl_child_now_ns() + PS_RETRY_MS * 1000000ull;
+			next_ps = rl_procs_now_ns() + PS_RETRY_MS * 1000000ull;
 		}
 	}
 	if (lb->len)
 		fprintf(log, "%.*s [no newline]\n", (int)lb->len, lb->data);
 
-	int status = rl_child_wait(pid, eof ? END_TIMEOUT_S * 1000 : 0);
+	int status = rl_procs_wait(pid, eof ? END_TIMEOUT_S * 1000 : 0);
 	if (status == -ETIMEDOUT) {
 		fail_run(r, "the broker did not exit; stopped it");
-		status = rl_child_stop(pid);
+		status = rl_procs_stop(pid);
 	}
 	pid = -1;
 	r->exit_status = status < 0 ? status : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	double busy1, steal1;
-	r->wall_s = (double)(rl_child_now_ns() - r->launch_ns) / 1e9;
+	r->wall_s = (double)(rl_procs_now_ns() - r->launch_ns) / 1e9;
 	if (have_busy && !machine_busy(&busy1, &steal1)) {
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		r->busy_s = busy1 - busy0;
@@ -497,7 +497,7 @@ static int run_one(const struct rec_config *c, char **env, struct rec_run *r)
 		fail_run(r, "ramblk restarted %u time(s) in a run without crash injection", r->restarts);
 out:
 	if (pid > 0)
-		rl_child_stop(pid);
+		rl_procs_stop(pid);
 	if (fds[0] >= 0)
 		close(fds[0]);
 	if (fds[1] >= 0)
@@ -663,13 +663,13 @@ int main(int argc, char **argv)
 		}
 	}
 
-	rl_child_init();
+	rl_procs_init();
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/redleaf-recovery.XXXXXX");
 	if (!mkdtemp(tmpdir)) {
 		fprintf(stderr, "recovery: cannot create a temporary folder: %s\n", strerror(errno));
 		return 1;
 	}
-	rl_child_remove_at_exit(tmpdir, 1);
+	rl_procs_remove_at_exit(tmpdir, 1);
 	char **env = make_env(c.domain_path);
 	struct rec_run *runs = calloc((size_t)c.rounds * REC_SYSTEMS, sizeof(*runs));
 	if (!env || !runs) {
@@ -680,12 +680,12 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < REC_SYSTEMS; i += 2) {
 		char p[PATH_MAX];
 		path_printf(p, sizeof(p), "%s/recovery-%s.yaml", tmpdir, modes[i]);
-		rl_child_remove_at_exit(p, 0);
+		rl_procs_remove_at_exit(p, 0);
 	}
 	{
 		char p[PATH_MAX];
 		path_printf(p, sizeof(p), "%s/s", tmpdir);
-		rl_child_remove_at_exit(p, 0);
+		rl_procs_remove_at_exit(p, 0);
 	}
 
 	fprintf(stderr, "recovery: %u round(s) of 4 systems, %u s each, crash every %s; redleaf %s\n", c.rounds,
@@ -749,7 +749,7 @@ int main(int argc, char **argv)
 		if (!strncmp(env[i], "REDLEAF_DOMAIN_PATH=", 20))
 			free(env[i]); /* the one string make_env allocated */
 	free(env);
-	rl_child_cleanup();
+	rl_procs_cleanup();
 	if (failed) {
 		fprintf(stderr, "recovery: %d run(s) failed\n", failed);
 		return 1;

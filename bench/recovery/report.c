@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "child.h"
+#include "procs.h"
 #include "report.h"
 
 static void median_min_max(double *v, size_t n, double *median, double *min, double *max)
@@ -480,7 +480,7 @@ int rec_plot(const struct rec_config *c, const struct rec_run *runs)
 	char *argv_direct[] = { gnuplot, "-e", vars, (char *)c->plot_script, NULL };
 	char *argv_env[] = { gnuplot, "gnuplot", "-e", vars, (char *)c->plot_script, NULL };
 	char *out = NULL;
-	ret = rl_child_run(strcmp(gnuplot, "/usr/bin/env") ? argv_direct : argv_env, 60000, &out);
+	ret = rl_procs_run(strcmp(gnuplot, "/usr/bin/env") ? argv_direct : argv_env, 60000, &out);
 	if (ret) {
 		fprintf(stderr, "recovery: gnuplot failed (%d): %s\n", ret, out ? out : "");
 		free(out);
