@@ -238,6 +238,9 @@ static unsigned relay_forward(struct rl_ring_cons *in, struct rl_ring_prod *out,
 		*slot = m;
 		rl_ring_commit(out);
 		n++;
+		/* Like the broker's deliver: a long stream is published in pieces. */
+		if (rl_ring_unpublished(out) >= RL_RING_FORWARD_PUBLISH && rl_ring_publish(out))
+			rl_ring_wake(out->ring);
 	}
 	if (n) {
 		rl_ring_release(in);

@@ -126,6 +126,8 @@ static void deliver_done(struct broker *b, struct domain *d, struct rl_msg *m)
 	}
 	rl_ring_commit(&d->rx);
 	d->rx_dirty = true;
+	if (rl_ring_unpublished(&d->rx) >= RL_RING_FORWARD_PUBLISH)
+		publish(d);
 }
 
 void rl_proxy_complete(struct broker *b, struct domain *caller, uint64_t tag, int status,

@@ -31,6 +31,12 @@
 #define RL_RING_ORDER 8
 #define RL_RING_SLOTS (1U << RL_RING_ORDER)
 #define RL_RING_MASK (RL_RING_SLOTS - 1)
+/*
+ * A relay (the broker) forwarding a stream publishes at least every this
+ * many entries instead of once per drained batch, so its consumer can start
+ * on the first entries while it forwards the rest (docs/performance.md).
+ */
+#define RL_RING_FORWARD_PUBLISH 8
 
 struct rl_ring {
 	_Alignas(64) _Atomic uint32_t tail; /* written by the producer */

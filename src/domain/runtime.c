@@ -183,12 +183,17 @@ static bool rx_take(struct rl_msg *out)
 	return true;
 }
 
-/* Takes one message off rx into *out; spins up to spin_ns, then sleeps. */
+/*
+ * Takes one message off rx into *out; spins up to spin_ns, then sleeps.
+ * Replies may sit committed but unpublished in tx (serve_invoke); they
+ * are published before waiting, or their callers would wait for us.
+ */
 static void rx_wait(struct rl_msg *out)
 {
 	uint64_t deadline = 0;
 	unsigned spins = 0;
 
+	tx_publish();
 	for (;;) {
 		if (rx_take(out))
 			return;
@@ -233,6 +238,7 @@ static void maybe_inject(uint32_t point)
 	c->inject_countdown = n - 1;
 	if (n != 1)
 		return;
+	tx_publish(); /* replies to the calls served before this one are not lost with us */
 	const char *where = point == RL_INJECT_BEFORE ? "before reading"
 			    : point == RL_INJECT_AFTER ? "after replying to" : "during";
 	uint32_t sig = c->inject_signal;
@@ -269,7 +275,13 @@ static void serve_invoke(const struct rl_msg *in)
 	r->aux = 0;
 	r->arg[0] = status ? 0 : ret;
 	rl_ring_commit(&rt.tx);
-	tx_publish();
+	/*
+	 * Replies go out in groups, like the broker's forwarding: fewer fences
+	 * than one publish per reply, while the broker already forwards the
+	 * first replies of a long batch. The rest go before any wait.
+	 */
+	if (rl_ring_unpublished(&rt.tx) >= RL_RING_FORWARD_PUBLISH)
+		tx_publish();
 	maybe_inject(RL_INJECT_AFTER);
 }
 
@@ -381,14 +393,18 @@ int rl_call_poll(struct rl_completion *out, unsigned max, int wait)
 	for (;;) {
 		while (n < max && rt.stash_head != rt.stash_tail)
 			out[n++] = rt.stash[rt.stash_head++ % STASH_MAX];
-		if (n == max)
+		if (n == max) {
+			tx_publish();
 			return (int)n;
+		}
 		if (rx_take(&m)) {
 			handle(&m);
 			continue;
 		}
-		if (n || !wait)
+		if (n || !wait) {
+			tx_publish(); /* replies to invocations served in handle() */
 			return (int)n;
+		}
 		rx_wait(&m);
 		handle(&m);
 	}
@@ -414,6 +430,7 @@ int rl_export(uint16_t iface_id, rl_dispatch_fn dispatch, const void *ops, void 
 				rt.defer[keep++] = m;
 		}
 		rt.ndefer = keep;
+		tx_publish();
 		return 0;
 	}
 	return -ENOENT;
@@ -429,6 +446,7 @@ int rl_serve_pending(void)
 		handle(&m);
 		served++;
 	}
+	tx_publish();
 	return served;
 }
 
@@ -437,8 +455,10 @@ void rl_serve(void)
 	struct rl_msg m;
 
 	for (;;) {
-		rx_wait(&m);
+		rx_wait(&m); /* publishes the replies of the previous batch */
 		handle(&m);
+		while (rx_take(&m))
+			handle(&m);
 	}
 }
 
