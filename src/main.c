@@ -3,11 +3,14 @@
  * `redleaf`: one binary for the broker (`redleaf run`) and the commands that
  * talk to a running broker over its control socket.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "rl_config.h"
@@ -327,6 +330,64 @@ static int cmd_restart(int argc, char **argv)
 
 static int cmd_help(int argc, char **argv);
 
+/* The benchmarks `redleaf bench` runs, by name, with their path in the build tree. */
+static const struct {
+	const char *name, *path;
+} benches[] = {
+	{ "ipc", "bench/ipc" },
+	{ "recovery", "bench/recovery/recovery" },
+};
+
+/*
+ * Runs a benchmark program in place of this process. They live in the build
+ * tree beside src/ (this binary is src/redleaf there), or in
+ * $REDLEAF_BENCH_DIR, laid out the same way.
+ */
+static int cmd_bench(int argc, char **argv)
+{
+	if (argc < 2 || argv[1][0] == '-') {
+		if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+			print_help(find_command("bench"));
+			return 0;
+		}
+		return usage_error("bench", argc < 2 ? "needs a BENCHMARK name" : "unknown option",
+				   argc < 2 ? NULL : argv[1]);
+	}
+	const char *rel = NULL;
+	for (size_t i = 0; i < sizeof(benches) / sizeof(benches[0]); i++)
+		if (!strcmp(benches[i].name, argv[1]))
+			rel = benches[i].path;
+	if (!rel)
+		return usage_error("bench", "no benchmark named", argv[1]);
+
+	char path[PATH_MAX], self[PATH_MAX];
+	const char *dir = getenv("REDLEAF_BENCH_DIR");
+	int n;
+	if (dir && *dir) {
+		n = snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	} else {
+		ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (len < 0) {
+			fprintf(stderr, "redleaf bench: cannot find this program: %s\n", strerror(errno));
+			return 1;
+		}
+		self[len] = 0;
+		char *slash = strrchr(self, '/');
+		if (slash)
+			*slash = 0;
+		n = snprintf(path, sizeof(path), "%s/../%s", self, rel);
+	}
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		fprintf(stderr, "redleaf bench: path too long\n");
+		return 1;
+	}
+	argv[1] = path;
+	execv(path, argv + 1);
+	fprintf(stderr, "redleaf bench: cannot run %s: %s (benchmarks are run from the build tree, "
+			"or set REDLEAF_BENCH_DIR)\n", path, strerror(errno));
+	return 1;
+}
+
 static const struct command commands[] = {
 	{ "run", "run [--socket PATH] [--until DOMAIN[,DOMAIN...]] [--quiet] MANIFEST",
 	  "Start the broker for the system MANIFEST describes: create the shared heap and\n"
@@ -372,6 +433,13 @@ static const struct command commands[] = {
 	  "in the manifest get fresh ones.\n",
 	  cmd_restart },
 	{ "stop", "stop [--socket PATH]", "Stop the running system and its broker.\n", cmd_stop },
+	{ "bench", "bench BENCHMARK [OPTIONS]",
+	  "Run a benchmark with these OPTIONS ('redleaf bench BENCHMARK --help' lists them):\n\n"
+	  "  ipc        cost of cross-domain calls next to floors measured on this machine\n"
+	  "  recovery   block-device throughput while its driver is crash-injected\n\n"
+	  "The programs are found in the build tree beside this redleaf (bench/ipc,\n"
+	  "bench/recovery/recovery), or under $REDLEAF_BENCH_DIR laid out the same way.\n",
+	  cmd_bench },
 	{ "help", "help [COMMAND]", "Show help for redleaf or one of its commands.\n", cmd_help },
 };
 

@@ -39,6 +39,12 @@ expect 2 "redleaf crash: --random picks a domain" crash --random d
 expect 2 "redleaf crash: --signal does not go with --panic" crash --signal KILL --panic d
 expect 2 "redleaf restart: needs exactly one DOMAIN" restart
 expect 2 "redleaf help: no command 'nope'" help nope
+expect 2 "redleaf bench: needs a BENCHMARK name" bench
+expect 2 "redleaf bench: no benchmark named 'nope'" bench nope
+expect 2 "redleaf bench: unknown option '--fast'" bench --fast
+export REDLEAF_BENCH_DIR="$dir"
+expect 1 "redleaf bench: cannot run $dir/bench/ipc: No such file" bench ipc
+unset REDLEAF_BENCH_DIR
 expect 1 "no broker at $sock" ps --socket "$sock"
 expect 1 "no broker at $sock" crash --socket "$sock" d
 expect 1 "no-such.yaml: error: cannot open: No such file or directory" run --socket "$sock" "$dir/no-such.yaml"
@@ -51,7 +57,7 @@ expect 2 "redleaf: --until: no domain named 'ghost'" \
 	run --socket "$sock" --until ghost "$here/../examples/testpair.yaml"
 
 # Help tells the truth: every command in the overview has its own help.
-for cmd in run ps heap crash restart stop help; do
+for cmd in run ps heap crash restart stop bench help; do
 	"$REDLEAF" help "$cmd" | grep -q "usage: redleaf $cmd" || { echo "FAIL: help $cmd" >&2; fail=1; }
 	"$REDLEAF" --help | grep -q "^  $cmd" || { echo "FAIL: --help lists no $cmd" >&2; fail=1; }
 done
