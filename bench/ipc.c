@@ -3,7 +3,8 @@
  * bench/ipc: the paper's communication-cost table, measured on this machine
  * next to the floors this machine sets. One run measures
  *   1. floors, with processes the harness forks (floors.c),
- *   2. our calls, from the bench domain ipcbench under a real broker,
+ *   2. our calls, from the bench domain ipcbench under a real broker, and
+ *      again in pinned polling mode where there is a core per spinning process,
  *   3. throughput with 1, 2 and 4 client domains calling one callee,
  * and prints one table (stdout), writes every number to JSON, and with
  * --check fails when a target is missed. Run with --help for the options.
@@ -87,12 +88,13 @@ static struct {
 	double tsc_hz;
 	long nproc, usable_cpus;
 	int cpu_first, cpu_last; /* lowest and highest CPU we may use (--placed) */
-	int cpu_list[3];         /* the first three CPUs we may use (pinned polling), -1 = none */
+	int cpu_list[4];         /* the first four CPUs we may use (pinned polling), -1 = none */
 	char cpu_model[128], kernel[256], date[64], command[4096];
 	double busy_before, busy_after; /* CPU share used by others while we slept; -1 unknown */
 	double others_floors, others_ours, others_scaling; /* same, while we measured */
 	/* results */
 	struct table floors, ours;
+	struct table pinned; /* our rows under pinned polling (one core per process) */
 	struct scaling scale[3];
 	unsigned nscale;
 	struct system_record systems[MAX_ROUNDS + 4];
@@ -195,6 +197,13 @@ static void progress(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* Every floor's row id (--only checks its items against these). */
+static const char *const floor_ids[] = {
+	"indirect", "raw2.b1", "raw2.b8", "raw2.b32", "raw2.b128", "raw3.b1", "raw3.b8", "raw3.b32",
+	"raw3.b128", "raw3.w512", "futex", "pipe", "unix", "raw2.pinned", "raw2.pinned.b32", "raw3.pinned",
+	"raw3.pinned.b32", "raw3.pinned.b128", "raw3.pinned.w512",
+};
+
 static void run_floors(void)
 {
 	struct rl_floor_params p = {
@@ -217,7 +226,7 @@ static void run_floors(void)
 		p3.cpu[2] = g.cpu_last;
 	}
 	static const unsigned batches[] = { 1, 8, 32, 128 };
-	const unsigned total = 6 + 4 + 4 + 1 + 3;
+	const unsigned total = 1 + 4 + 4 + 1 + 3 + 2 + 4;
 	unsigned step = 0;
 	struct row *r;
 	char id[32], label[80];
@@ -291,17 +300,44 @@ static void run_floors(void)
 	else
 		row_note(r, ROW_SKIPPED, "skipped: 2 spinning processes need 2 cores, we may use %ld",
 			 g.usable_cpus);
-	r = row_add(&g.floors, "raw3.pinned", "raw 3-process relay, pinned polling");
-	STEP(r->label);
-	if (g.usable_cpus >= 3)
-		MEASURE(rl_floor_ring3(&pp, 1, 0, samples, max_samples));
-	else
-		row_note(r, ROW_SKIPPED,
-			 "skipped: 3 spinning processes need 3 cores, we may use %ld "
-			 "(two would share a core and preempt each other for whole time slices)",
-			 g.usable_cpus);
+	static const unsigned pinned_batches[] = { 1, 32, 128, 0 };
+	for (unsigned i = 0; i < 4; i++) {
+		unsigned b = pinned_batches[i];
+		if (b == 1)
+			snprintf(id, sizeof(id), "raw3.pinned");
+		else if (b)
+			snprintf(id, sizeof(id), "raw3.pinned.b%u", b);
+		else
+			snprintf(id, sizeof(id), "raw3.pinned.w%u", PIPELINE_DEPTH);
+		if (b == 1)
+			snprintf(label, sizeof(label), "raw 3-process relay, pinned polling");
+		else if (b)
+			snprintf(label, sizeof(label), "raw 3-process relay, batch %u, pinned polling", b);
+		else
+			snprintf(label, sizeof(label), "raw 3-process relay, %u outstanding, pinned polling",
+				 PIPELINE_DEPTH);
+		r = row_add(&g.floors, id, label);
+		STEP(r->label);
+		if (g.usable_cpus >= 3)
+			MEASURE(rl_floor_ring3(&pp, b ? b : 1, b ? 0 : PIPELINE_DEPTH, samples, max_samples));
+		else
+			row_note(r, ROW_SKIPPED,
+				 "skipped: 3 spinning processes need 3 cores, we may use %ld "
+				 "(two would share a core and preempt each other for whole time slices)",
+				 g.usable_cpus);
+	}
 #undef STEP
 #undef MEASURE
+	/* --only validates against floor_ids: a floor missing there could not be selected. */
+	for (unsigned i = 0; i < g.floors.n; i++) {
+		bool listed = false;
+		for (unsigned k = 0; k < sizeof(floor_ids) / sizeof(floor_ids[0]); k++)
+			listed |= !strcmp(floor_ids[k], g.floors.rows[i].id);
+		if (!listed) {
+			fprintf(stderr, "ipc: internal: floor '%s' is not in floor_ids\n", g.floors.rows[i].id);
+			g.any_failed = true;
+		}
+	}
 }
 
 /* ---- our calls, under the broker ---- */
@@ -315,32 +351,46 @@ static int write_file(const char *path, const char *text)
 	return fclose(f) ? -errno : 0;
 }
 
-static char *manifest_text(unsigned nclients, const char *client_args)
+/* Pinned polling: the CPU of every process of the latency system; shadow -1 = no shadow. */
+struct pin_plan {
+	int client, callee, broker, shadow;
+};
+
+static char *manifest_text(unsigned nclients, const char *client_args, const struct pin_plan *pin)
 {
 	size_t cap = 4096;
 	char *t = malloc(cap);
 	int n;
+	char cpu[4][24] = { "", "", "", "" }; /* client, callee, shadow lines; broker keys */
 
 	if (!t)
 		return NULL;
+	if (pin) {
+		snprintf(cpu[0], sizeof(cpu[0]), "    cpu: %d\n", pin->client);
+		snprintf(cpu[1], sizeof(cpu[1]), "    cpu: %d\n", pin->callee);
+		snprintf(cpu[2], sizeof(cpu[2]), "    cpu: %d\n", pin->shadow);
+		snprintf(cpu[3], sizeof(cpu[3]), ", poll: true, cpu: %d", pin->broker);
+	}
 	n = snprintf(t, cap,
 		     "# Generated by bench/ipc (see bench/ipc.yaml for the hand-run version).\n"
 		     "system: ipcbench\n"
 		     "heap: {size: 64M}\n"
-		     "broker: {spin_us: %u}\n"
+		     "broker: {spin_us: %u%s}\n"
 		     "domains:\n"
 		     "  - name: callee\n"
 		     "    binary: callee\n"
-		     "    exports: [Test]\n",
-		     g.spin_us);
+		     "    exports: [Test]\n%s",
+		     g.spin_us, cpu[3], cpu[1]);
 	bool latency = nclients == 1 && !strstr(client_args, "--throughput");
-	if (latency) /* a shadow of the callee, for the "via shadow" rows */
+	bool shadow = latency && (!pin || pin->shadow >= 0);
+	if (shadow) /* a shadow of the callee, for the "via shadow" rows */
 		n += snprintf(t + n, cap - (size_t)n,
 			      "  - name: tshadow\n"
 			      "    binary: shadow\n"
 			      "    exports: [Test]\n"
 			      "    imports:\n"
-			      "      - {name: target, iface: Test, from: callee}\n");
+			      "      - {name: target, iface: Test, from: callee}\n%s",
+			      cpu[2]);
 	for (unsigned c = 1; c <= nclients; c++) {
 		char name[32];
 		if (latency)
@@ -350,18 +400,18 @@ static char *manifest_text(unsigned nclients, const char *client_args)
 		n += snprintf(t + n, cap - (size_t)n,
 			      "  - name: %s\n"
 			      "    binary: ipcbench\n"
-			      "    args: [%s]\n"
+			      "    args: [%s]\n%s"
 			      "    imports:\n"
 			      "      - {name: test, iface: Test, from: callee}\n%s",
-			      name, client_args,
-			      latency ? "      - {name: shadow, iface: Test, from: tshadow}\n" : "");
+			      name, client_args, cpu[0],
+			      shadow ? "      - {name: shadow, iface: Test, from: tshadow}\n" : "");
 	}
 	return t;
 }
 
 /* Runs one generated system; the record keeps command, manifest and status for the JSON. */
 static int run_system(const char *what, const char *manifest, unsigned ndomains, const char *until,
-		      int timeout_ms, struct rl_system_run *run)
+		      int timeout_ms, bool place, struct rl_system_run *run)
 {
 	char path[PATH_MAX + 64], sock[PATH_MAX + 8];
 	struct system_record *rec = &g.systems[g.nsystems++];
@@ -384,7 +434,7 @@ static int run_system(const char *what, const char *manifest, unsigned ndomains,
 	run->timeout_ms = timeout_ms;
 	run->label = what;
 	run->domains_cpu = run->broker_cpu = -1;
-	if (g.placed) {
+	if (place) {
 		run->domains_cpu = g.cpu_first;
 		run->broker_cpu = g.cpu_last;
 		run->expect_domains = ndomains;
@@ -392,7 +442,7 @@ static int run_system(const char *what, const char *manifest, unsigned ndomains,
 	ret = rl_system_run(run);
 	snprintf(rec->command, sizeof(rec->command), "%s", run->command);
 	rec->status = ret ? ret : run->status;
-	if (!ret && g.placed && run->placed != 1) {
+	if (!ret && place && run->placed != 1) {
 		fprintf(stderr, "ipc: %s: could not place the processes: %s\n", what,
 			strerror(run->placed ? -run->placed : EINVAL));
 		rec->status = run->status ? run->status : -EINVAL;
@@ -440,7 +490,22 @@ static const struct {
 	{ "drop", "drop of a returned RRef (not a call)" },
 };
 
-static void run_ours(void)
+/* The rows measured again under pinned polling, and what each is compared with. */
+static bool pinned_row(const char *id)
+{
+	static const char *const ids[] = { "null", "take", "shadow_null", "batch.32", "batch.128", "pipeline.512" };
+	for (unsigned i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (!strcmp(ids[i], id))
+			return true;
+	return false;
+}
+
+/*
+ * Runs the latency system once and fills t with our rows (part "ours"), or
+ * with pin, the pinned-polling subset (part "pinned"): broker: {poll: true}
+ * and every process on a core of its own, so nobody ever sleeps or yields.
+ */
+static void run_latency(struct table *t, const char *part, const struct pin_plan *pin)
 {
 	char args[512];
 	struct rl_system_run run;
@@ -448,9 +513,16 @@ static void run_ours(void)
 	char only[256] = "";
 	bool any = false;
 	for (unsigned i = 0; i < sizeof(our_ops) / sizeof(our_ops[0]); i++) {
-		struct row *r = row_add(&g.ours, our_ops[i].id, our_ops[i].label);
-		if (!selected("ours", r->id)) {
+		if (pin && !pinned_row(our_ops[i].id))
+			continue;
+		struct row *r = row_add(t, our_ops[i].id, our_ops[i].label);
+		if (!selected(part, r->id)) {
 			row_note(r, ROW_SKIPPED, "not run (--only)");
+			continue;
+		}
+		if (pin && pin->shadow < 0 && !strncmp(r->id, "shadow", 6)) {
+			row_note(r, ROW_SKIPPED, "skipped: the shadow is a 4th spinning process, we may use %ld cores",
+				 g.usable_cpus);
 			continue;
 		}
 		size_t l = strlen(only);
@@ -459,22 +531,31 @@ static void run_ours(void)
 	}
 	if (!any)
 		return;
+	bool subset = g.only || pin;
 	snprintf(args, sizeof(args), "--iterations, \"%u\", --warmup, \"%u\"%s%s%s%s", g.iterations, g.warmup,
-		 g.only ? ", --only, \"" : "", g.only ? only : "", g.only ? "\"" : "",
-		 g.placed ? ", --settle-ms, \"300\"" : "");
-	char *m = manifest_text(1, args);
+		 subset ? ", --only, \"" : "", subset ? only : "", subset ? "\"" : "",
+		 g.placed && !pin ? ", --settle-ms, \"300\"" : "");
+	char *m = manifest_text(1, args, pin);
 	if (!m) {
-		for (unsigned i = 0; i < g.ours.n; i++)
-			row_note(&g.ours.rows[i], ROW_FAILED, "out of memory");
+		for (unsigned i = 0; i < t->n; i++)
+			if (t->rows[i].state != ROW_SKIPPED)
+				row_note(&t->rows[i], ROW_FAILED, "out of memory");
 		return;
 	}
-	progress("ours: starting the broker with callee and ipcbench (%u iterations per row)", g.iterations);
-	int ret = run_system("latency", m, 3, "ipcbench", 60000 + (int)g.iterations * 4, &run);
+	unsigned ndomains = pin && pin->shadow < 0 ? 2 : 3;
+	if (pin)
+		progress("ours, pinned polling: ipcbench on CPU %d, callee on %d, broker on %d%s (%u iterations per row)",
+			 pin->client, pin->callee, pin->broker, pin->shadow >= 0 ? ", shadow on the next" : "",
+			 g.iterations);
+	else
+		progress("ours: starting the broker with callee and ipcbench (%u iterations per row)", g.iterations);
+	int ret = run_system(pin ? "pinned" : "latency", m, ndomains, "ipcbench", 60000 + (int)g.iterations * 4,
+			     g.placed && !pin, &run);
 	free(m);
 	if (ret) {
-		for (unsigned i = 0; i < g.ours.n; i++)
-			if (g.ours.rows[i].state != ROW_SKIPPED)
-				row_note(&g.ours.rows[i], ROW_FAILED, "cannot run the system: %s", strerror(-ret));
+		for (unsigned i = 0; i < t->n; i++)
+			if (t->rows[i].state != ROW_SKIPPED)
+				row_note(&t->rows[i], ROW_FAILED, "cannot run the system: %s", strerror(-ret));
 		rl_system_run_free(&run);
 		return;
 	}
@@ -489,7 +570,7 @@ static void run_ours(void)
 			snprintf(id, sizeof(id), "%s.%u", op, (unsigned)batch);
 		else
 			snprintf(id, sizeof(id), "%s", op);
-		struct row *r = row_find(&g.ours, id);
+		struct row *r = row_find(t, id);
 		if (!r)
 			continue;
 		if (!rl_json_number(j, "error", &v)) {
@@ -507,15 +588,15 @@ static void run_ours(void)
 		r->state = ROW_MEASURED;
 	}
 	bool missing = false;
-	for (unsigned i = 0; i < g.ours.n; i++) {
-		struct row *r = &g.ours.rows[i];
+	for (unsigned i = 0; i < t->n; i++) {
+		struct row *r = &t->rows[i];
 		if (r->state == ROW_PENDING) {
 			row_note(r, ROW_FAILED, "no result (system exit status %d)", run.status);
 			missing = true;
 		}
 	}
 	if (missing || run.status) {
-		fprintf(stderr, "ipc: ours: the system ended with status %d%s\n", run.status,
+		fprintf(stderr, "ipc: %s: the system ended with status %d%s\n", part, run.status,
 			missing ? " and rows are missing" : "");
 		log_tail(&run);
 		if (run.status && !missing)
@@ -549,11 +630,12 @@ static void run_scaling(unsigned nclients, struct scaling *sc)
 		size_t l = strlen(until);
 		snprintf(until + l, sizeof(until) - l, "%sclient%u", c > 1 ? "," : "", c);
 	}
-	char *m = manifest_text(nclients, args);
+	char *m = manifest_text(nclients, args, NULL);
 	char what[32];
 	snprintf(what, sizeof(what), "clients-%u", nclients);
 	progress("scaling: %u client domain(s) calling one callee for %.1f s", nclients, sc->window_s);
-	int ret = m ? run_system(what, m, nclients + 1, until, (int)(lead_ms + window_ms) + 30000, &run)
+	int ret = m ? run_system(what, m, nclients + 1, until, (int)(lead_ms + window_ms) + 30000, g.placed,
+				 &run)
 		    : -ENOMEM;
 	free(m);
 	if (ret) {
@@ -694,7 +776,15 @@ static const struct our_line table_lines[] = {
 	{ "drop of a returned RRef (not a call)", "drop", 0, NULL },
 };
 
-#define SHADOW_NOTE "not measured"
+/* Under pinned polling: compared with the pinned relay, or with our own pinned null call. */
+static const struct our_line pinned_lines[] = {
+	{ "cross-domain null call", "null", 124, "raw3.pinned" },
+	{ "passing (moving) one RRef (take)", "take", 141, "pinned:null" },
+	{ "via shadow", "shadow_null", 279, "pinned:null" },
+	{ "batch 32, per call", "batch.32", 0, "raw3.pinned.b32" },
+	{ "batch 128, per call", "batch.128", 0, "raw3.pinned.b128" },
+	{ "512 outstanding, per call", "pipeline.512", 0, "raw3.pinned.w512" },
+};
 
 /* The row a line is compared with: a floor, or ("ours:ID") one of our own rows. */
 static const struct row *compare_row(const char *id)
@@ -703,6 +793,8 @@ static const struct row *compare_row(const char *id)
 		return NULL;
 	if (!strncmp(id, "ours:", 5))
 		return row_find(&g.ours, id + 5);
+	if (!strncmp(id, "pinned:", 7))
+		return row_find(&g.pinned, id + 7);
 	return row_find(&g.floors, id);
 }
 
@@ -712,6 +804,35 @@ static void print_stats_cells(const struct row *r)
 		printf(" %10.0f | %10.0f | %9.0f |", r->s.median, r->s.p99, ns(r->s.median));
 	else
 		printf(" %10s | %10s | %9s |", "-", "-", "-");
+}
+
+/* Our rows of t as lines of the report, with the paper's figure and the ratio to each line's floor. */
+static void print_lines(const struct our_line *lines, unsigned n, struct table *t, bool ranges)
+{
+	printf("\n%-40s | %10s | %10s | %9s | %6s | %-16s | %s%s\n", "operation", "ours med", "ours p99",
+	       "ours ns", "paper", "floor", "ours/floor", ranges ? " | range" : "");
+	printf("%.*s\n", 121, "----------------------------------------------------------------------"
+			      "---------------------------------------------------------------");
+	for (unsigned i = 0; i < n; i++) {
+		const struct our_line *l = &lines[i];
+		char paper[16] = "-";
+		if (l->paper)
+			snprintf(paper, sizeof(paper), "%d", l->paper);
+		printf("%-40s |", l->label);
+		struct row *r = row_find(t, l->id);
+		print_stats_cells(r);
+		const struct row *f = compare_row(l->floor);
+		char ratio[32] = "-";
+		if (measured(r) && measured(f) && f->s.median > 0)
+			snprintf(ratio, sizeof(ratio), "%.2f", r->s.median / f->s.median);
+		char range[48];
+		printf(" %6s | %-16s | %-10s", paper, l->floor ? l->floor : "-", ratio);
+		if (ranges)
+			printf(" | %s", round_range(r, range, sizeof(range)));
+		if (r && r->state != ROW_MEASURED)
+			printf("  (%s)", r->note);
+		printf("\n");
+	}
 }
 
 static void print_table(void)
@@ -742,42 +863,22 @@ static void print_table(void)
 		printf("pinning: none (the scheduler places every process)\n");
 	bool busy = g.busy_before > 0.05 || g.busy_after > 0.05 || g.others_floors > 0.05 ||
 		    g.others_ours > 0.05 || g.others_scaling > 0.05;
-	printf("other processes' share of all CPUs: %.0f%% before, %.0f%% during floors, %.0f%% during\n"
-	       "  ours, %.0f%% during scaling, %.0f%% after%s\n",
-	       g.busy_before * 100, g.others_floors * 100, g.others_ours * 100, g.others_scaling * 100,
-	       g.busy_after * 100, busy ? ": NOT IDLE, numbers are inflated" : " (idle)");
+	char share[5][16];
+	const double shares[5] = { g.busy_before, g.others_floors, g.others_ours, g.others_scaling, g.busy_after };
+	for (int i = 0; i < 5; i++) {
+		if (shares[i] < 0)
+			snprintf(share[i], sizeof(share[i]), "n/a");
+		else
+			snprintf(share[i], sizeof(share[i]), "%.0f%%", shares[i] * 100);
+	}
+	printf("other processes' share of all CPUs: %s before, %s during floors, %s during\n"
+	       "  ours, %s during scaling, %s after%s\n",
+	       share[0], share[1], share[2], share[3], share[4], busy ? ": NOT IDLE, numbers are inflated" : " (idle)");
 
 	if (g.repeat > 1)
 		printf("\n%u rounds: medians, p99s and ns are medians over the rounds; 'range' is the\n"
 		       "lowest-highest round median\n", g.repeat);
-	printf("\n%-40s | %10s | %10s | %9s | %6s | %-10s | %s%s\n", "operation", "ours med", "ours p99",
-	       "ours ns", "paper", "floor", "ours/floor", g.repeat > 1 ? " | range" : "");
-	printf("%.*s\n", 115, "----------------------------------------------------------------------"
-			      "---------------------------------------------------------------");
-	for (unsigned i = 0; i < sizeof(table_lines) / sizeof(table_lines[0]); i++) {
-		const struct our_line *l = &table_lines[i];
-		char paper[16] = "-";
-		if (l->paper)
-			snprintf(paper, sizeof(paper), "%d", l->paper);
-		printf("%-40s |", l->label);
-		if (!l->id) {
-			printf(" %s | %6s |\n", SHADOW_NOTE, paper);
-			continue;
-		}
-		struct row *r = row_find(&g.ours, l->id);
-		print_stats_cells(r);
-		const struct row *f = compare_row(l->floor);
-		char ratio[32] = "-";
-		if (measured(r) && measured(f) && f->s.median > 0)
-			snprintf(ratio, sizeof(ratio), "%.2f", r->s.median / f->s.median);
-		char range[48];
-		printf(" %6s | %-10s | %-10s", paper, l->floor ? l->floor : "-", ratio);
-		if (g.repeat > 1)
-			printf(" | %s", round_range(r, range, sizeof(range)));
-		if (r && r->state != ROW_MEASURED)
-			printf("  (%s)", r->note);
-		printf("\n");
-	}
+	print_lines(table_lines, sizeof(table_lines) / sizeof(table_lines[0]), &g.ours, g.repeat > 1);
 	printf("paper (2.6 GHz Haswell, core cycles): seL4 call/reply 834, VMFUNC call/reply 396\n");
 
 	printf("\nfloors (harness processes, shared memory, no seccomp, no validation)\n");
@@ -793,13 +894,17 @@ static void print_table(void)
 		else
 			printf(" %s\n", r->note);
 	}
-	if (g.usable_cpus < 3)
+	if (g.usable_cpus < 3) {
 		printf("ours pinned polling: skipped: the call path has 3 spinning processes (caller, broker,\n"
 		       "  callee) and we may use %ld CPU(s)\n", g.usable_cpus);
-	else
-		printf("ours pinned polling: not run by this harness yet; by hand: a manifest with\n"
-		       "  broker: {poll: true, cpu: N} and a cpu: for every domain (bench/ipc.yaml)\n");
-
+	} else {
+		printf("\nours, pinned polling (broker: {poll: true}; nobody sleeps or yields): ipcbench on CPU %d,\n"
+		       "  callee on %d, broker's proxy thread on %d", g.cpu_list[0], g.cpu_list[1], g.cpu_list[2]);
+		if (g.cpu_list[3] >= 0)
+			printf(", shadow on %d", g.cpu_list[3]);
+		printf("; one run, not repeated\n");
+		print_lines(pinned_lines, sizeof(pinned_lines) / sizeof(pinned_lines[0]), &g.pinned, false);
+	}
 	printf("\nscaling: synchronous null calls, N client domains -> broker -> one callee\n");
 	printf("%-8s | %14s | %-40s | %s\n", "clients", "calls/s total", "per client", "notes");
 	for (unsigned i = 0; i < g.nscale; i++) {
@@ -1029,22 +1134,25 @@ static int write_json(void)
 		json_row(f, &g.floors.rows[i], NULL, 0);
 	}
 	fprintf(f, "],\n\"ours\":[");
-	unsigned k = 0;
 	for (unsigned i = 0; i < sizeof(table_lines) / sizeof(table_lines[0]); i++) {
 		const struct our_line *l = &table_lines[i];
-		fprintf(f, "%s\n ", k++ ? "," : "");
-		if (!l->id) {
-			fprintf(f, "{\"id\":null,\"label\":");
-			json_string(f, l->label);
-			fprintf(f, ",\"state\":\"not measured\",\"note\":\"%s\",\"paper_cycles\":%d}", SHADOW_NOTE,
-				l->paper);
-			continue;
-		}
+		fprintf(f, "%s\n ", i ? "," : "");
 		json_row(f, row_find(&g.ours, l->id), l->floor, l->paper);
 	}
-	fprintf(f, "],\n\"ours_pinned\":{\"state\":\"skipped\",\"note\":\"3 spinning processes; %ld core(s); "
-		   "the harness does not run broker poll mode yet\"},\n", g.nproc);
-
+	fprintf(f, "],\n\"ours_pinned\":");
+	if (g.usable_cpus < 3) {
+		fprintf(f, "{\"state\":\"skipped\",\"note\":\"3 spinning processes need 3 cores; we may use %ld\"},\n",
+			g.usable_cpus);
+	} else {
+		fprintf(f, "{\"state\":\"run\",\"cpus\":{\"ipcbench\":%d,\"callee\":%d,\"broker\":%d,\"shadow\":%d},"
+			   "\"rows\":[", g.cpu_list[0], g.cpu_list[1], g.cpu_list[2], g.cpu_list[3]);
+		for (unsigned i = 0; i < sizeof(pinned_lines) / sizeof(pinned_lines[0]); i++) {
+			fprintf(f, "%s\n ", i ? "," : "");
+			json_row(f, row_find(&g.pinned, pinned_lines[i].id), pinned_lines[i].floor,
+				 pinned_lines[i].paper);
+		}
+		fprintf(f, "]},\n");
+	}
 	fprintf(f, "\"scaling\":[");
 	for (unsigned i = 0; i < g.nscale; i++) {
 		const struct scaling *sc = &g.scale[i];
@@ -1095,6 +1203,35 @@ static int write_json(void)
 
 /* ---- setup ---- */
 
+/* The first item of --only that names nothing, or NULL when all of them name something. */
+static const char *only_unknown(const char *only, char *bad, size_t badlen)
+{
+	for (const char *p = only; *p;) {
+		size_t len = strcspn(p, ",");
+		bool known = false;
+		char full[64];
+		static const char *const parts[] = { "floors", "ours", "pinned", "scaling" };
+		for (unsigned i = 0; i < 4; i++)
+			known |= item_matches(p, len, parts[i]);
+		for (unsigned i = 0; i < sizeof(floor_ids) / sizeof(floor_ids[0]); i++)
+			known |= item_matches(p, len, floor_ids[i]);
+		for (unsigned i = 0; i < sizeof(our_ops) / sizeof(our_ops[0]); i++) {
+			snprintf(full, sizeof(full), "ours.%s", our_ops[i].id);
+			known |= item_matches(p, len, full);
+			snprintf(full, sizeof(full), "pinned.%s", our_ops[i].id);
+			known |= pinned_row(our_ops[i].id) && item_matches(p, len, full);
+		}
+		if (!known) {
+			snprintf(bad, badlen, "%.*s", (int)len, p);
+			return bad;
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return NULL;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -1110,7 +1247,11 @@ static void usage(FILE *f)
 		"           pinned pure polling where there is a core per spinning process\n"
 		"  ours     the bench domain ipcbench calling the callee domain through a real\n"
 		"           broker (redleaf run): null, add, take (moves an RRef), peek (lends\n"
-		"           one), make (returns one), batches of 1, 8, 32, 128 and 512 in flight\n"
+		"           one), make (returns one), via a shadow of the callee, batches of 1, 8,\n"
+		"           32, 128 and 512 in flight\n"
+		"  pinned   null, take, via shadow, batches of 32 and 128 and 512 in flight again,\n"
+		"           with broker: {poll: true} and a core for each of ipcbench, callee and\n"
+		"           broker (and shadow); only with at least 3 usable CPUs (4 for the shadow)\n"
 		"  scaling  calls per second with 1, 2 and 4 client domains and one callee\n"
 		"Cycles are TSC ticks. The broker is <dir of ipc>/../src/redleaf; domains are\n"
 		"found in <dir of ipc> and <dir of ipc>/../domains.\n"
@@ -1121,8 +1262,9 @@ static void usage(FILE *f)
 		"                  the broker's manifest alike (default 5, at most 1000)\n"
 		"  --json FILE     write every number here (default <dir of ipc>/results/ipc.json)\n"
 		"  --only LIST     run only these parts or rows, comma-separated: floors, ours,\n"
-		"                  scaling, a floor id or prefix (raw3, raw3.b32, futex, ...), ours.ID\n"
-		"                  (ours.null, ours.batch, ours.pipeline, ...); ids as in the JSON\n"
+		"                  pinned, scaling, a floor id or prefix (raw3, raw3.b32, futex, ...),\n"
+		"                  ours.ID or pinned.ID (ours.null, ours.batch, pinned.pipeline, ...);\n"
+		"                  ids as in the JSON\n"
 		"  --repeat N      measure floors and our rows N times (1..9), alternating, and report\n"
 		"                  per row the median over the rounds and their range: one run's\n"
 		"                  placement of processes (and of the VM's vCPUs) can shift whole rows\n"
@@ -1197,9 +1339,15 @@ static int parse_options(int argc, char **argv)
 		case 'c':
 			g.check = true;
 			break;
-		case 'o':
+		case 'o': {
+			char bad[64];
 			g.only = optarg;
+			if (!*optarg || only_unknown(optarg, bad, sizeof(bad))) {
+				fprintf(stderr, "ipc: --only: no part or row named '%s' (see --help)\n", *optarg ? bad : "");
+				return 2;
+			}
 			break;
+		}
 		case 'p':
 			g.placed = true;
 			break;
@@ -1362,14 +1510,14 @@ static void describe_machine(int argc, char **argv)
 			CPU_SET(c, &cpus);
 	}
 	g.usable_cpus = CPU_COUNT(&cpus);
-	g.cpu_first = g.cpu_list[0] = g.cpu_list[1] = g.cpu_list[2] = -1;
+	g.cpu_first = g.cpu_list[0] = g.cpu_list[1] = g.cpu_list[2] = g.cpu_list[3] = -1;
 	for (int c = 0, k = 0; c < CPU_SETSIZE; c++) {
 		if (!CPU_ISSET(c, &cpus))
 			continue;
 		if (g.cpu_first < 0)
 			g.cpu_first = c;
 		g.cpu_last = c;
-		if (k < 3)
+		if (k < 4)
 			g.cpu_list[k++] = c;
 	}
 	snprintf(g.cpu_model, sizeof(g.cpu_model), "unknown");
@@ -1448,7 +1596,7 @@ int main(int argc, char **argv)
 		if (others > g.others_floors || others < 0)
 			g.others_floors = others;
 		mark = load_mark();
-		run_ours();
+		run_latency(&g.ours, "ours", NULL);
 		others = others_since(&mark);
 		if (others > g.others_ours || others < 0)
 			g.others_ours = others;
@@ -1457,6 +1605,19 @@ int main(int argc, char **argv)
 	}
 	aggregate(&g.floors, round_floors, g.repeat);
 	aggregate(&g.ours, round_ours, g.repeat);
+	/*
+	 * Pinned polling, once (not per round): caller, callee and broker each
+	 * spin on a core of their own, the shadow on a fourth. Never with
+	 * fewer cores than spinning processes.
+	 */
+	if (g.usable_cpus >= 3) {
+		struct pin_plan plan = { g.cpu_list[0], g.cpu_list[1], g.cpu_list[2], g.cpu_list[3] };
+		mark = load_mark();
+		run_latency(&g.pinned, "pinned", &plan);
+		double others = others_since(&mark);
+		if (others > g.others_ours || others < 0)
+			g.others_ours = others;
+	}
 	mark = load_mark();
 	static const unsigned clients[] = { 1, 2, 4 };
 	for (unsigned i = 0; i < 3 && selected("scaling", "all"); i++)

@@ -401,11 +401,15 @@ int rl_cmd_run_system(const struct rl_run_options *opt)
 		ret = 1;
 		goto out;
 	}
-	rl_broker_log(b, "system '%s': %u domain(s), heap %llu MiB (%u slots), waiting: spin %u us by %s "
-		      "then sleep, control socket %s", b->m->system, b->ndom,
-		      (unsigned long long)(b->heap.size >> 20), b->heap.hdr->nslots,
-		      b->m->poll ? 0 : b->spin_ns / 1000, b->m->poll ? "polling without end" :
-		      b->spin_yield ? "yielding" : "pausing", b->socket_path);
+	char waiting[64];
+	if (b->m->poll)
+		snprintf(waiting, sizeof(waiting), "pure polling, never sleep");
+	else
+		snprintf(waiting, sizeof(waiting), "spin %u us by %s then sleep", b->spin_ns / 1000,
+			 b->spin_yield ? "yielding" : "pausing");
+	rl_broker_log(b, "system '%s': %u domain(s), heap %llu MiB (%u slots), waiting: %s, control socket %s",
+		      b->m->system, b->ndom, (unsigned long long)(b->heap.size >> 20), b->heap.hdr->nslots,
+		      waiting, b->socket_path);
 	for (unsigned i = 1; i <= b->ndom; i++) {
 		struct domain *d = &b->dom[i];
 		if (!d->m->start)

@@ -45,6 +45,7 @@ expect 2 "redleaf bench: unknown option '--fast'" bench --fast
 export REDLEAF_BENCH_DIR="$dir"
 expect 1 "redleaf bench: cannot run $dir/bench/ipc: No such file" bench ipc
 unset REDLEAF_BENCH_DIR
+expect 2 "ipc: --only: no part or row named 'bogus'" bench ipc --only raw3,bogus
 expect 1 "no broker at $sock" ps --socket "$sock"
 expect 1 "no broker at $sock" crash --socket "$sock" d
 expect 1 "no-such.yaml: error: cannot open: No such file or directory" run --socket "$sock" "$dir/no-such.yaml"
