@@ -226,13 +226,18 @@ static void run_floors(void)
 		p3.cpu[2] = g.cpu_last;
 	}
 	static const unsigned batches[] = { 1, 8, 32, 128 };
-	const unsigned total = 1 + 4 + 4 + 1 + 3 + 2 + 4;
-	unsigned step = 0;
+	unsigned step = 0, total = 0;
+	for (unsigned k = 0; k < sizeof(floor_ids) / sizeof(floor_ids[0]); k++)
+		total += selected("floors", floor_ids[k]);
 	struct row *r;
 	char id[32], label[80];
 
 	/* Each floor: a row, a progress line, and the measurement unless --only leaves it out. */
-#define STEP(lbl) progress("floor %2u/%u: %s", ++step, total, lbl)
+#define STEP(lbl)                                                               \
+	do {                                                                    \
+		if (selected("floors", r->id))                                  \
+			progress("floor %2u/%u: %s", ++step, total, lbl);       \
+	} while (0)
 #define MEASURE(call)                                                \
 	do {                                                         \
 		if (!selected("floors", r->id))                      \
