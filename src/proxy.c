@@ -598,7 +598,13 @@ static void do_call(struct broker *b, struct domain *d, const struct rl_msg *m)
 	fwd->tag = ((uint64_t)c->gen << 32) | ci;
 	fwd->status = 0;
 	fwd->aux = cap->iface;
-	memcpy(fwd->arg, args, sizeof(args));
+	/* Word by word: for 40 bytes the compiler's memcpy is a rep movs with a long start-up. */
+	static_assert(RL_MSG_ARGS == 5, "one store per argument word below");
+	fwd->arg[0] = args[0];
+	fwd->arg[1] = args[1];
+	fwd->arg[2] = args[2];
+	fwd->arg[3] = args[3];
+	fwd->arg[4] = args[4];
 	deliver_done(b, callee, fwd);
 }
 
