@@ -495,12 +495,45 @@ static const struct {
 	{ "drop", "drop of a returned RRef (not a call)" },
 };
 
-/* The rows measured again under pinned polling, and what each is compared with. */
+struct our_line {
+	const char *label;
+	const char *id;    /* our row */
+	int paper;         /* paper cycles, 0 = none */
+	const char *floor; /* floor row id; "ours:ID" / "pinned:ID": one of our own rows; NULL = none */
+};
+
+static const struct our_line table_lines[] = {
+	{ "cross-domain null call", "null", 124, "raw3.b1" },
+	{ "call with one scalar (add)", "add", 0, "raw3.b1" },
+	{ "passing (moving) one RRef (take)", "take", 141, "raw3.b1" },
+	{ "borrowing one RRef (peek)", "peek", 0, "raw3.b1" },
+	{ "returning an RRef (make)", "make", 0, "raw3.b1" },
+	{ "via shadow", "shadow_null", 279, "ours:null" },
+	{ "via shadow with an RRef", "shadow_take", 297, "ours:take" },
+	{ "batch 1, per call", "batch.1", 0, "raw3.b1" },
+	{ "batch 8, per call", "batch.8", 0, "raw3.b8" },
+	{ "batch 32, per call", "batch.32", 0, "raw3.b32" },
+	{ "batch 128, per call", "batch.128", 0, "raw3.b128" },
+	{ "512 outstanding, per call", "pipeline.512", 0, "raw3.w512" },
+	{ "RRef allocation (not a call)", "alloc", 0, NULL },
+	{ "drop of a returned RRef (not a call)", "drop", 0, NULL },
+};
+
+/* Under pinned polling: compared with the pinned relay, or with our own pinned null call. */
+static const struct our_line pinned_lines[] = {
+	{ "cross-domain null call", "null", 124, "raw3.pinned" },
+	{ "passing (moving) one RRef (take)", "take", 141, "pinned:null" },
+	{ "via shadow", "shadow_null", 279, "pinned:null" },
+	{ "batch 32, per call", "batch.32", 0, "raw3.pinned.b32" },
+	{ "batch 128, per call", "batch.128", 0, "raw3.pinned.b128" },
+	{ "512 outstanding, per call", "pipeline.512", 0, "raw3.pinned.w512" },
+};
+
+/* The rows measured again under pinned polling. */
 static bool pinned_row(const char *id)
 {
-	static const char *const ids[] = { "null", "take", "shadow_null", "batch.32", "batch.128", "pipeline.512" };
-	for (unsigned i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
-		if (!strcmp(ids[i], id))
+	for (unsigned i = 0; i < sizeof(pinned_lines) / sizeof(pinned_lines[0]); i++)
+		if (!strcmp(pinned_lines[i].id, id))
 			return true;
 	return false;
 }
@@ -756,40 +789,6 @@ static const char *round_range(const struct row *r, char *buf, size_t len)
 }
 
 /* ---- the report ---- */
-
-struct our_line {
-	const char *label;
-	const char *id;    /* NULL: not measured */
-	int paper;         /* paper cycles, 0 = none */
-	const char *floor; /* floor row id; "ours:ID" compares with our own row ID; NULL = none */
-};
-
-static const struct our_line table_lines[] = {
-	{ "cross-domain null call", "null", 124, "raw3.b1" },
-	{ "call with one scalar (add)", "add", 0, "raw3.b1" },
-	{ "passing (moving) one RRef (take)", "take", 141, "raw3.b1" },
-	{ "borrowing one RRef (peek)", "peek", 0, "raw3.b1" },
-	{ "returning an RRef (make)", "make", 0, "raw3.b1" },
-	{ "via shadow", "shadow_null", 279, "ours:null" },
-	{ "via shadow with an RRef", "shadow_take", 297, "ours:take" },
-	{ "batch 1, per call", "batch.1", 0, "raw3.b1" },
-	{ "batch 8, per call", "batch.8", 0, "raw3.b8" },
-	{ "batch 32, per call", "batch.32", 0, "raw3.b32" },
-	{ "batch 128, per call", "batch.128", 0, "raw3.b128" },
-	{ "512 outstanding, per call", "pipeline.512", 0, "raw3.w512" },
-	{ "RRef allocation (not a call)", "alloc", 0, NULL },
-	{ "drop of a returned RRef (not a call)", "drop", 0, NULL },
-};
-
-/* Under pinned polling: compared with the pinned relay, or with our own pinned null call. */
-static const struct our_line pinned_lines[] = {
-	{ "cross-domain null call", "null", 124, "raw3.pinned" },
-	{ "passing (moving) one RRef (take)", "take", 141, "pinned:null" },
-	{ "via shadow", "shadow_null", 279, "pinned:null" },
-	{ "batch 32, per call", "batch.32", 0, "raw3.pinned.b32" },
-	{ "batch 128, per call", "batch.128", 0, "raw3.pinned.b128" },
-	{ "512 outstanding, per call", "pipeline.512", 0, "raw3.pinned.w512" },
-};
 
 /* The row a line is compared with: a floor, or ("ours:ID") one of our own rows. */
 static const struct row *compare_row(const char *id)
