@@ -183,17 +183,12 @@ static bool rx_take(struct rl_msg *out)
 	return true;
 }
 
-/*
- * Takes one message off rx into *out; spins up to spin_ns, then sleeps.
- * Replies may sit committed but unpublished in tx (serve_invoke); they
- * are published before waiting, or their callers would wait for us.
- */
+/* Takes one message off rx into *out; spins up to spin_ns, then sleeps. */
 static void rx_wait(struct rl_msg *out)
 {
 	uint64_t deadline = 0;
 	unsigned spins = 0;
 
-	tx_publish();
 	for (;;) {
 		if (rx_take(out))
 			return;
@@ -238,7 +233,6 @@ static void __attribute__((noinline)) inject_step(uint32_t point)
 	c->inject_countdown = n - 1;
 	if (n != 1)
 		return;
-	tx_publish(); /* replies to the calls served before this one are not lost with us */
 	const char *where = point == RL_INJECT_BEFORE ? "before reading"
 			    : point == RL_INJECT_AFTER ? "after replying to" : "during";
 	uint32_t sig = c->inject_signal;
@@ -283,12 +277,10 @@ static void serve_invoke(const struct rl_msg *in)
 	r->arg[0] = status ? 0 : ret;
 	rl_ring_commit(&rt.tx);
 	/*
-	 * Replies go out in groups, like the broker's forwarding: fewer fences
-	 * than one publish per reply, while the broker already forwards the
-	 * first replies of a long batch. The rest go before any wait.
+	 * Each reply goes out at once: holding it back for a group would make
+	 * it wait behind the next call's method, however long that runs.
 	 */
-	if (rl_ring_unpublished(&rt.tx) >= RL_RING_FORWARD_PUBLISH)
-		tx_publish();
+	tx_publish();
 	maybe_inject(RL_INJECT_AFTER);
 }
 
@@ -400,10 +392,8 @@ int rl_call_poll(struct rl_completion *out, unsigned max, int wait)
 	for (;;) {
 		while (n < max && rt.stash_head != rt.stash_tail)
 			out[n++] = rt.stash[rt.stash_head++ % STASH_MAX];
-		if (n == max) {
-			tx_publish();
+		if (n == max)
 			return (int)n;
-		}
 		if (rx_take(&m)) {
 			/* A completion for the caller goes straight to out[] when none wait in the stash. */
 			if (m.kind == RL_MSG_COMPLETE && !(m.tag & SYNC_TAG) && rt.stash_head == rt.stash_tail) {
@@ -413,10 +403,8 @@ int rl_call_poll(struct rl_completion *out, unsigned max, int wait)
 			handle(&m);
 			continue;
 		}
-		if (n || !wait) {
-			tx_publish(); /* replies to invocations served in handle() */
+		if (n || !wait)
 			return (int)n;
-		}
 		rx_wait(&m);
 		handle(&m);
 	}
@@ -442,7 +430,6 @@ int rl_export(uint16_t iface_id, rl_dispatch_fn dispatch, const void *ops, void 
 				rt.defer[keep++] = m;
 		}
 		rt.ndefer = keep;
-		tx_publish();
 		return 0;
 	}
 	return -ENOENT;
@@ -458,7 +445,6 @@ int rl_serve_pending(void)
 		handle(&m);
 		served++;
 	}
-	tx_publish();
 	return served;
 }
 
@@ -467,10 +453,8 @@ void rl_serve(void)
 	struct rl_msg m;
 
 	for (;;) {
-		rx_wait(&m); /* publishes the replies of the previous batch */
+		rx_wait(&m);
 		handle(&m);
-		while (rx_take(&m))
-			handle(&m);
 	}
 }
 
