@@ -168,6 +168,17 @@ static const struct rl_seccomp_rule sanitizer_rules[] = {
 	ALLOW(sigaltstack),
 };
 
+/*
+ * Calls glibc makes on its own inside functions a domain may use, and that
+ * it copes without: refused with ENOSYS instead of a trap, so using the
+ * function does not kill the domain. qsort() asks sysinfo() for the memory
+ * size before sorting a large array (and falls back to sorting in place);
+ * allowing it would show the domain the machine's load and memory use.
+ */
+static const int quiet_refusals[] = {
+	SCMP_SYS(sysinfo),
+};
+
 #define GROUP(n, h, r) { .name = (n), .help = (h), .rules = (r), .nrules = sizeof(r) / sizeof((r)[0]) }
 
 static const struct rl_seccomp_group groups_table[] = {
@@ -312,6 +323,11 @@ int rl_seccomp_install(const char *const *groups, unsigned ngroups, volatile int
 		goto out_release;
 	for (unsigned i = 0; i < nchosen; i++) {
 		r = add_group(ctx, chosen[i], getpid());
+		if (r < 0)
+			goto out_release;
+	}
+	for (unsigned i = 0; i < sizeof(quiet_refusals) / sizeof(quiet_refusals[0]); i++) {
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), quiet_refusals[i], 0);
 		if (r < 0)
 			goto out_release;
 	}
