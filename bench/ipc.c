@@ -979,6 +979,37 @@ static void evaluate_checks(void)
 	}
 }
 
+/*
+ * Unplaced, our synchronous rows are bimodal (the broker has a CPU to
+ * itself, or shares one with a domain). When this run shows it, say so.
+ */
+static void placement_hint(void)
+{
+	static const char *const sync_rows[] = { "null", "add", "take", "peek", "make" };
+	double lo = 0, hi = 0;
+
+	if (g.placed || g.usable_cpus < 2)
+		return;
+	for (unsigned i = 0; i < sizeof(sync_rows) / sizeof(sync_rows[0]); i++) {
+		const struct row *r = row_find(&g.ours, sync_rows[i]);
+		if (!measured(r))
+			continue;
+		for (unsigned k = 0; k < (r->nrounds ? r->nrounds : 1); k++) {
+			double v = r->nrounds ? r->round_median[k] : r->s.median;
+			if (lo == 0 || v < lo)
+				lo = v;
+			if (v > hi)
+				hi = v;
+		}
+	}
+	if (lo > 0 && hi / lo > 1.4)
+		printf("\nnote: our synchronous calls took %.0f to %.0f ticks in this run, which usually means\n"
+		       "  the scheduler gave the broker a CPU of its own for some and made it share one for\n"
+		       "  others. --placed pins it to a CPU of its own and the domains to another\n"
+		       "  (docs/performance.md)\n",
+		       lo, hi);
+}
+
 static bool print_checks(void)
 {
 	bool all = true;
@@ -1634,6 +1665,7 @@ int main(int argc, char **argv)
 	evaluate_checks();
 	print_table();
 	bool all_met = print_checks();
+	placement_hint();
 	if (g.any_failed)
 		printf("\nsome measurements failed: see the notes above and the log on stderr\n");
 	ret = write_json();
