@@ -16,6 +16,8 @@
  * and then runs the checks: a dead neighbour must not disturb anyone.
  * `--survivor IMPORT...` (after or instead of the victims) names imports
  * whose null() must succeed.
+ * `caller --burst N` submits N null() calls at once to import "burst", 20
+ * times over, and checks that every one succeeds.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -254,6 +256,32 @@ int rl_domain_main(int argc, char **argv)
 			nanosleep(&pause, NULL); /* polling a condition, bounded */
 		T_EQ(Test_null(v), -EHOSTDOWN);
 		T_EQ(Test_null(t), 0); /* served after the orphaned slow_make: its reply was handled */
+		T_EQ(rl_heap_audit(), 0);
+		return t_report();
+	}
+	if (argc == 3 && !strcmp(argv[1], "--burst")) {
+		/* N null calls into import "burst" submitted at once, then collected: all must succeed. */
+		rl_cap b = rl_cap_lookup("burst");
+		unsigned n = (unsigned)strtoul(argv[2], NULL, 10), done = 0;
+		if (b == RL_CAP_INVALID || !n || n > 256)
+			rl_panic("--burst needs an import 'burst' and a count of 1..256");
+		for (unsigned round = 0; round < 20; round++) {
+			for (unsigned i = 0; i < n; i++)
+				T_EQ(rl_call_submit(b, RL_METHOD_Test_null, NULL, 0, i + 1), 1);
+			rl_call_flush();
+			for (unsigned got = 0; got < n;) {
+				struct rl_completion c[64];
+				int k = rl_call_poll(c, 64, 1);
+				T_CHECK(k > 0);
+				if (k <= 0)
+					break;
+				for (int j = 0; j < k; j++)
+					T_EQ(c[j].status, 0);
+				got += (unsigned)k;
+				done += (unsigned)k;
+			}
+		}
+		T_EQ(done, 20 * n);
 		T_EQ(rl_heap_audit(), 0);
 		return t_report();
 	}

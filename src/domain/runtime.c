@@ -69,6 +69,16 @@ static struct {
 	unsigned mag_n[RL_NCLASSES];
 	uint64_t give_back[RL_GRANT_MAX];
 	unsigned ngive_back;
+	/*
+	 * Set while a heap-service call (refill, give back) waits for the
+	 * broker. The grant and give-back lists live in the control page, one
+	 * of each, and the magazines are being changed: a call served in that
+	 * wait could start a second heap-service call over the first. Its
+	 * invocations wait in held (oldest first) and are served after it.
+	 */
+	bool in_heap_call;
+	struct rl_msg *held;
+	uint32_t held_head, held_tail, held_size; /* size: 0 or a power of two */
 } rt;
 
 struct rl_chan *__rl_channel(void)
@@ -169,9 +179,31 @@ static struct rl_msg *tx_reserve(void)
 	return m;
 }
 
-/* Takes one message off rx into *out if there is one. */
+static void hold(const struct rl_msg *m)
+{
+	if (rt.held_tail - rt.held_head == rt.held_size) {
+		uint32_t nsize = rt.held_size ? rt.held_size * 2 : 64;
+		struct rl_msg *q = malloc(sizeof(*q) * nsize);
+		if (!q)
+			rl_panic("out of memory holding %u invocations", rt.held_size);
+		for (uint32_t i = 0; i < rt.held_tail - rt.held_head; i++)
+			q[i] = rt.held[(rt.held_head + i) & (rt.held_size - 1)];
+		rt.held_tail -= rt.held_head;
+		rt.held_head = 0;
+		free(rt.held);
+		rt.held = q;
+		rt.held_size = nsize;
+	}
+	rt.held[rt.held_tail++ & (rt.held_size - 1)] = *m;
+}
+
+/* Takes one message into *out if there is one: held invocations first, then rx. */
 static bool rx_take(struct rl_msg *out)
 {
+	if (rt.held_head != rt.held_tail && !rt.in_heap_call) {
+		*out = rt.held[rt.held_head++ & (rt.held_size - 1)];
+		return true;
+	}
 	int n = rl_ring_ready(&rt.rx);
 	if (n < 0)
 		rl_panic("broker wrote an impossible rx index");
@@ -288,6 +320,10 @@ static void handle(const struct rl_msg *m)
 {
 	switch (m->kind) {
 	case RL_MSG_INVOKE:
+		if (rt.in_heap_call) {
+			hold(m);
+			break;
+		}
 		maybe_inject(RL_INJECT_BEFORE);
 		serve_invoke(m);
 		break;
@@ -480,6 +516,15 @@ static int sys_call(uint16_t op, uint64_t a0, uint64_t a1)
 	return wait_for(tag).status;
 }
 
+/* A heap-service call: nothing is served until the broker answers (see rt.in_heap_call). */
+static int heap_call(uint16_t op, uint64_t a0, uint64_t a1)
+{
+	rt.in_heap_call = true;
+	int r = sys_call(op, a0, a1);
+	rt.in_heap_call = false;
+	return r;
+}
+
 static int owned_by_me(uint32_t slot)
 {
 	const struct rl_obj *o = &rt.heap.objs[slot];
@@ -488,7 +533,7 @@ static int owned_by_me(uint32_t slot)
 
 static int refill(unsigned cls)
 {
-	int n = sys_call(RL_SYS_REFILL, cls, MAG_REFILL);
+	int n = heap_call(RL_SYS_REFILL, cls, MAG_REFILL);
 	if (n < 0)
 		return n;
 	for (int i = 0; i < n && i < RL_GRANT_MAX; i++) {
@@ -523,7 +568,7 @@ static void give_back_flush(void)
 	if (!rt.ngive_back)
 		return;
 	memcpy(rt.chan->ctl.give_back, rt.give_back, rt.ngive_back * sizeof(uint64_t));
-	sys_call(RL_SYS_FREE, rt.ngive_back, 0);
+	heap_call(RL_SYS_FREE, rt.ngive_back, 0);
 	rt.ngive_back = 0;
 }
 
