@@ -172,6 +172,7 @@ static const struct Test_ops ops = {
 	.fill = t_fill,
 	.neg = t_neg,
 	.take_big = t_take_big,
+	.checksum = t_take,
 };
 
 int rl_domain_main(int argc, char **argv)

@@ -18,6 +18,8 @@
  * whose null() must succeed.
  * `caller --burst N` submits N null() calls at once to import "burst", 20
  * times over, and checks that every one succeeds.
+ * `caller --checksum SECONDS` calls checksum() with payloads of known sums
+ * for that long; every answer must be right.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -257,6 +259,31 @@ int rl_domain_main(int argc, char **argv)
 		T_EQ(Test_null(v), -EHOSTDOWN);
 		T_EQ(Test_null(t), 0); /* served after the orphaned slow_make: its reply was handled */
 		T_EQ(rl_heap_audit(), 0);
+		return t_report();
+	}
+	if (argc == 3 && !strcmp(argv[1], "--checksum")) {
+		/*
+		 * checksum() of payloads with known sums, back to back for the given
+		 * seconds: every answer must be right (a shadow in front of a
+		 * crashing callee must send each call's own bytes again).
+		 */
+		double seconds = strtod(argv[2], NULL);
+		struct timespec t0, now;
+		unsigned long calls = 0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do {
+			uint64_t sum, got = 0;
+			rref_payload x = new_payload((uint8_t)(calls * 7 + rl_domain_id()), &sum);
+			int rc = Test_checksum(t, x, &got);
+			T_EQ(rc, 0);
+			T_EQ(got, sum);
+			if (rc || got != sum)
+				break;
+			calls++;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+		} while ((double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9 < seconds);
+		rl_log("%lu checksum calls answered right before the loop ended", calls);
+		T_CHECK(calls > 0);
 		return t_report();
 	}
 	if (argc == 3 && !strcmp(argv[1], "--burst")) {

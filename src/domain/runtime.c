@@ -678,7 +678,13 @@ struct rl_shadow {
 	struct shadow_init init[SHADOW_INIT_MAX];
 	unsigned ninit;
 	bool init_warned;
-	uint8_t *scratch[RL_MSG_ARGS]; /* copies of moved arguments, for re-issuing */
+	rl_cap replayed_for; /* the target's handle for the incarnation whose init calls are done */
+	/*
+	 * Copies of moved arguments, for re-issuing: one set per forward in
+	 * progress, since a forward's wait serves nested calls into the shadow.
+	 */
+	unsigned depth, nlevels;
+	uint8_t *(*levels)[RL_MSG_ARGS];
 };
 
 struct rl_shadow *rl_shadow_new(const char *import_name)
@@ -691,6 +697,7 @@ struct rl_shadow *rl_shadow_new(const char *import_name)
 		return NULL;
 	snprintf(sh->import, sizeof(sh->import), "%s", import_name);
 	sh->target = c;
+	sh->replayed_for = c; /* the first incarnation gets its init calls from the clients */
 	return sh;
 }
 
@@ -721,12 +728,16 @@ static int shadow_recover(struct rl_shadow *sh)
 		if (r)
 			continue; /* restarted again between the lookup and the wait */
 		sh->target = rl_cap_lookup(sh->import);
+		/* A nested forward may have recovered this incarnation already: replay init once. */
+		if (sh->target == sh->replayed_for)
+			return 0;
 		bool replayed = true;
 		for (unsigned i = 0; i < sh->ninit && replayed; i++) {
 			r = rl_call(sh->target, sh->init[i].method, sh->init[i].args, sh->init[i].nargs, NULL);
 			replayed = !shadow_lost(r);
 		}
 		if (replayed) {
+			sh->replayed_for = sh->target;
 			sh->recoveries++;
 			return 0;
 		}
@@ -758,10 +769,9 @@ static void shadow_record_init(struct rl_shadow *sh, const struct rl_method_desc
 	memcpy(in->args, args, nargs * sizeof(uint64_t));
 }
 
-rpc_result rl_shadow_forward(void *shadow, uint16_t iface_id, uint16_t method, const uint64_t *args,
-			     unsigned nargs, uint64_t *ret)
+static rpc_result shadow_forward_at(struct rl_shadow *sh, unsigned lvl, uint16_t iface_id, uint16_t method,
+				    const uint64_t *args, unsigned nargs, uint64_t *ret)
 {
-	struct rl_shadow *sh = shadow;
 	uint64_t a[RL_MSG_ARGS] = { 0 };
 	size_t len[RL_MSG_ARGS] = { 0 };
 
@@ -781,9 +791,10 @@ rpc_result rl_shadow_forward(void *shadow, uint16_t iface_id, uint16_t method, c
 		if (!p)
 			return -EPERM;
 		len[i] = rl_rref_capacity(r);
-		if (!sh->scratch[i] && !(sh->scratch[i] = malloc(RL_OBJ_MAX)))
+		/* sh->levels may move while a nested forward grows it: index it afresh. */
+		if (!sh->levels[lvl][i] && !(sh->levels[lvl][i] = malloc(RL_OBJ_MAX)))
 			return -ENOMEM;
-		memcpy(sh->scratch[i], p, len[i]);
+		memcpy(sh->levels[lvl][i], p, len[i]);
 	}
 
 	for (unsigned attempt = 0;; attempt++) {
@@ -807,7 +818,27 @@ rpc_result rl_shadow_forward(void *shadow, uint16_t iface_id, uint16_t method, c
 				p = rl_rref_get(fresh);
 				a[i] = rl_rref_to_wire(fresh);
 			}
-			memcpy(p, sh->scratch[i], len[i]);
+			memcpy(p, sh->levels[lvl][i], len[i]);
 		}
 	}
+}
+
+rpc_result rl_shadow_forward(void *shadow, uint16_t iface_id, uint16_t method, const uint64_t *args,
+			     unsigned nargs, uint64_t *ret)
+{
+	struct rl_shadow *sh = shadow;
+
+	if (sh->depth == sh->nlevels) {
+		unsigned n = sh->nlevels ? sh->nlevels * 2 : 4;
+		uint8_t *(*l)[RL_MSG_ARGS] = realloc(sh->levels, n * sizeof(*l));
+		if (!l)
+			return -ENOMEM;
+		memset(l + sh->nlevels, 0, (n - sh->nlevels) * sizeof(*l));
+		sh->levels = l;
+		sh->nlevels = n;
+	}
+	unsigned lvl = sh->depth++;
+	rpc_result r = shadow_forward_at(sh, lvl, iface_id, method, args, nargs, ret);
+	sh->depth--;
+	return r;
 }
