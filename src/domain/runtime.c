@@ -26,6 +26,7 @@
 #define MAG_MAX 64
 #define MAG_REFILL 32
 #define DONE_MAX 32
+#define SERVE_NEST_MAX 16 /* below DONE_MAX: one pending completion per level */
 #define STASH_MAX 2048
 #define DEFER_MAX RL_RING_SLOTS
 
@@ -77,6 +78,12 @@ static struct {
 	 * invocations wait in held (oldest first) and are served after it.
 	 */
 	bool in_heap_call;
+	/*
+	 * Calls being served, one inside the other's wait. Each level waits
+	 * for a synchronous call of its own; past SERVE_NEST_MAX new
+	 * invocations are held too, until the levels above return.
+	 */
+	unsigned serve_depth;
 	struct rl_msg *held;
 	uint32_t held_head, held_tail, held_size; /* size: 0 or a power of two */
 } rt;
@@ -200,7 +207,7 @@ static void hold(const struct rl_msg *m)
 /* Takes one message into *out if there is one: held invocations first, then rx. */
 static bool rx_take(struct rl_msg *out)
 {
-	if (rt.held_head != rt.held_tail && !rt.in_heap_call) {
+	if (rt.held_head != rt.held_tail && !rt.in_heap_call && rt.serve_depth < SERVE_NEST_MAX) {
 		*out = rt.held[rt.held_head++ & (rt.held_size - 1)];
 		return true;
 	}
@@ -296,7 +303,9 @@ static void serve_invoke(const struct rl_msg *in)
 		status = -ENOSYS;
 	} else {
 		maybe_inject(RL_INJECT_DURING);
+		rt.serve_depth++;
 		status = e->fn(e->ops, e->self, in->method, in->arg, &ret);
+		rt.serve_depth--;
 	}
 	struct rl_msg *r = tx_reserve();
 	r->kind = RL_MSG_REPLY;
@@ -320,7 +329,7 @@ static void handle(const struct rl_msg *m)
 {
 	switch (m->kind) {
 	case RL_MSG_INVOKE:
-		if (rt.in_heap_call) {
+		if (rt.in_heap_call || rt.serve_depth >= SERVE_NEST_MAX) {
 			hold(m);
 			break;
 		}
