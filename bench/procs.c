@@ -354,3 +354,38 @@ void rl_procs_cleanup(void)
 	cleanup_all();
 	unblock(&old);
 }
+
+char **rl_procs_env(const char *domain_path)
+{
+	extern char **environ;
+	static const char *const dropped[] = { "REDLEAF_DOMAIN_PATH=", "REDLEAF_DOMAIN=", "REDLEAF_SOCKET=" };
+	size_t n = 0;
+
+	while (environ[n])
+		n++;
+	char **env = calloc(n + 2, sizeof(char *));
+	size_t len = strlen(domain_path) + sizeof("REDLEAF_DOMAIN_PATH=");
+	if (!env || !(env[0] = malloc(len))) {
+		free(env);
+		return NULL;
+	}
+	/* Ours first: the one string rl_procs_env_free() frees. */
+	snprintf(env[0], len, "REDLEAF_DOMAIN_PATH=%s", domain_path);
+	size_t k = 1;
+	for (size_t i = 0; i < n; i++) {
+		bool drop = false;
+		for (size_t d = 0; d < sizeof(dropped) / sizeof(dropped[0]); d++)
+			drop |= !strncmp(environ[i], dropped[d], strlen(dropped[d]));
+		if (!drop)
+			env[k++] = environ[i];
+	}
+	env[k] = NULL;
+	return env;
+}
+
+void rl_procs_env_free(char **env)
+{
+	if (env)
+		free(env[0]);
+	free(env);
+}

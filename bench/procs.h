@@ -28,6 +28,16 @@ pid_t rl_procs_fork(void (*fn)(void *), void *arg);
 pid_t rl_procs_exec(char *const argv[], char *const envp[], int stdout_fd, int stderr_fd);
 
 /*
+ * The environment for a broker the harness starts: ours without the
+ * variables that would send it or its domains elsewhere
+ * (REDLEAF_DOMAIN_PATH, REDLEAF_DOMAIN, REDLEAF_SOCKET), plus
+ * REDLEAF_DOMAIN_PATH=domain_path. NULL when out of memory; free it with
+ * rl_procs_env_free().
+ */
+char **rl_procs_env(const char *domain_path);
+void rl_procs_env_free(char **env);
+
+/*
  * Runs argv[0] to completion for at most timeout_ms, collecting its stdout
  * and stderr into *out (malloc'd, NUL-terminated, also on failure). Returns
  * its exit code (128 + signal when killed), or a negative errno (-ETIMEDOUT).

@@ -19,7 +19,6 @@
 
 #define LOG_MAX (4u << 20) /* a runaway domain must not eat our memory */
 
-extern char **environ;
 
 static uint64_t now_ms(void)
 {
@@ -137,32 +136,12 @@ static int try_place(struct rl_system_run *r, pid_t broker)
 	return 1;
 }
 
-static char **make_env(const char *domain_path, char *own)
-{
-	size_t n = 0;
-
-	while (environ[n])
-		n++;
-	char **env = calloc(n + 2, sizeof(char *));
-	if (!env)
-		return NULL;
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "REDLEAF_DOMAIN_PATH=", 20) && strncmp(environ[i], "REDLEAF_DOMAIN=", 15))
-			env[k++] = environ[i];
-	snprintf(own, 4096, "REDLEAF_DOMAIN_PATH=%s", domain_path);
-	env[k++] = own;
-	env[k] = NULL;
-	return env;
-}
-
 int rl_system_run(struct rl_system_run *r)
 {
-	char own_env[4096];
 	int pipefd[2];
 	char *argv[] = { (char *)r->redleaf, "run", "--until", (char *)r->until, "--socket",
 			 (char *)r->socket, (char *)r->manifest, NULL };
-	char **env = make_env(r->domain_path, own_env);
+	char **env = rl_procs_env(r->domain_path);
 
 	r->status = -EIO;
 	snprintf(r->command, sizeof(r->command), "REDLEAF_DOMAIN_PATH=%s %s run --until %s --socket %s %s",
@@ -170,12 +149,13 @@ int rl_system_run(struct rl_system_run *r)
 	if (!env)
 		return -ENOMEM;
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		free(env);
-		return -errno;
+		int err = -errno;
+		rl_procs_env_free(env);
+		return err;
 	}
 	pid_t pid = rl_procs_exec(argv, env, -1, pipefd[1]);
 	close(pipefd[1]);
-	free(env);
+	rl_procs_env_free(env);
 	if (pid < 0) {
 		close(pipefd[0]);
 		return pid;

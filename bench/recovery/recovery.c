@@ -203,29 +203,6 @@ static int cli(const struct rec_config *c, const char *socket, char **out, const
 	return ret;
 }
 
-static char **make_env(const char *domain_path)
-{
-	extern char **environ;
-	size_t n = 0;
-	while (environ[n])
-		n++;
-	char **env = calloc(n + 2, sizeof(char *));
-	if (!env)
-		return NULL;
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "REDLEAF_DOMAIN_PATH=", 20) && strncmp(environ[i], "REDLEAF_SOCKET=", 15))
-			env[k++] = environ[i];
-	size_t len = strlen(domain_path) + 32;
-	env[k] = malloc(len);
-	if (!env[k]) {
-		free(env);
-		return NULL;
-	}
-	snprintf(env[k], len, "REDLEAF_DOMAIN_PATH=%s", domain_path);
-	return env;
-}
-
 static void fail_run(struct rec_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail_run(struct rec_run *r, const char *fmt, ...)
 {
@@ -670,7 +647,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rl_procs_remove_at_exit(tmpdir, 1);
-	char **env = make_env(c.domain_path);
+	char **env = rl_procs_env(c.domain_path);
 	struct rec_run *runs = calloc((size_t)c.rounds * REC_SYSTEMS, sizeof(*runs));
 	if (!env || !runs) {
 		fprintf(stderr, "recovery: out of memory\n");
@@ -745,10 +722,7 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < c.rounds * REC_SYSTEMS; i++)
 		rec_run_free(&runs[i]);
 	free(runs);
-	for (size_t i = 0; env[i]; i++)
-		if (!strncmp(env[i], "REDLEAF_DOMAIN_PATH=", 20))
-			free(env[i]); /* the one string make_env allocated */
-	free(env);
+	rl_procs_env_free(env);
 	rl_procs_cleanup();
 	if (failed) {
 		fprintf(stderr, "recovery: %d run(s) failed\n", failed);
