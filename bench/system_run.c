@@ -19,7 +19,6 @@
 
 #define LOG_MAX (4u << 20) /* a runaway domain must not eat our memory */
 
-
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
