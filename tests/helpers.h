@@ -3,6 +3,8 @@
 #ifndef RL_TEST_HELPERS_H
 #define RL_TEST_HELPERS_H
 
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -31,6 +33,25 @@ static int t_failed;
 static inline int t_result(void)
 {
 	return t_failed ? 1 : 0;
+}
+
+/* Counted checks with a printf-style message: t_checks made, t_failures failed. */
+static unsigned t_failures __attribute__((unused)), t_checks __attribute__((unused));
+
+static inline void t_check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline void t_check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	t_checks++;
+	if (ok)
+		return;
+	t_failures++;
+	fprintf(stderr, "FAIL: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 }
 
 #endif

@@ -16,25 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "helpers.h"
 #include "redleaf/manifest.h"
 
-static unsigned t_failures, t_checks;
-
-static void t_check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void t_check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	t_checks++;
-	if (ok)
-		return;
-	t_failures++;
-	fprintf(stderr, "FAIL: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 #define CHECK_STR(a, b) t_check(strcmp((a), (b)) == 0, "%s:%d: '%s' != '%s'", __FILE__, __LINE__, (a), (b))
 #define CHECK_INT(a, b) t_check((long long)(a) == (long long)(b), "%s:%d: %s = %lld, expected %lld", \

@@ -32,6 +32,7 @@
 #include <linux/futex.h>
 #include <linux/ioctl.h>
 
+#include "helpers.h"
 #include "redleaf/seccomp_policy.h"
 #include "rl_config.h"
 
@@ -59,27 +60,11 @@
 static const char *const group_names[] = { "base", "io_uring", "af_xdp", "vfio", "sanitizer" };
 
 static volatile int32_t *t_violation;
-static unsigned t_failures, t_checks;
 
 /* Prepared in the child before the filter goes in. */
 static int t_memfd = -1;
 static pid_t t_parent;
 
-static void t_check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void t_check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	t_checks++;
-	if (ok)
-		return;
-	t_failures++;
-	fprintf(stderr, "FAIL: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 /* ---- probes: return 0 if the call behaved as an allowed call should ---- */
 
