@@ -267,7 +267,10 @@ int rl_domain_main(int argc, char **argv)
 		 * seconds: every answer must be right (a shadow in front of a
 		 * crashing callee must send each call's own bytes again).
 		 */
-		double seconds = strtod(argv[2], NULL);
+		char *end;
+		double seconds = strtod(argv[2], &end);
+		if (*end || !(seconds > 0 && seconds <= 3600))
+			rl_panic("--checksum takes a number of seconds up to 3600, not '%s'", argv[2]);
 		struct timespec t0, now;
 		unsigned long calls = 0;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -289,8 +292,10 @@ int rl_domain_main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "--burst")) {
 		/* N null calls into import "burst" submitted at once, then collected: all must succeed. */
 		rl_cap b = rl_cap_lookup("burst");
-		unsigned n = (unsigned)strtoul(argv[2], NULL, 10), done = 0;
-		if (b == RL_CAP_INVALID || !n || n > 256)
+		char *end;
+		unsigned long n = strtoul(argv[2], &end, 10);
+		unsigned done = 0;
+		if (b == RL_CAP_INVALID || *end || !n || n > 256)
 			rl_panic("--burst needs an import 'burst' and a count of 1..256");
 		for (unsigned round = 0; round < 20; round++) {
 			for (unsigned i = 0; i < n; i++)
