@@ -97,7 +97,7 @@ static struct {
 	struct table pinned; /* our rows under pinned polling (one core per process) */
 	struct scaling scale[3];
 	unsigned nscale;
-	struct system_record systems[MAX_ROUNDS + 4];
+	struct system_record systems[MAX_ROUNDS + 6];
 	unsigned nsystems;
 	bool any_failed;
 } g;
@@ -641,6 +641,102 @@ static void run_latency(struct table *t, const char *part, const struct pin_plan
 			g.any_failed = true;
 	}
 	rl_system_run_free(&run);
+}
+
+/* ---- broker load ---- */
+
+/*
+ * How much of a pipelined row is the broker's own work: the row again, in a
+ * system of its own, and the proxy thread's account when the system ends
+ * ("proxy thread: N messages, busy X ms of Y s"). Every call is two messages
+ * (the call, its reply); start-up and warm-up change the busy time per
+ * message by well under a percent.
+ */
+struct load {
+	const char *id; /* one of our rows */
+	enum row_state state;
+	char note[200];
+	double row_ticks;     /* the row's median in this system, ticks per call */
+	double msg_ticks;     /* the proxy thread's busy ticks per message */
+};
+
+static struct load loads[] = { { .id = "batch.128" }, { .id = "pipeline.512" } };
+#define NLOADS (sizeof(loads) / sizeof(loads[0]))
+
+static void run_load(struct load *l)
+{
+	char args[256];
+	struct rl_system_run run;
+
+	snprintf(args, sizeof(args), "--iterations, \"%u\", --warmup, \"%u\", --only, \"%s\"%s", g.iterations,
+		 g.warmup, l->id, g.placed ? ", --settle-ms, \"300\"" : "");
+	char *m = manifest_text(1, args, NULL);
+	if (!m) {
+		snprintf(l->note, sizeof(l->note), "out of memory");
+		l->state = ROW_FAILED;
+		return;
+	}
+	progress("broker load: %s in a system of its own", l->id);
+	int ret = run_system("load", m, 3, "ipcbench", 60000 + (int)g.iterations * 4, g.placed, &run);
+	free(m);
+	l->state = ROW_FAILED;
+	if (ret) {
+		snprintf(l->note, sizeof(l->note), "cannot run the system: %s", strerror(-ret));
+		rl_system_run_free(&run);
+		return;
+	}
+	for (size_t i = 0; i < run.nlines; i++) {
+		char op[32], id[48];
+		double batch = 0;
+		if (rl_json_string(run.lines[i].json, "op", op, sizeof(op)))
+			continue;
+		rl_json_number(run.lines[i].json, "batch", &batch);
+		snprintf(id, sizeof(id), "%s.%u", op, (unsigned)batch);
+		if (!strcmp(id, l->id))
+			rl_json_number(run.lines[i].json, "median", &l->row_ticks);
+	}
+	const char *acct = run.log ? strstr(run.log, "proxy thread: ") : NULL;
+	unsigned long long msgs = 0;
+	double busy_ms = 0, up_s = 0;
+	if (run.status)
+		snprintf(l->note, sizeof(l->note), "the system ended with status %d", run.status);
+	else if (l->row_ticks <= 0)
+		snprintf(l->note, sizeof(l->note), "no result line for %s", l->id);
+	else if (!acct || sscanf(acct, "proxy thread: %llu messages, busy %lf ms of %lf s", &msgs, &busy_ms,
+				 &up_s) != 3 || !msgs || up_s <= 0)
+		snprintf(l->note, sizeof(l->note), "the broker did not account for its proxy thread");
+	else {
+		l->msg_ticks = busy_ms / 1e3 * g.tsc_hz / (double)msgs;
+		l->state = ROW_MEASURED;
+	}
+	if (l->state == ROW_FAILED) {
+		fprintf(stderr, "ipc: broker load %s: %s\n", l->id, l->note);
+		log_tail(&run);
+		g.any_failed = true;
+	}
+	rl_system_run_free(&run);
+}
+
+static void print_loads(void)
+{
+	bool any = false;
+	for (unsigned i = 0; i < NLOADS; i++)
+		any |= loads[i].state != ROW_PENDING;
+	if (!any)
+		return;
+	printf("\nbroker load: the row again in a system of its own; the proxy thread's busy time per\n"
+	       "  message, times 2 messages per call, is the broker's work per call. Where it is close to\n"
+	       "  the row's own cost, the one proxy thread is what limits the row.\n");
+	printf("%-14s | %14s | %18s | %s\n", "row", "ticks per call", "broker per message",
+	       "broker per call (share of the row)");
+	for (unsigned i = 0; i < NLOADS; i++) {
+		const struct load *l = &loads[i];
+		if (l->state == ROW_MEASURED)
+			printf("%-14s | %14.0f | %18.1f | %.0f (%.0f%%)\n", l->id, l->row_ticks, l->msg_ticks,
+			       2 * l->msg_ticks, 100.0 * 2 * l->msg_ticks / l->row_ticks);
+		else if (l->state != ROW_PENDING)
+			printf("%-14s | %s\n", l->id, l->note);
+	}
 }
 
 /* ---- scaling ---- */
@@ -1220,6 +1316,26 @@ static int write_json(void)
 		json_num(f, c->evaluated ? c->limit : NAN);
 		fprintf(f, "}");
 	}
+	fprintf(f, "],\n\"broker_load\":[");
+	bool first = true;
+	for (unsigned i = 0; i < NLOADS; i++) {
+		const struct load *l = &loads[i];
+		if (l->state == ROW_PENDING)
+			continue;
+		fprintf(f, "%s\n {\"row\":", first ? "" : ",");
+		first = false;
+		json_string(f, l->id);
+		fprintf(f, ",\"measured\":%s", l->state == ROW_MEASURED ? "true" : "false");
+		if (l->state == ROW_MEASURED)
+			fprintf(f, ",\"ticks_per_call\":%.1f,\"broker_ticks_per_message\":%.1f,"
+				   "\"broker_ticks_per_call\":%.1f",
+				   l->row_ticks, l->msg_ticks, 2 * l->msg_ticks);
+		else {
+			fprintf(f, ",\"note\":");
+			json_string(f, l->note);
+		}
+		fprintf(f, "}");
+	}
 	fprintf(f, "],\n\"systems\":[");
 	for (unsigned i = 0; i < g.nsystems; i++) {
 		const struct system_record *s = &g.systems[i];
@@ -1246,9 +1362,13 @@ static const char *only_unknown(const char *only, char *bad, size_t badlen)
 		size_t len = strcspn(p, ",");
 		bool known = false;
 		char full[64];
-		static const char *const parts[] = { "floors", "ours", "pinned", "scaling" };
-		for (unsigned i = 0; i < 4; i++)
+		static const char *const parts[] = { "floors", "ours", "pinned", "scaling", "load" };
+		for (unsigned i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
 			known |= item_matches(p, len, parts[i]);
+		for (unsigned i = 0; i < NLOADS; i++) {
+			snprintf(full, sizeof(full), "load.%s", loads[i].id);
+			known |= item_matches(p, len, full);
+		}
 		for (unsigned i = 0; i < sizeof(floor_ids) / sizeof(floor_ids[0]); i++)
 			known |= item_matches(p, len, floor_ids[i]);
 		for (unsigned i = 0; i < sizeof(our_ops) / sizeof(our_ops[0]); i++) {
@@ -1289,6 +1409,9 @@ static void usage(FILE *f)
 		"           with broker: {poll: true} and a core for each of ipcbench, callee and\n"
 		"           broker (and shadow); only with at least 3 usable CPUs (4 for the shadow)\n"
 		"  scaling  calls per second with 1, 2 and 4 client domains and one callee\n"
+		"  load     batch 128 and 512 in flight again, each in a system of its own, with\n"
+		"           the broker's account of its proxy thread: its busy time per message\n"
+		"           beside the row's cost per call\n"
 		"Cycles are TSC ticks. The broker is <dir of ipc>/../src/redleaf; domains are\n"
 		"found in <dir of ipc> and <dir of ipc>/../domains.\n"
 		"\n"
@@ -1298,9 +1421,9 @@ static void usage(FILE *f)
 		"                  the broker's manifest alike (default 5, at most 1000)\n"
 		"  --json FILE     write every number here (default <dir of ipc>/results/ipc.json)\n"
 		"  --only LIST     run only these parts or rows, comma-separated: floors, ours,\n"
-		"                  pinned, scaling, a floor id or prefix (raw3, raw3.b32, futex, ...),\n"
-		"                  ours.ID or pinned.ID (ours.null, ours.batch, pinned.pipeline, ...);\n"
-		"                  ids as in the JSON\n"
+		"                  pinned, scaling, load, a floor id or prefix (raw3, raw3.b32, futex,\n"
+		"                  ...), ours.ID, pinned.ID or load.ID (ours.null, ours.batch,\n"
+		"                  pinned.pipeline, load.pipeline.512, ...); ids as in the JSON\n"
 		"  --repeat N      measure floors and our rows N times (1..9), alternating, and report\n"
 		"                  per row the median over the rounds and their range: one run's\n"
 		"                  placement of processes (and of the VM's vCPUs) can shift whole rows\n"
@@ -1659,11 +1782,20 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < 3 && selected("scaling", "all"); i++)
 		run_scaling(clients[i], &g.scale[g.nscale++]);
 	g.others_scaling = others_since(&mark);
+	for (unsigned i = 0; i < NLOADS; i++)
+		if (selected("load", loads[i].id)) {
+			mark = load_mark();
+			run_load(&loads[i]);
+			double others = others_since(&mark);
+			if (others > g.others_ours || others < 0)
+				g.others_ours = others;
+		}
 
 	g.busy_after = others_busy(nap_200ms);
 
 	evaluate_checks();
 	print_table();
+	print_loads();
 	bool all_met = print_checks();
 	placement_hint();
 	if (g.any_failed)

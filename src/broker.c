@@ -422,6 +422,8 @@ int rl_cmd_run_system(const struct rl_run_options *opt)
 		}
 		rl_broker_log(b, "%s: started, pid %d", d->name, d->pid);
 	}
+	b->proxy_t0 = rl_proxy_ticks();
+	b->proxy_ns0 = rl_now_ns();
 	if (pthread_create(&proxy, NULL, rl_proxy_thread, b)) {
 		fprintf(stderr, "redleaf: cannot start the proxy thread\n");
 		ret = 1;
@@ -442,6 +444,11 @@ int rl_cmd_run_system(const struct rl_run_options *opt)
 	rl_broker_ring_bell(b);
 	pthread_join(proxy, NULL);
 	proxy_started = false;
+	struct rl_proxy_load load;
+	rl_proxy_load(b, &load);
+	rl_broker_log(b, "proxy thread: %llu messages, busy %.3f ms of %.3f s (%.0f ns per message)",
+		      (unsigned long long)load.messages, load.busy_ns / 1e6, load.up_ns / 1e9,
+		      load.messages ? (double)load.busy_ns / (double)load.messages : 0.0);
 
 	ret = b->exit_status;
 	if (opt->until) {

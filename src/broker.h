@@ -141,6 +141,15 @@ struct broker {
 	uint64_t start_ns;
 	bool quiet;
 
+	/*
+	 * The proxy thread's load. It alone writes proxy_msgs (messages taken
+	 * from tx rings) and proxy_busy (clock ticks of the passes that found
+	 * work); `redleaf ps` reads them. proxy_t0 and proxy_ns0 pair a tick
+	 * count with a time at the thread's start, so ticks convert to ns.
+	 */
+	_Atomic uint64_t proxy_msgs, proxy_busy;
+	uint64_t proxy_t0, proxy_ns0;
+
 	struct cont *conts;
 	uint32_t cont_free; /* head of the free list, UINT32_MAX when empty */
 	uint16_t *expected_borrows;
@@ -180,6 +189,25 @@ int rl_spawn_domain(struct broker *b, struct domain *d);
 
 /* proxy.c: the proxy thread's work. */
 void *rl_proxy_thread(void *arg);
+
+/* The proxy thread's clock: the TSC where there is one (cheap enough for every pass). */
+static inline uint64_t rl_proxy_ticks(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return __builtin_ia32_rdtsc();
+#else
+	return rl_now_ns();
+#endif
+}
+
+struct rl_proxy_load {
+	uint64_t messages; /* taken from domains' tx rings */
+	uint64_t busy_ns;  /* spent in passes that found work */
+	uint64_t up_ns;    /* since the proxy thread started */
+};
+
+/* A snapshot of the proxy thread's load, from any thread. */
+void rl_proxy_load(struct broker *b, struct rl_proxy_load *l);
 int rl_proxy_audit(struct broker *b, char *why, size_t whylen);
 
 /* recovery.c: the rest of a death, and restarts, in the proxy thread. */

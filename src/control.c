@@ -189,8 +189,21 @@ static void cmd_ps(struct broker *b, struct out *o, bool json)
 				   atomic_load(&d->restarts), recov, d->cause[0] ? d->cause : "-");
 		}
 	}
-	if (json)
-		out_printf(o, "]}\n");
+	struct rl_proxy_load load;
+	rl_proxy_load(b, &load);
+	if (json) {
+		out_printf(o, "],\"broker\":{\"messages\":%llu,\"busy_ns\":%llu,\"up_ns\":%llu}}\n",
+			   (unsigned long long)load.messages, (unsigned long long)load.busy_ns,
+			   (unsigned long long)load.up_ns);
+		return;
+	}
+	out_printf(o, "broker: %llu messages proxied", (unsigned long long)load.messages);
+	if (load.messages)
+		out_printf(o, ", %.0f ns each", (double)load.busy_ns / (double)load.messages);
+	if (load.up_ns)
+		out_printf(o, "; proxy thread busy %.1f%% of %.1f s", 100.0 * (double)load.busy_ns / (double)load.up_ns,
+			   load.up_ns / 1e9);
+	out_printf(o, "\n");
 }
 
 static void cmd_heap(struct broker *b, struct out *o, bool json)

@@ -406,7 +406,10 @@ static const struct command commands[] = {
 	  "restarted domain), heap objects and bytes owned, restarts, the last recovery time\n"
 	  "(RECOV-MS: from the broker seeing the death to the new incarnation's first reply;\n"
 	  "the dying process's own teardown, about 1 ms, comes before) and the cause of the\n"
-	  "last death. --json adds every recovery time kept (recoveries_ns).\n",
+	  "last death. A last line gives the broker's load: messages its proxy thread took\n"
+	  "from the domains' rings, its busy time per message, and the share of its life it\n"
+	  "spent in passes that found work (near 100%: the proxy thread limits the system).\n"
+	  "--json adds every recovery time kept (recoveries_ns) and the load (\"broker\").\n",
 	  cmd_ps },
 	{ "heap", "heap [--socket PATH] [--json | --audit]",
 	  "Summarise the ownership registry: free slots per size class and objects per owner\n"

@@ -27,10 +27,15 @@
  * event thread. A plain load and store is enough and avoids a locked
  * read-modify-write on every call.
  */
+static inline void stat_add(_Atomic uint64_t *counter, uint64_t n)
+{
+	atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
 static inline void stat_inc(_Atomic uint64_t *counter)
 {
-	atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
+	stat_add(counter, 1);
 }
 
 /* ---- delivery ---- */
@@ -858,6 +863,20 @@ static bool anything_ready(struct broker *b)
 	return atomic_load(&b->mb_op) != MB_NONE || atomic_load(&b->stop);
 }
 
+void rl_proxy_load(struct broker *b, struct rl_proxy_load *l)
+{
+	uint64_t ticks = rl_proxy_ticks(), ns = rl_now_ns();
+
+	l->messages = atomic_load_explicit(&b->proxy_msgs, memory_order_relaxed);
+	uint64_t busy = atomic_load_explicit(&b->proxy_busy, memory_order_relaxed);
+	l->up_ns = b->proxy_ns0 && ns > b->proxy_ns0 ? ns - b->proxy_ns0 : 0;
+	/* Ticks per ns over the whole run so far: no calibration pause at start. */
+	double rate = l->up_ns && ticks > b->proxy_t0 ? (double)(ticks - b->proxy_t0) / (double)l->up_ns : 1.0;
+	l->busy_ns = (uint64_t)((double)busy / rate);
+	if (l->busy_ns > l->up_ns)
+		l->busy_ns = l->up_ns;
+}
+
 void *rl_proxy_thread(void *arg)
 {
 	struct broker *b = arg;
@@ -865,7 +884,8 @@ void *rl_proxy_thread(void *arg)
 	unsigned spins = 0;
 
 	while (!atomic_load_explicit(&b->stop, memory_order_relaxed)) {
-		unsigned work = 0;
+		unsigned work = 0, msgs = 0;
+		uint64_t pass_start = rl_proxy_ticks();
 
 		for (unsigned i = 1; i <= b->ndom; i++) {
 			struct domain *d = &b->dom[i];
@@ -874,8 +894,9 @@ void *rl_proxy_thread(void *arg)
 				work++;
 			}
 			if (atomic_load_explicit(&d->state, memory_order_relaxed) == DOM_RUNNING)
-				work += drain(b, d);
+				msgs += drain(b, d);
 		}
+		work += msgs;
 		for (unsigned i = 1; i <= b->ndom; i++) {
 			struct domain *d = &b->dom[i];
 			if (atomic_load_explicit(&d->state, memory_order_relaxed) != DOM_RUNNING)
@@ -892,6 +913,8 @@ void *rl_proxy_thread(void *arg)
 		if (b->restarts_pending)
 			next_restart = rl_recovery_tick(b, rl_now_ns());
 		if (work) {
+			stat_add(&b->proxy_busy, rl_proxy_ticks() - pass_start);
+			stat_add(&b->proxy_msgs, msgs);
 			idle_since = 0;
 			continue;
 		}
