@@ -69,8 +69,8 @@ static void backlog_push(struct broker *b, struct domain *d, const struct rl_msg
 	q->q[q->tail++ % q->size] = *m;
 }
 
-/* Queues m for d: straight into its rx ring, or behind whatever waits already. */
-static void deliver(struct broker *b, struct domain *d, const struct rl_msg *m)
+/* Puts m into d's rx ring, or behind whatever waits in its backlog already. */
+static void put(struct broker *b, struct domain *d, const struct rl_msg *m)
 {
 	struct rl_msg *slot;
 
@@ -105,34 +105,53 @@ static void publish(struct domain *d)
 }
 
 /*
- * Building a message in place: deliver_slot() gives d's next rx slot (or,
- * when the ring is full or older messages wait in the backlog, a scratch
- * entry), the caller fills it, deliver_done() commits it. It saves zeroing
- * and copying a 64-byte message twice per call. The bytes a message does
- * not set keep what this same domain's ring held before: nothing crosses
- * between domains. Only the proxy thread delivers, so one scratch entry do.
+ * Outgoing messages are built in a private stage and go to the rings in
+ * one tight loop (stage_flush), at the end of each batch a domain's tx ring
+ * gave us, or when the stage is full. Writing a slot takes its line from
+ * the consumer's CPU; done in the middle of validating, each such transfer
+ * stalled every store behind it, while in a loop of copies they overlap.
+ * Only the proxy thread delivers, so one stage does. Whoever fills an
+ * entry sets all 64 bytes: entries are reused across domains.
  */
-static struct rl_msg scratch;
+#define STAGE_MAX 64
 
-static struct rl_msg *deliver_slot(struct domain *d)
+static struct {
+	_Alignas(64) struct rl_msg msg[STAGE_MAX];
+	struct domain *to[STAGE_MAX];
+	unsigned n;
+} stage;
+
+static void stage_flush(struct broker *b)
 {
-	struct rl_msg *slot;
+	for (unsigned i = 0; i < stage.n; i++) {
+		struct domain *d = stage.to[i];
+		put(b, d, &stage.msg[i]);
+		/* A long stream goes out in pieces, so its consumer starts early. */
+		if (rl_ring_unpublished(&d->rx) >= RL_RING_FORWARD_PUBLISH)
+			publish(d);
+	}
+	stage.n = 0;
+}
 
-	if (d->backlog.tail == d->backlog.head && (slot = rl_ring_reserve(&d->rx)))
-		return slot;
-	return &scratch;
+/* The stage entry to build d's next message in; deliver_done() queues it. */
+static struct rl_msg *deliver_slot(struct broker *b, struct domain *d)
+{
+	if (stage.n == STAGE_MAX)
+		stage_flush(b);
+	stage.to[stage.n] = d;
+	return &stage.msg[stage.n];
 }
 
 static void deliver_done(struct broker *b, struct domain *d, struct rl_msg *m)
 {
-	if (m == &scratch) {
-		backlog_push(b, d, m);
-		return;
-	}
-	rl_ring_commit(&d->rx);
-	d->rx_dirty = true;
-	if (rl_ring_unpublished(&d->rx) >= RL_RING_FORWARD_PUBLISH)
-		publish(d);
+	stage.n++;
+}
+
+/* Queues a copy of m for d. */
+static void deliver(struct broker *b, struct domain *d, const struct rl_msg *m)
+{
+	*deliver_slot(b, d) = *m;
+	deliver_done(b, d, NULL);
 }
 
 void rl_proxy_complete(struct broker *b, struct domain *caller, uint64_t tag, int status,
@@ -140,7 +159,7 @@ void rl_proxy_complete(struct broker *b, struct domain *caller, uint64_t tag, in
 {
 	if (atomic_load_explicit(&caller->state, memory_order_relaxed) != DOM_RUNNING)
 		return;
-	struct rl_msg *m = deliver_slot(caller);
+	struct rl_msg *m = deliver_slot(b, caller);
 	m->kind = RL_MSG_COMPLETE;
 	m->flags = flags;
 	m->method = 0;
@@ -149,6 +168,7 @@ void rl_proxy_complete(struct broker *b, struct domain *caller, uint64_t tag, in
 	m->status = status;
 	m->aux = 0;
 	m->arg[0] = ret;
+	m->arg[1] = m->arg[2] = m->arg[3] = m->arg[4] = 0;
 	deliver_done(b, caller, m);
 }
 
@@ -595,7 +615,7 @@ static void do_call(struct broker *b, struct domain *d, const struct rl_msg *m)
 	stat_inc(&d->calls_out);
 	stat_inc(&callee->calls_in);
 
-	struct rl_msg *fwd = deliver_slot(callee);
+	struct rl_msg *fwd = deliver_slot(b, callee);
 	fwd->kind = RL_MSG_INVOKE;
 	fwd->flags = 0;
 	fwd->method = m->method;
@@ -753,46 +773,54 @@ static void do_sys(struct broker *b, struct domain *d, const struct rl_msg *m)
 
 static unsigned drain(struct broker *b, struct domain *d)
 {
-	unsigned n = 0;
+	struct rl_msg batch[DRAIN_BATCH];
+	int ready = rl_ring_ready(&d->tx);
 
-	while (n < DRAIN_BATCH) {
-		int ready = rl_ring_ready(&d->tx);
-		if (ready < 0) {
-			/*
-			 * Impossible tail: report it once (tag 0) and read nothing until
-			 * the domain publishes a sane tail again; our head never moves.
-			 */
-			if (!d->tx_insane) {
-				struct rl_msg bad = { .kind = RL_MSG_CALL, .tag = 0 };
-				rl_broker_log(b, "%s: tx ring tail out of range; ignoring it", d->name);
-				reject(b, d, &bad, -EPROTO);
-				d->tx_insane = true;
-			}
-			break;
+	if (ready < 0) {
+		/*
+		 * Impossible tail: report it once (tag 0) and read nothing until
+		 * the domain publishes a sane tail again; our head never moves.
+		 */
+		if (!d->tx_insane) {
+			struct rl_msg bad = { .kind = RL_MSG_CALL, .tag = 0 };
+			rl_broker_log(b, "%s: tx ring tail out of range; ignoring it", d->name);
+			reject(b, d, &bad, -EPROTO);
+			d->tx_insane = true;
 		}
-		d->tx_insane = false;
-		if (!ready)
-			break;
-		/* Copy first: the domain may rewrite the slot while we validate. */
-		struct rl_msg m = *rl_ring_peek(&d->tx);
+		return 0;
+	}
+	d->tx_insane = false;
+	if (!ready)
+		return 0;
+	/*
+	 * Copy the whole batch first, in one tight loop: the domain may rewrite
+	 * a slot while we validate it, and the lines' transfers from the
+	 * domain's CPU overlap each other instead of each stalling its own
+	 * message's validation.
+	 */
+	unsigned n = ready < DRAIN_BATCH ? (unsigned)ready : DRAIN_BATCH;
+	for (unsigned i = 0; i < n; i++) {
+		batch[i] = *rl_ring_peek(&d->tx);
 		rl_ring_pop(&d->tx);
-		n++;
-		switch (m.kind) {
+	}
+	rl_ring_release(&d->tx);
+	for (unsigned i = 0; i < n; i++) {
+		const struct rl_msg *m = &batch[i];
+		switch (m->kind) {
 		case RL_MSG_CALL:
-			do_call(b, d, &m);
+			do_call(b, d, m);
 			break;
 		case RL_MSG_REPLY:
-			do_reply(b, d, &m);
+			do_reply(b, d, m);
 			break;
 		case RL_MSG_SYS:
-			do_sys(b, d, &m);
+			do_sys(b, d, m);
 			break;
 		default:
-			reject(b, d, &m, -EPROTO);
+			reject(b, d, m, -EPROTO);
 		}
 	}
-	if (n)
-		rl_ring_release(&d->tx);
+	stage_flush(b);
 	return n;
 }
 
@@ -897,6 +925,8 @@ void *rl_proxy_thread(void *arg)
 				msgs += drain(b, d);
 		}
 		work += msgs;
+		/* What handling deaths delivered (each drain sent its own already). */
+		stage_flush(b);
 		for (unsigned i = 1; i <= b->ndom; i++) {
 			struct domain *d = &b->dom[i];
 			if (atomic_load_explicit(&d->state, memory_order_relaxed) != DOM_RUNNING)
