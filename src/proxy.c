@@ -106,18 +106,17 @@ static void publish(struct domain *d)
 
 /*
  * Outgoing messages are built in a private stage and go to the rings in
- * one tight loop (stage_flush), at the end of each batch a domain's tx ring
- * gave us, or when the stage is full. Writing a slot takes its line from
+ * one tight loop (stage_flush) every RL_RING_FORWARD_PUBLISH messages, so a
+ * stream still reaches its consumer in pieces, and at the end of each batch
+ * a domain's tx ring gave us. Writing a slot takes its line from
  * the consumer's CPU; done in the middle of validating, each such transfer
  * stalled every store behind it, while in a loop of copies they overlap.
  * Only the proxy thread delivers, so one stage does. Whoever fills an
  * entry sets all 64 bytes: entries are reused across domains.
  */
-#define STAGE_MAX 64
-
 static struct {
-	_Alignas(64) struct rl_msg msg[STAGE_MAX];
-	struct domain *to[STAGE_MAX];
+	_Alignas(64) struct rl_msg msg[RL_RING_FORWARD_PUBLISH];
+	struct domain *to[RL_RING_FORWARD_PUBLISH];
 	unsigned n;
 } stage;
 
@@ -136,7 +135,7 @@ static void stage_flush(struct broker *b)
 /* The stage entry to build d's next message in; deliver_done() queues it. */
 static struct rl_msg *deliver_slot(struct broker *b, struct domain *d)
 {
-	if (stage.n == STAGE_MAX)
+	if (stage.n == RL_RING_FORWARD_PUBLISH)
 		stage_flush(b);
 	stage.to[stage.n] = d;
 	return &stage.msg[stage.n];
