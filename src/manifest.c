@@ -348,7 +348,7 @@ static int build_tree(struct ctx *c, yaml_parser_t *p, struct node **root)
 
 /* ---- scalar values ---- */
 
-static bool is_name_char(char ch)
+static bool is_name_char(char ch, bool first)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
 }
@@ -372,8 +372,12 @@ static int get_string(struct ctx *c, const struct node *n, const char *what, siz
 	return 0;
 }
 
-/* A name of a system, domain or import: [a-z0-9_-]{1,RL_NAME_MAX-1}. */
-static int get_name(struct ctx *c, const struct node *n, const char *what, char out[RL_NAME_MAX])
+/*
+ * A word shorter than RL_NAME_MAX, not empty, every character accepted by
+ * ok (which knows whether it is the first); hint says which are.
+ */
+static int get_word(struct ctx *c, const struct node *n, const char *what, char out[RL_NAME_MAX],
+		    bool (*ok)(char ch, bool first), const char *hint)
 {
 	if (n->kind != NODE_SCALAR)
 		return fail(c, n->pos, "%s must be a string, got %s", what, kind_name(n));
@@ -383,30 +387,23 @@ static int get_name(struct ctx *c, const struct node *n, const char *what, char 
 		return fail(c, n->pos, "%s '%s' is too long (at most %d characters)", what,
 			    show(n).s, RL_NAME_MAX - 1);
 	for (size_t i = 0; i < n->len; i++)
-		if (!is_name_char(n->text[i]))
-			return fail(c, n->pos, "bad %s '%s': use only a-z, 0-9, '_' and '-'", what,
-				    show(n).s);
+		if (!ok(n->text[i], i == 0))
+			return fail(c, n->pos, "bad %s '%s': %s", what, show(n).s, hint);
 	memcpy(out, n->text, n->len + 1);
 	return 0;
+}
+
+/* A name of a system, domain or import: [a-z0-9_-]{1,RL_NAME_MAX-1}. */
+static int get_name(struct ctx *c, const struct node *n, const char *what, char out[RL_NAME_MAX])
+{
+	return get_word(c, n, what, out, is_name_char, "use only a-z, 0-9, '_' and '-'");
 }
 
 /* An interface name as the IDL spells it: a C identifier shorter than RL_NAME_MAX. */
 static int get_iface(struct ctx *c, const struct node *n, const char *what, char out[RL_NAME_MAX])
 {
-	if (n->kind != NODE_SCALAR)
-		return fail(c, n->pos, "%s must be a string, got %s", what, kind_name(n));
-	if (n->len == 0)
-		return fail(c, n->pos, "%s is empty", what);
-	if (n->len >= RL_NAME_MAX)
-		return fail(c, n->pos, "%s '%s' is too long (at most %d characters)", what,
-			    show(n).s, RL_NAME_MAX - 1);
-	for (size_t i = 0; i < n->len; i++)
-		if (!is_ident_char(n->text[i], i == 0))
-			return fail(c, n->pos,
-				    "bad %s '%s': use a letter or '_', then letters, digits or '_'",
-				    what, show(n).s);
-	memcpy(out, n->text, n->len + 1);
-	return 0;
+	return get_word(c, n, what, out, is_ident_char,
+			"use a letter or '_', then letters, digits or '_'");
 }
 
 /* Decimal digits only; false on anything else. Saturates at UINT64_MAX (then out of range). */
