@@ -30,6 +30,18 @@ static int t_failed;
 		}                                                                          \
 	} while (0)
 
+/* Equality that ends the test at once, with both values in hex (layout and table checks). */
+#define T_EQ(a, b)                                                                      \
+	do {                                                                            \
+		unsigned long long t_a = (unsigned long long)(a);                       \
+		unsigned long long t_b = (unsigned long long)(b);                       \
+		if (t_a != t_b) {                                                       \
+			fprintf(stderr, "%s:%d: %s == %s failed: 0x%llx != 0x%llx\n",     \
+				__FILE__, __LINE__, #a, #b, t_a, t_b);                  \
+			exit(1);                                                        \
+		}                                                                       \
+	} while (0)
+
 static inline int t_result(void)
 {
 	return t_failed ? 1 : 0;

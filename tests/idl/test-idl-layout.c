@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../helpers.h"
+
 #include "good_layout.h"
 
 #define T_CHECK(cond)                                                                   \
@@ -21,17 +23,6 @@
 		if (!(cond)) {                                                          \
 			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
 				#cond);                                                 \
-			exit(1);                                                        \
-		}                                                                       \
-	} while (0)
-
-#define T_EQ(a, b)                                                                      \
-	do {                                                                            \
-		unsigned long long t_a = (unsigned long long)(a);                       \
-		unsigned long long t_b = (unsigned long long)(b);                       \
-		if (t_a != t_b) {                                                       \
-			fprintf(stderr, "%s:%d: %s == %s failed: 0x%llx != 0x%llx\n",     \
-				__FILE__, __LINE__, #a, #b, t_a, t_b);                  \
 			exit(1);                                                        \
 		}                                                                       \
 	} while (0)

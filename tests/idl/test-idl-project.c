@@ -10,18 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "redleaf_idl.h"
+#include "../helpers.h"
 
-#define T_EQ(a, b)                                                                      \
-	do {                                                                            \
-		unsigned long long t_a = (unsigned long long)(a);                       \
-		unsigned long long t_b = (unsigned long long)(b);                       \
-		if (t_a != t_b) {                                                       \
-			fprintf(stderr, "%s:%d: %s == %s failed: 0x%llx != 0x%llx\n",     \
-				__FILE__, __LINE__, #a, #b, t_a, t_b);                  \
-			exit(1);                                                        \
-		}                                                                       \
-	} while (0)
+#include "redleaf_idl.h"
 
 static uint64_t t_args[RL_MSG_ARGS];
 static unsigned t_nargs;
