@@ -256,6 +256,7 @@ static int build(struct broker *b)
 		d->broker = b;
 		d->m = md;
 		d->pidfd = -1;
+		d->start_pipe = -1;
 		d->devmem_fd = -1;
 		d->loans_head = UINT32_MAX;
 		snprintf(d->name, sizeof(d->name), "%s", md->name);
@@ -306,6 +307,11 @@ static void kill_and_reap(struct broker *b)
 		waitid(P_PIDFD, (id_t)d->pidfd, &si, WEXITED);
 		close(d->pidfd);
 		d->pidfd = -1;
+	}
+	for (unsigned i = 1; i <= b->ndom; i++) {
+		if (b->dom[i].start_pipe >= 0)
+			close(b->dom[i].start_pipe);
+		b->dom[i].start_pipe = -1;
 	}
 }
 
@@ -414,7 +420,7 @@ int rl_cmd_run_system(const struct rl_run_options *opt)
 		struct domain *d = &b->dom[i];
 		if (!d->m->start)
 			continue;
-		ret = rl_spawn_domain(b, d);
+		ret = rl_spawn_domain(b, d, true);
 		if (ret) {
 			fprintf(stderr, "redleaf: cannot start domain '%s': %s\n", d->name, strerror(-ret));
 			ret = 1;

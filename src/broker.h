@@ -66,6 +66,12 @@ struct domain {
 
 	pid_t pid;
 	int pidfd;
+	/*
+	 * A restart does not wait for exec: the read end of the pipe on which
+	 * the child reports an exec failure stays here, and the event thread
+	 * reads it when it reaps the process (-1 when none).
+	 */
+	int start_pipe;
 	int channel_fd;
 	int devmem_fd; /* device memory kept across restarts, or -1 */
 	struct rl_chan *chan;
@@ -184,8 +190,15 @@ void rl_broker_request_stop(struct broker *b);
 struct domain *rl_broker_domain_by_name(struct broker *b, const char *name);
 void rl_broker_wire(struct broker *b, struct domain *d);
 
-/* spawn.c: starts d's process; 0 or a negative errno. */
-int rl_spawn_domain(struct broker *b, struct domain *d);
+/*
+ * spawn.c: starts d's process; 0 or a negative errno. With wait, returns
+ * once the process has exec'd its binary (or failed to, which is then the
+ * error); without, right after the fork, leaving d->start_pipe for
+ * rl_spawn_failure().
+ */
+int rl_spawn_domain(struct broker *b, struct domain *d, bool wait);
+/* After d's process ended: why it could not start, or NULL if it did start. */
+const char *rl_spawn_failure(struct domain *d, char *buf, size_t len);
 
 /* proxy.c: the proxy thread's work. */
 void *rl_proxy_thread(void *arg);

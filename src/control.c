@@ -631,6 +631,9 @@ static void reap(struct broker *b, struct domain *d, int epfd)
 	close(d->pidfd);
 	d->pidfd = -1;
 	rl_describe_death(d, si.si_code, si.si_status);
+	char why[sizeof(d->cause)];
+	if (rl_spawn_failure(d, why, sizeof(why)))
+		memcpy(d->cause, why, sizeof(d->cause));
 	atomic_store(&d->death_pending, 1);
 	rl_broker_ring_bell(b);
 }

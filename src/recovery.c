@@ -200,7 +200,7 @@ int rl_recovery_restart(struct broker *b, struct domain *d)
 	for (unsigned i = 0; i < RL_MAX_CAPS; i++)
 		d->caps[i].used = 0; /* its own capabilities start afresh; generations live on */
 	rl_broker_wire(b, d);
-	ret = rl_spawn_domain(b, d);
+	ret = rl_spawn_domain(b, d, false);
 	if (ret) {
 		rl_broker_log(b, "%s: restart failed: %s", d->name, strerror(-ret));
 		atomic_store(&d->state, DOM_DEAD);

@@ -8,7 +8,11 @@
  * confinement is the launcher's (src/domain/launcher.c).
  *
  * Exec failures come back over a close-on-exec pipe, so a bad binary is a
- * clear error at start instead of a mysterious exit status.
+ * clear error at start instead of a mysterious exit status. A first start
+ * waits for exec; a restart (in the proxy thread, which every call goes
+ * through) returns after the fork, and the failure, if any, is read when
+ * the process is reaped: waiting for exec blocked every domain's calls for
+ * about a millisecond per restart.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,7 +50,7 @@ static const char *const stage_text[] = {
 	"preparing descriptors", "pinning to its CPU", "dropping privileges", "executing",
 };
 
-int rl_spawn_domain(struct broker *b, struct domain *d)
+int rl_spawn_domain(struct broker *b, struct domain *d, bool wait)
 {
 	int fds[5] = { b->heap.heap_fd, -1, b->bell_fd, d->channel_fd, d->devmem_fd };
 	int nfds = d->devmem_fd >= 0 ? 5 : 4;
@@ -162,18 +166,20 @@ int rl_spawn_domain(struct broker *b, struct domain *d)
 
 	close(pipefd[1]);
 	pipefd[1] = -1;
-	int msg[2];
-	ssize_t n;
-	do
-		n = read(pipefd[0], msg, sizeof(msg));
-	while (n < 0 && errno == EINTR);
-	if (n == (ssize_t)sizeof(msg)) {
-		waitpid(pid, NULL, 0);
-		unsigned stage = (unsigned)msg[0] < 4 ? (unsigned)msg[0] : 3;
-		rl_broker_log(b, "%s: cannot start %s: %s: %s", d->name, d->binary, stage_text[stage],
-			      strerror(msg[1]));
-		ret = -msg[1] ? -msg[1] : -EIO;
-		goto out;
+	if (wait) {
+		int msg[2];
+		ssize_t n;
+		do
+			n = read(pipefd[0], msg, sizeof(msg));
+		while (n < 0 && errno == EINTR);
+		if (n == (ssize_t)sizeof(msg)) {
+			waitpid(pid, NULL, 0);
+			unsigned stage = (unsigned)msg[0] < 4 ? (unsigned)msg[0] : 3;
+			rl_broker_log(b, "%s: cannot start %s: %s: %s", d->name, d->binary,
+				      stage_text[stage], strerror(msg[1]));
+			ret = -msg[1] ? -msg[1] : -EIO;
+			goto out;
+		}
 	}
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0) {
@@ -184,6 +190,11 @@ int rl_spawn_domain(struct broker *b, struct domain *d)
 	}
 	d->pid = pid;
 	d->pidfd = pidfd;
+	if (!wait) {
+		/* The child has exited or exec'd by the time anyone reads it: no need to block. */
+		d->start_pipe = pipefd[0];
+		pipefd[0] = -1;
+	}
 	d->started_ns = rl_now_ns();
 	atomic_store(&d->state, DOM_RUNNING);
 out:
@@ -198,4 +209,24 @@ out:
 	if (pipefd[1] >= 0)
 		close(pipefd[1]);
 	return ret;
+}
+
+const char *rl_spawn_failure(struct domain *d, char *buf, size_t len)
+{
+	int msg[2];
+	ssize_t n = -1;
+
+	if (d->start_pipe < 0)
+		return NULL;
+	/* The process is dead: whatever it wrote is there, and the pipe is at EOF after it. */
+	do
+		n = read(d->start_pipe, msg, sizeof(msg));
+	while (n < 0 && errno == EINTR);
+	close(d->start_pipe);
+	d->start_pipe = -1;
+	if (n != (ssize_t)sizeof(msg))
+		return NULL;
+	unsigned stage = (unsigned)msg[0] < 4 ? (unsigned)msg[0] : 3;
+	snprintf(buf, len, "cannot start %s: %s: %s", d->binary, stage_text[stage], strerror(msg[1]));
+	return buf;
 }

@@ -1,0 +1,65 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# A restart whose binary can no longer be executed. Restarts do not wait for
+# exec (the proxy thread goes back to the other domains' calls), so the
+# failure must still come back: as the death's cause in `redleaf ps`, and
+# through the crash-loop policy, which must give up instead of spinning.
+set -u
+: "${REDLEAF:?REDLEAF must name the redleaf binary}"
+: "${REDLEAF_DOMAIN_PATH:?REDLEAF_DOMAIN_PATH must name the built domains}"
+dir=$(mktemp -d /tmp/rl-execfail.XXXXXX)
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+fail() {
+	echo "FAIL: $*" >&2
+	echo "--- broker log ---" >&2
+	cat "$dir/log" >&2
+	exit 1
+}
+
+# until SECONDS COMMAND...: runs COMMAND every 20 ms until it succeeds; fails after SECONDS.
+until_ok() {
+	limit=$(( $1 * 50 ))
+	shift
+	n=0
+	until "$@" > /dev/null 2>&1; do
+		n=$((n + 1))
+		[ "$n" -ge "$limit" ] && return 1
+		sleep 0.02
+	done
+}
+
+callee=$(printf '%s' "$REDLEAF_DOMAIN_PATH" | cut -d: -f1)/callee
+[ -x "$callee" ] || { echo "SKIP: no callee domain at $callee" >&2; exit 77; }
+cp "$callee" "$dir/victim"
+cat > "$dir/system.yaml" << EOF
+system: execfail
+domains:
+  - {name: victim, binary: ./victim, exports: [Test], restart: always}
+EOF
+"$REDLEAF" run --socket "$dir/s" "$dir/system.yaml" 2> "$dir/log" < /dev/null &
+pid=$!
+until_ok 10 "$REDLEAF" ps --socket "$dir/s" || fail "the broker never answered"
+grep -q 'victim: started' "$dir/log" || fail "victim did not start"
+
+chmod a-x "$dir/victim"
+"$REDLEAF" crash --socket "$dir/s" victim || fail "crash injection was refused"
+has_cause() {
+	"$REDLEAF" ps --json --socket "$dir/s" | grep -q "cannot start [^\"]*/victim: executing: Permission denied"
+}
+until_ok 10 has_cause || fail "ps never gave the exec failure as the cause"
+gave_up() {
+	grep -q 'victim: died 8 times in a row before serving; not restarting it again' "$dir/log"
+}
+until_ok 20 gave_up || fail "the broker did not give up restarting"
+"$REDLEAF" stop --socket "$dir/s" || fail "stop was refused"
+wait "$pid"
+status=$?
+pid=
+[ "$status" -eq 0 ] || fail "the broker exited with status $status"
+echo "ok: exec failure on restart reported and the restarts given up"
