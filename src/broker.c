@@ -100,8 +100,11 @@ static int resolve_binary(const struct rl_manifest *m, const struct rl_manifest_
 	const char *bin = md->binary;
 
 	if (strchr(bin, '/')) {
+		const char *rel = bin;
+		while (rel[0] == '.' && rel[1] == '/') /* "./x" names x beside the manifest: say so */
+			rel += 2;
 		bool fits = bin[0] == '/' ? strlen(bin) < PATH_MAX && strcpy(out, bin)
-					  : join_path(out, m->dir, bin);
+					  : join_path(out, m->dir, rel);
 		if (fits && executable(out))
 			return 0;
 		return manifest_error(m, md->pos, "domain '%s': binary '%s' is not an executable file (%s)",

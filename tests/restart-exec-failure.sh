@@ -50,7 +50,7 @@ grep -q 'victim: started' "$dir/log" || fail "victim did not start"
 chmod a-x "$dir/victim"
 "$REDLEAF" crash --socket "$dir/s" victim || fail "crash injection was refused"
 has_cause() {
-	"$REDLEAF" ps --json --socket "$dir/s" | grep -q "cannot start [^\"]*/victim: executing: Permission denied"
+	"$REDLEAF" ps --json --socket "$dir/s" | grep -q "cannot start $dir/victim: executing: Permission denied"
 }
 until_ok 10 has_cause || fail "ps never gave the exec failure as the cause"
 gave_up() {
