@@ -153,8 +153,11 @@ static void deliver(struct broker *b, struct domain *d, const struct rl_msg *m)
 	deliver_done(b, d, NULL);
 }
 
-void rl_proxy_complete(struct broker *b, struct domain *caller, uint64_t tag, int status,
-		       uint64_t ret, uint8_t flags)
+/* The hot path's own copies of small helpers recovery.c also calls: no call, no register spills. */
+#define HOT static inline __attribute__((always_inline))
+
+HOT void complete(struct broker *b, struct domain *caller, uint64_t tag, int status, uint64_t ret,
+		  uint8_t flags)
 {
 	if (atomic_load_explicit(&caller->state, memory_order_relaxed) != DOM_RUNNING)
 		return;
@@ -169,6 +172,12 @@ void rl_proxy_complete(struct broker *b, struct domain *caller, uint64_t tag, in
 	m->arg[0] = ret;
 	m->arg[1] = m->arg[2] = m->arg[3] = m->arg[4] = 0;
 	deliver_done(b, caller, m);
+}
+
+void rl_proxy_complete(struct broker *b, struct domain *caller, uint64_t tag, int status,
+		       uint64_t ret, uint8_t flags)
+{
+	complete(b, caller, tag, status, ret, flags);
 }
 
 static void reject(struct broker *b, struct domain *d, const struct rl_msg *m, int err)
@@ -457,7 +466,7 @@ static uint32_t cont_alloc(struct broker *b)
 	return idx;
 }
 
-void rl_proxy_free_cont(struct broker *b, uint32_t idx)
+HOT void free_cont(struct broker *b, uint32_t idx)
 {
 	struct cont *c = &b->conts[idx];
 
@@ -472,6 +481,11 @@ void rl_proxy_free_cont(struct broker *b, uint32_t idx)
 	c->gen++;
 	c->next_free = b->cont_free;
 	b->cont_free = idx;
+}
+
+void rl_proxy_free_cont(struct broker *b, uint32_t idx)
+{
+	free_cont(b, idx);
 }
 
 static struct cont *cont_from_tag(struct broker *b, uint64_t tag, uint32_t *idx)
@@ -632,7 +646,7 @@ static void do_call(struct broker *b, struct domain *d, const struct rl_msg *m)
 	deliver_done(b, callee, fwd);
 }
 
-static void do_reply(struct broker *b, struct domain *d, const struct rl_msg *m)
+HOT void do_reply(struct broker *b, struct domain *d, const struct rl_msg *m)
 {
 	uint32_t ci;
 	struct cont *c = cont_from_tag(b, m->tag, &ci);
@@ -700,11 +714,11 @@ static void do_reply(struct broker *b, struct domain *d, const struct rl_msg *m)
 		}
 	}
 	if (!c->caller_dead) {
-		rl_proxy_complete(b, caller, c->caller_tag, status, ret, flags);
+		complete(b, caller, c->caller_tag, status, ret, flags);
 		if (caller->outstanding)
 			caller->outstanding--;
 	}
-	rl_proxy_free_cont(b, ci);
+	free_cont(b, ci);
 }
 
 /* ---- heap service ---- */
