@@ -141,6 +141,8 @@ void rl_log(const char *fmt, ...)
 	(void)!write(2, buf, (size_t)n);
 }
 
+static void tx_publish(void);
+
 void rl_panic(const char *fmt, ...)
 {
 	char msg[RL_PANIC_MAX];
@@ -151,6 +153,8 @@ void rl_panic(const char *fmt, ...)
 	va_end(ap);
 	if (rt.chan)
 		memcpy(rt.chan->ctl.panic_msg, msg, sizeof(msg));
+	if (rt.tx.ring)
+		tx_publish(); /* replies held for a group were made: let them count */
 	rl_log("panic: %s", msg);
 	syscall(SYS_exit_group, RL_PANIC_STATUS);
 	__builtin_unreachable();
