@@ -46,6 +46,7 @@ export REDLEAF_BENCH_DIR="$dir"
 expect 1 "redleaf bench: cannot run $dir/bench/ipc: No such file" bench ipc
 unset REDLEAF_BENCH_DIR
 expect 2 "ipc: --only: no part or row named 'bogus'" bench ipc --only raw3,bogus
+expect 2 "ipc: --only: no part or row named 'load.batch.32'" bench ipc --only load,load.batch.32
 expect 1 "no broker at $sock" ps --socket "$sock"
 expect 1 "no broker at $sock" crash --socket "$sock" d
 expect 1 "no-such.yaml: error: cannot open: No such file or directory" run --socket "$sock" "$dir/no-such.yaml"
