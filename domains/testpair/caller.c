@@ -18,6 +18,10 @@
  * whose null() must succeed.
  * `caller --burst N` submits N null() calls at once to import "burst", 20
  * times over, and checks that every one succeeds.
+ * `caller --crash-in-batch N K P` submits N null() calls at once to a callee
+ * armed to panic at its Kth call at point P: calls before K succeed (their
+ * replies went out, even if the callee held them for a group), call K fails
+ * with -ECONNRESET or, at point "after", succeeds, later calls fail.
  * `caller --checksum SECONDS` calls checksum() with payloads of known sums
  * for that long; every answer must be right.
  */
@@ -42,6 +46,33 @@ static rref_payload new_payload(uint8_t seed, uint64_t *sum)
 		*sum += p->data[i];
 	}
 	return r;
+}
+
+/*
+ * Submits null() calls tagged 1..n to cap at once, flushes, and collects
+ * their n completions: status[tag] for each. Returns how many came back.
+ */
+static unsigned null_batch(rl_cap cap, unsigned n, int status[])
+{
+	unsigned got = 0;
+
+	for (unsigned i = 1; i <= n; i++)
+		T_EQ(rl_call_submit(cap, RL_METHOD_Test_null, NULL, 0, i), 1);
+	rl_call_flush();
+	while (got < n) {
+		struct rl_completion c[64];
+		int k = rl_call_poll(c, 64, 1);
+		T_CHECK(k > 0);
+		if (k <= 0)
+			break;
+		for (int j = 0; j < k; j++) {
+			T_CHECK(c[j].tag >= 1 && c[j].tag <= n);
+			if (c[j].tag >= 1 && c[j].tag <= n)
+				status[c[j].tag] = c[j].status;
+		}
+		got += (unsigned)k;
+	}
+	return got;
 }
 
 static int victim_null(void *self)
@@ -241,6 +272,23 @@ int rl_domain_main(int argc, char **argv)
 		T_EQ(rl_heap_audit(), 0);
 		return t_report();
 	}
+	if (argc == 5 && !strcmp(argv[1], "--crash-in-batch")) {
+		char *e1, *e2;
+		unsigned long n = strtoul(argv[2], &e1, 10), k = strtoul(argv[3], &e2, 10);
+		bool after = !strcmp(argv[4], "after");
+		if (*e1 || *e2 || !n || n > 64 || !k || k > n)
+			rl_panic("--crash-in-batch needs N (1..64), K (1..N) and a point");
+		int status[65];
+		T_EQ(null_batch(t, (unsigned)n, status), n);
+		for (unsigned long i = 1; i <= n; i++) {
+			if (i < k || (i == k && after))
+				T_EQ(status[i], 0);
+			else
+				T_CHECK(status[i] == -ECONNRESET || status[i] == -EHOSTDOWN);
+		}
+		T_EQ(rl_heap_audit(), 0);
+		return t_report();
+	}
 	if (argc == 2 && !strcmp(argv[1], "--slow-victim")) {
 		/* Dies (killed from the CLI) while this call is in flight. */
 		static const struct Test_ops dummy = { .null = victim_null };
@@ -298,20 +346,10 @@ int rl_domain_main(int argc, char **argv)
 		if (b == RL_CAP_INVALID || *end || !n || n > 256)
 			rl_panic("--burst needs an import 'burst' and a count of 1..256");
 		for (unsigned round = 0; round < 20; round++) {
-			for (unsigned i = 0; i < n; i++)
-				T_EQ(rl_call_submit(b, RL_METHOD_Test_null, NULL, 0, i + 1), 1);
-			rl_call_flush();
-			for (unsigned got = 0; got < n;) {
-				struct rl_completion c[64];
-				int k = rl_call_poll(c, 64, 1);
-				T_CHECK(k > 0);
-				if (k <= 0)
-					break;
-				for (int j = 0; j < k; j++)
-					T_EQ(c[j].status, 0);
-				got += (unsigned)k;
-				done += (unsigned)k;
-			}
+			static int status[257];
+			done += null_batch(b, (unsigned)n, status);
+			for (unsigned i = 1; i <= n; i++)
+				T_EQ(status[i], 0);
 		}
 		T_EQ(done, 20 * n);
 		T_EQ(rl_heap_audit(), 0);
