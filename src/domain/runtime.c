@@ -180,7 +180,7 @@ static void tx_publish(void)
 }
 
 /* A slot on tx; publishes and yields while the broker catches up. */
-static struct rl_msg *tx_reserve(void)
+static inline struct rl_msg *tx_reserve(void)
 {
 	struct rl_msg *m;
 
@@ -260,7 +260,7 @@ static void rx_wait(struct rl_msg *out)
 	}
 }
 
-static struct export *export_for(const struct rl_msg *m)
+static inline struct export *export_for(const struct rl_msg *m)
 {
 	if (m->cap >= RL_MAX_EXPORTS)
 		return NULL;
@@ -290,10 +290,19 @@ static void __attribute__((noinline)) inject_step(uint32_t point)
 	rl_panic("crash injected from the CLI (%s the call)", where);
 }
 
-/* The common case, no injection armed, costs one load and a branch. */
-static inline void maybe_inject(uint32_t point)
+/*
+ * Whether the broker armed a crash injection, read once per invocation: the
+ * common case, nothing armed, costs one load and then a register test at
+ * each of the three points.
+ */
+static inline bool inject_armed(void)
 {
-	if (__builtin_expect(rt.chan->ctl.inject_countdown != 0, 0))
+	return __builtin_expect(rt.chan->ctl.inject_countdown != 0, 0);
+}
+
+static inline void maybe_inject(bool armed, uint32_t point)
+{
+	if (__builtin_expect(armed, 0))
 		inject_step(point);
 }
 
@@ -306,7 +315,7 @@ static bool invoke_follows(void)
 	       RL_MSG_INVOKE;
 }
 
-static void serve_invoke(const struct rl_msg *in)
+static inline __attribute__((always_inline)) void serve_invoke(const struct rl_msg *in, bool armed)
 {
 	struct export *e = export_for(in);
 	uint64_t ret = 0;
@@ -319,7 +328,7 @@ static void serve_invoke(const struct rl_msg *in)
 		}
 		status = -ENOSYS;
 	} else {
-		maybe_inject(RL_INJECT_DURING);
+		maybe_inject(armed, RL_INJECT_DURING);
 		rt.serve_depth++;
 		status = e->fn(e->ops, e->self, in->method, in->arg, &ret);
 		rt.serve_depth--;
@@ -347,7 +356,7 @@ static void serve_invoke(const struct rl_msg *in)
 	 */
 	if (rl_ring_unpublished(&rt.tx) >= REPLY_GROUP || !invoke_follows())
 		tx_publish();
-	maybe_inject(RL_INJECT_AFTER);
+	maybe_inject(armed, RL_INJECT_AFTER);
 }
 
 static void handle(const struct rl_msg *m)
@@ -358,8 +367,9 @@ static void handle(const struct rl_msg *m)
 			hold(m);
 			break;
 		}
-		maybe_inject(RL_INJECT_BEFORE);
-		serve_invoke(m);
+		bool armed = inject_armed();
+		maybe_inject(armed, RL_INJECT_BEFORE);
+		serve_invoke(m, armed);
 		break;
 	case RL_MSG_COMPLETE:
 	case RL_MSG_SYS_DONE:
@@ -404,8 +414,9 @@ static struct done wait_for(uint64_t tag)
 	return d;
 }
 
-static void post(uint8_t kind, uint32_t cap, uint16_t method, const uint64_t *args, unsigned nargs,
-		 uint64_t tag)
+/* Inlined, with one store per argument word: it runs once per call a domain makes. */
+static inline __attribute__((always_inline)) void post(uint8_t kind, uint32_t cap, uint16_t method,
+						       const uint64_t *args, unsigned nargs, uint64_t tag)
 {
 	struct rl_msg *m = tx_reserve();
 	m->kind = kind;
@@ -415,8 +426,12 @@ static void post(uint8_t kind, uint32_t cap, uint16_t method, const uint64_t *ar
 	m->tag = tag;
 	m->status = 0;
 	m->aux = 0;
-	for (unsigned i = 0; i < RL_MSG_ARGS; i++)
-		m->arg[i] = i < nargs ? args[i] : 0;
+	static_assert(RL_MSG_ARGS == 5, "one store per argument word below");
+	m->arg[0] = nargs > 0 ? args[0] : 0;
+	m->arg[1] = nargs > 1 ? args[1] : 0;
+	m->arg[2] = nargs > 2 ? args[2] : 0;
+	m->arg[3] = nargs > 3 ? args[3] : 0;
+	m->arg[4] = nargs > 4 ? args[4] : 0;
 	rl_ring_commit(&rt.tx);
 }
 
@@ -498,7 +513,7 @@ int rl_export(uint16_t iface_id, rl_dispatch_fn dispatch, const void *ops, void 
 		for (unsigned k = 0; k < rt.ndefer; k++) {
 			struct rl_msg m = rt.defer[k];
 			if (m.cap == i)
-				serve_invoke(&m);
+				serve_invoke(&m, inject_armed());
 			else
 				rt.defer[keep++] = m;
 		}
