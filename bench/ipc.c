@@ -543,6 +543,22 @@ static bool pinned_row(const char *id)
  * with pin, the pinned-polling subset (part "pinned"): broker: {poll: true}
  * and every process on a core of its own, so nobody ever sleeps or yields.
  */
+/* The row id a BENCH line reports ("null", "batch.32", ...); false when it has no op. */
+static bool bench_line_id(const char *json, char *id, size_t len)
+{
+	char op[32];
+	double batch = 0;
+
+	if (rl_json_string(json, "op", op, sizeof(op)))
+		return false;
+	rl_json_number(json, "batch", &batch);
+	if (batch > 0)
+		snprintf(id, len, "%s.%u", op, (unsigned)batch);
+	else
+		snprintf(id, len, "%s", op);
+	return true;
+}
+
 static void run_latency(struct table *t, const char *part, const struct pin_plan *pin)
 {
 	char args[512];
@@ -599,15 +615,10 @@ static void run_latency(struct table *t, const char *part, const struct pin_plan
 	}
 	for (size_t i = 0; i < run.nlines; i++) {
 		const char *j = run.lines[i].json;
-		char op[32], id[48];
-		double batch = 0, v;
-		if (rl_json_string(j, "op", op, sizeof(op)))
+		char id[48];
+		double v;
+		if (!bench_line_id(j, id, sizeof(id)))
 			continue;
-		rl_json_number(j, "batch", &batch);
-		if (batch > 0)
-			snprintf(id, sizeof(id), "%s.%u", op, (unsigned)batch);
-		else
-			snprintf(id, sizeof(id), "%s", op);
 		struct row *r = row_find(t, id);
 		if (!r)
 			continue;
@@ -686,13 +697,8 @@ static void run_load(struct load *l)
 		return;
 	}
 	for (size_t i = 0; i < run.nlines; i++) {
-		char op[32], id[48];
-		double batch = 0;
-		if (rl_json_string(run.lines[i].json, "op", op, sizeof(op)))
-			continue;
-		rl_json_number(run.lines[i].json, "batch", &batch);
-		snprintf(id, sizeof(id), "%s.%u", op, (unsigned)batch);
-		if (!strcmp(id, l->id))
+		char id[48];
+		if (bench_line_id(run.lines[i].json, id, sizeof(id)) && !strcmp(id, l->id))
 			rl_json_number(run.lines[i].json, "median", &l->row_ticks);
 	}
 	const char *acct = run.log ? strstr(run.log, "proxy thread: ") : NULL;

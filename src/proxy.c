@@ -141,7 +141,7 @@ static struct rl_msg *deliver_slot(struct broker *b, struct domain *d)
 	return &stage.msg[stage.n];
 }
 
-static void deliver_done(struct broker *b, struct domain *d, struct rl_msg *m)
+static void deliver_done(void)
 {
 	stage.n++;
 }
@@ -150,7 +150,7 @@ static void deliver_done(struct broker *b, struct domain *d, struct rl_msg *m)
 static void deliver(struct broker *b, struct domain *d, const struct rl_msg *m)
 {
 	*deliver_slot(b, d) = *m;
-	deliver_done(b, d, NULL);
+	deliver_done();
 }
 
 /* The hot path's own copies of small helpers recovery.c also calls: no call, no register spills. */
@@ -171,7 +171,7 @@ HOT void complete(struct broker *b, struct domain *caller, uint64_t tag, int sta
 	m->aux = 0;
 	m->arg[0] = ret;
 	m->arg[1] = m->arg[2] = m->arg[3] = m->arg[4] = 0;
-	deliver_done(b, caller, m);
+	deliver_done();
 }
 
 void rl_proxy_complete(struct broker *b, struct domain *caller, uint64_t tag, int status,
@@ -643,7 +643,7 @@ static void do_call(struct broker *b, struct domain *d, const struct rl_msg *m)
 	fwd->arg[2] = args[2];
 	fwd->arg[3] = args[3];
 	fwd->arg[4] = args[4];
-	deliver_done(b, callee, fwd);
+	deliver_done();
 }
 
 HOT void do_reply(struct broker *b, struct domain *d, const struct rl_msg *m)

@@ -311,8 +311,7 @@ static bool invoke_follows(void)
 {
 	if (rt.held_head != rt.held_tail || rt.rx.head == rt.rx.tail_cache)
 		return false;
-	return atomic_load_explicit((_Atomic uint8_t *)&rl_ring_peek(&rt.rx)->kind, memory_order_relaxed) ==
-	       RL_MSG_INVOKE;
+	return rl_ring_peek(&rt.rx)->kind == RL_MSG_INVOKE; /* published: read like any entry */
 }
 
 static inline __attribute__((always_inline)) void serve_invoke(const struct rl_msg *in, bool armed)
@@ -504,12 +503,8 @@ int rl_call_poll(struct rl_completion *out, unsigned max, int wait)
 				continue;
 			}
 		}
+		/* Anything else, in order: a completion behind it is stashed, then collected above. */
 		if (rx_take(&m)) {
-			/* A completion for the caller goes straight to out[] when none wait in the stash. */
-			if (m.kind == RL_MSG_COMPLETE && !(m.tag & SYNC_TAG) && rt.stash_head == rt.stash_tail) {
-				out[n++] = (struct rl_completion){ m.tag, m.status, m.arg[0] };
-				continue;
-			}
 			handle(&m);
 			continue;
 		}
