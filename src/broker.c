@@ -214,6 +214,18 @@ void rl_broker_wire(struct broker *b, struct domain *d)
 	}
 }
 
+int rl_broker_alloc_tables(struct broker *b)
+{
+	b->conts = calloc(RL_MAX_CONTS, sizeof(*b->conts));
+	b->expected_borrows = calloc(b->heap.hdr->nslots, sizeof(uint16_t));
+	if (!b->conts || !b->expected_borrows)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < RL_MAX_CONTS; i++)
+		b->conts[i].next_free = i + 1 < RL_MAX_CONTS ? i + 1 : UINT32_MAX;
+	b->cont_free = 0;
+	return 0;
+}
+
 static int build(struct broker *b)
 {
 	const struct rl_manifest *m = b->m;
@@ -241,15 +253,10 @@ static int build(struct broker *b)
 		return ret;
 	}
 	b->bell = map_memfd("redleaf-bell", 4096, &b->bell_fd);
-	b->conts = calloc(RL_MAX_CONTS, sizeof(*b->conts));
-	b->expected_borrows = calloc(b->heap.hdr->nslots, sizeof(uint16_t));
-	if (!b->bell || !b->conts || !b->expected_borrows) {
+	if (!b->bell || rl_broker_alloc_tables(b)) {
 		fprintf(stderr, "redleaf: out of memory setting up the broker\n");
 		return -ENOMEM;
 	}
-	for (uint32_t i = 0; i < RL_MAX_CONTS; i++)
-		b->conts[i].next_free = i + 1 < RL_MAX_CONTS ? i + 1 : UINT32_MAX;
-	b->cont_free = 0;
 
 	b->ndom = m->ndomains;
 	for (unsigned i = 0; i < m->ndomains; i++) {

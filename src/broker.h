@@ -189,6 +189,8 @@ void rl_broker_ring_bell(struct broker *b);
 void rl_broker_request_stop(struct broker *b);
 struct domain *rl_broker_domain_by_name(struct broker *b, const char *name);
 void rl_broker_wire(struct broker *b, struct domain *d);
+/* The continuation table (all free) and borrow counts, for a heap already created. */
+int rl_broker_alloc_tables(struct broker *b);
 
 /*
  * spawn.c: starts d's process; 0 or a negative errno. With wait, returns
@@ -202,6 +204,12 @@ const char *rl_spawn_failure(struct domain *d, char *buf, size_t len);
 
 /* proxy.c: the proxy thread's work. */
 void *rl_proxy_thread(void *arg);
+/*
+ * One pass of the proxy thread over every domain: handles deaths seen,
+ * drains, validates and forwards every tx ring, and publishes what it
+ * delivered. Returns the work done (messages and deaths); *msgs = messages.
+ */
+unsigned rl_proxy_pass(struct broker *b, unsigned *msgs);
 
 /* The proxy thread's clock: the TSC where there is one (cheap enough for every pass). */
 static inline uint64_t rl_proxy_ticks(void)

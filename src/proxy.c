@@ -918,6 +918,33 @@ void rl_proxy_load(struct broker *b, struct rl_proxy_load *l)
 		l->busy_ns = l->up_ns;
 }
 
+unsigned rl_proxy_pass(struct broker *b, unsigned *msgs)
+{
+	unsigned deaths = 0;
+
+	*msgs = 0;
+	for (unsigned i = 1; i <= b->ndom; i++) {
+		struct domain *d = &b->dom[i];
+		if (atomic_load_explicit(&d->death_pending, memory_order_acquire)) {
+			rl_recovery_handle_death(b, d);
+			deaths++;
+		}
+		if (atomic_load_explicit(&d->state, memory_order_relaxed) == DOM_RUNNING)
+			*msgs += drain(b, d);
+	}
+	/* What handling deaths delivered (each drain sent its own already). */
+	stage_flush(b);
+	for (unsigned i = 1; i <= b->ndom; i++) {
+		struct domain *d = &b->dom[i];
+		if (atomic_load_explicit(&d->state, memory_order_relaxed) != DOM_RUNNING)
+			continue;
+		if (d->backlog.head != d->backlog.tail)
+			flush_backlog(d);
+		publish(d);
+	}
+	return deaths + *msgs;
+}
+
 void *rl_proxy_thread(void *arg)
 {
 	struct broker *b = arg;
@@ -925,29 +952,10 @@ void *rl_proxy_thread(void *arg)
 	unsigned spins = 0;
 
 	while (!atomic_load_explicit(&b->stop, memory_order_relaxed)) {
-		unsigned work = 0, msgs = 0;
+		unsigned msgs = 0;
 		uint64_t pass_start = rl_proxy_ticks();
+		unsigned work = rl_proxy_pass(b, &msgs);
 
-		for (unsigned i = 1; i <= b->ndom; i++) {
-			struct domain *d = &b->dom[i];
-			if (atomic_load_explicit(&d->death_pending, memory_order_acquire)) {
-				rl_recovery_handle_death(b, d);
-				work++;
-			}
-			if (atomic_load_explicit(&d->state, memory_order_relaxed) == DOM_RUNNING)
-				msgs += drain(b, d);
-		}
-		work += msgs;
-		/* What handling deaths delivered (each drain sent its own already). */
-		stage_flush(b);
-		for (unsigned i = 1; i <= b->ndom; i++) {
-			struct domain *d = &b->dom[i];
-			if (atomic_load_explicit(&d->state, memory_order_relaxed) != DOM_RUNNING)
-				continue;
-			if (d->backlog.head != d->backlog.tail)
-				flush_backlog(d);
-			publish(d);
-		}
 		if (atomic_load_explicit(&b->mb_op, memory_order_relaxed) != MB_NONE) {
 			serve_mailbox(b);
 			work++;

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: MIT
+/*
+ * proxycost: the broker's per-message work, alone.
+ *
+ * One process plays a caller and a callee around the broker's real proxy
+ * code (src/proxy.c, linked in): the caller writes a batch of calls into its
+ * tx ring, one proxy pass validates and forwards them, the callee reads the
+ * invocations and writes replies, another pass completes them, and the
+ * caller checks every completion. No other process, no waiting, no line
+ * transfers between CPUs: what is left is the instructions the broker
+ * executes per message, which is what limits pipelined calls
+ * (docs/performance.md, "Broker load").
+ *
+ * Under callgrind the two pass functions' inclusive counts divided by the
+ * messages give instructions per call message and per reply message, the
+ * same for every run of the same binary (bench/proxycost.sh does that).
+ * Without valgrind it prints TSC ticks per message: an optimistic bound
+ * (everything in one core's cache) that moves with the machine.
+ *
+ * Exits 1 when any message comes out wrong, so it doubles as a test of
+ * the call path without processes.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../src/broker.h"
+#include "redleaf_idl.h"
+#include "samples.h"
+
+enum { CALLER = 1, CALLEE = 2 };
+
+struct side {
+	struct rl_ring_prod tx; /* the domain's end of its tx ring */
+	struct rl_ring_cons rx;
+};
+
+static struct broker *b;
+static struct side side[3];
+
+static int fail(const char *what, unsigned i, long long got, long long want)
+{
+	fprintf(stderr, "proxycost: message %u: %s is %lld, expected %lld\n", i, what, got, want);
+	exit(1);
+}
+
+static void setup(void)
+{
+	b = calloc(1, sizeof(*b));
+	if (!b) {
+		fprintf(stderr, "proxycost: out of memory\n");
+		exit(1);
+	}
+	b->quiet = true;
+	int err = rl_heap_create(&b->heap, 64ull << 20, false);
+	if (err) {
+		fprintf(stderr, "proxycost: cannot create the heap: %s\n", strerror(-err));
+		exit(1);
+	}
+	if (rl_broker_alloc_tables(b)) {
+		fprintf(stderr, "proxycost: out of memory\n");
+		exit(1);
+	}
+	b->ndom = 2;
+	for (unsigned i = 1; i <= b->ndom; i++) {
+		struct domain *d = &b->dom[i];
+		d->id = (uint16_t)i;
+		d->broker = b;
+		d->pidfd = d->start_pipe = d->devmem_fd = d->channel_fd = -1;
+		d->loans_head = UINT32_MAX;
+		d->incarnation = 1;
+		snprintf(d->name, sizeof(d->name), "%s", i == CALLER ? "caller" : "callee");
+		d->chan = aligned_alloc(4096, sizeof(struct rl_chan));
+		if (!d->chan) {
+			fprintf(stderr, "proxycost: out of memory\n");
+			exit(1);
+		}
+		memset(d->chan, 0, sizeof(*d->chan));
+		rl_ring_cons_init(&d->tx, &d->chan->tx);
+		rl_ring_prod_init(&d->rx, &d->chan->rx);
+		rl_ring_prod_init(&side[i].tx, &d->chan->tx);
+		rl_ring_cons_init(&side[i].rx, &d->chan->rx);
+		atomic_store(&d->state, DOM_RUNNING);
+	}
+	b->dom[CALLEE].exports[0] = RL_IFACE_Test;
+	b->dom[CALLEE].nexports = 1;
+}
+
+static void post(unsigned who, const struct rl_msg *m)
+{
+	struct rl_msg *slot = rl_ring_reserve(&side[who].tx);
+	if (!slot) {
+		fprintf(stderr, "proxycost: %s's tx ring is full\n", b->dom[who].name);
+		exit(1);
+	}
+	*slot = *m;
+	rl_ring_commit(&side[who].tx);
+}
+
+static const struct rl_msg *take(unsigned who)
+{
+	struct rl_ring_cons *c = &side[who].rx;
+	if (rl_ring_ready(c) <= 0) {
+		fprintf(stderr, "proxycost: %s's rx ring is empty\n", b->dom[who].name);
+		exit(1);
+	}
+	const struct rl_msg *m = rl_ring_peek(c);
+	rl_ring_pop(c);
+	return m;
+}
+
+/* The passes measured: one over the calls, one over the replies. Not inlined: callgrind counts each. */
+static __attribute__((noipa)) unsigned pass_calls(void)
+{
+	unsigned msgs;
+	rl_proxy_pass(b, &msgs);
+	return msgs;
+}
+
+static __attribute__((noipa)) unsigned pass_replies(void)
+{
+	unsigned msgs;
+	rl_proxy_pass(b, &msgs);
+	return msgs;
+}
+
+enum method { M_NULL, M_ADD, M_TAKE };
+static const char *const method_names[] = { "null", "add", "take" };
+
+/* One round: batch calls there and back. Returns the ticks of the two passes. */
+static void round_trip(rl_cap cap, enum method meth, unsigned batch, uint64_t seq, uint64_t *t_calls,
+		       uint64_t *t_replies)
+{
+	uint32_t slots[RL_RING_SLOTS];
+
+	for (unsigned i = 0; i < batch; i++) {
+		struct rl_msg m = { .kind = RL_MSG_CALL, .cap = cap, .tag = seq + i };
+		switch (meth) {
+		case M_NULL:
+			m.method = RL_METHOD_Test_null;
+			break;
+		case M_ADD:
+			m.method = RL_METHOD_Test_add;
+			m.arg[0] = seq + i;
+			m.arg[1] = 7;
+			break;
+		case M_TAKE:
+			m.method = RL_METHOD_Test_take;
+			if (rl_registry_alloc(&b->heap, (unsigned)rl_class_for(64), CALLER, &slots[i])) {
+				fprintf(stderr, "proxycost: heap exhausted\n");
+				exit(1);
+			}
+			m.arg[0] = rl_rref_to_wire((rl_rref){ slots[i], b->heap.objs[slots[i]].gen });
+			break;
+		}
+		post(CALLER, &m);
+	}
+	rl_ring_publish(&side[CALLER].tx);
+
+	uint64_t t0 = rl_proxy_ticks();
+	unsigned n = pass_calls();
+	uint64_t t1 = rl_proxy_ticks();
+	if (n != batch)
+		fail("calls taken", 0, n, batch);
+
+	for (unsigned i = 0; i < batch; i++) {
+		const struct rl_msg *inv = take(CALLEE);
+		if (inv->kind != RL_MSG_INVOKE)
+			fail("invocation kind", i, inv->kind, RL_MSG_INVOKE);
+		if (inv->aux != RL_IFACE_Test)
+			fail("invocation interface", i, inv->aux, RL_IFACE_Test);
+		struct rl_msg r = { .kind = RL_MSG_REPLY, .tag = inv->tag };
+		switch (meth) {
+		case M_NULL:
+			if (inv->method != RL_METHOD_Test_null)
+				fail("method", i, inv->method, RL_METHOD_Test_null);
+			break;
+		case M_ADD:
+			if (inv->arg[0] != seq + i || inv->arg[1] != 7)
+				fail("argument", i, (long long)inv->arg[0], (long long)(seq + i));
+			r.arg[0] = inv->arg[0] + inv->arg[1];
+			break;
+		case M_TAKE:
+			if (b->heap.objs[slots[i]].owner != CALLEE)
+				fail("owner after the call", i, b->heap.objs[slots[i]].owner, CALLEE);
+			r.arg[0] = i;
+			break;
+		}
+		post(CALLEE, &r);
+	}
+	rl_ring_release(&side[CALLEE].rx);
+	rl_ring_publish(&side[CALLEE].tx);
+
+	uint64_t t2 = rl_proxy_ticks();
+	n = pass_replies();
+	uint64_t t3 = rl_proxy_ticks();
+	if (n != batch)
+		fail("replies taken", 0, n, batch);
+
+	for (unsigned i = 0; i < batch; i++) {
+		const struct rl_msg *c = take(CALLER);
+		if (c->kind != RL_MSG_COMPLETE || c->status != 0)
+			fail("completion status", i, c->status, 0);
+		if (c->tag != seq + i)
+			fail("completion tag", i, (long long)c->tag, (long long)(seq + i));
+		if (meth == M_ADD && c->arg[0] != seq + i + 7)
+			fail("result", i, (long long)c->arg[0], (long long)(seq + i + 7));
+		if (meth == M_TAKE) {
+			if (c->arg[0] != i)
+				fail("result", i, (long long)c->arg[0], i);
+			rl_registry_free(&b->heap, slots[i]);
+		}
+	}
+	rl_ring_release(&side[CALLER].rx);
+	if (b->dom[CALLER].outstanding)
+		fail("calls outstanding", 0, b->dom[CALLER].outstanding, 0);
+	*t_calls = t1 - t0;
+	*t_replies = t3 - t2;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: proxycost [--method null|add|take] [--batch N] [--rounds N]\n"
+		"\n"
+		"Drives batches of calls and their replies through the broker's proxy\n"
+		"code in this one process and checks every message that comes out.\n"
+		"Prints TSC ticks per message (median and p99 over rounds) for the\n"
+		"pass over the calls and the pass over the replies. Run it under\n"
+		"callgrind (bench/proxycost.sh) for instructions per message.\n"
+		"\n"
+		"  --method M   Test method called: null (default), add (two scalars\n"
+		"               and a result), take (moves one RRef)\n"
+		"  --batch N    calls per pass, 1..%u (default 64)\n"
+		"  --rounds N   rounds measured, after as many again of warm-up\n"
+		"               (default 10000)\n",
+		RL_RING_SLOTS);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "method", required_argument, NULL, 'm' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum method meth = M_NULL;
+	unsigned long batch = 64, rounds = 10000;
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			for (meth = 0; meth < 3 && strcmp(optarg, method_names[meth]); meth++)
+				;
+			if (meth == 3) {
+				fprintf(stderr, "proxycost: --method: '%s' is not null, add or take\n", optarg);
+				return 2;
+			}
+			break;
+		case 'b':
+			errno = 0;
+			batch = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || batch < 1 || batch > RL_RING_SLOTS) {
+				fprintf(stderr, "proxycost: --batch: '%s' is not a number in 1..%u\n", optarg,
+					RL_RING_SLOTS);
+				return 2;
+			}
+			break;
+		case 'r':
+			errno = 0;
+			rounds = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || rounds < 1 || rounds > 100000000) {
+				fprintf(stderr, "proxycost: --rounds: '%s' is not a number in 1..100000000\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "proxycost: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+
+	setup();
+	rl_cap cap = rl_proxy_cap_grant(&b->dom[CALLER], CALLEE, 0, RL_IFACE_Test);
+	double *calls = malloc(rounds * sizeof(double)), *replies = malloc(rounds * sizeof(double));
+	if (!calls || !replies) {
+		fprintf(stderr, "proxycost: out of memory\n");
+		return 1;
+	}
+	uint64_t seq = 1;
+	for (unsigned long r = 0; r < 2 * rounds; r++, seq += batch) {
+		uint64_t tc, tr;
+		round_trip(cap, meth, (unsigned)batch, seq, &tc, &tr);
+		if (r >= rounds) {
+			calls[r - rounds] = (double)tc / (double)batch;
+			replies[r - rounds] = (double)tr / (double)batch;
+		}
+	}
+	struct rl_stats sc, sr;
+	rl_stats_compute(calls, rounds, &sc);
+	rl_stats_compute(replies, rounds, &sr);
+	printf("method %s, batch %lu, %lu rounds: every message checked\n", method_names[meth], batch, rounds);
+	printf("ticks per call message:  median %.1f, p99 %.1f\n", sc.median, sc.p99);
+	printf("ticks per reply message: median %.1f, p99 %.1f\n", sr.median, sr.p99);
+	free(calls);
+	free(replies);
+	return 0;
+}
