@@ -126,8 +126,40 @@ static __attribute__((noipa)) unsigned pass_replies(void)
 	return msgs;
 }
 
-enum method { M_NULL, M_ADD, M_TAKE };
-static const char *const method_names[] = { "null", "add", "take" };
+enum method { M_NULL, M_ADD, M_TAKE, M_MIXED };
+static const char *const method_names[] = { "null", "add", "take", "mixed" };
+
+/*
+ * --method mixed: calls the broker must tell apart inside one batch, in
+ * turn: null (served), an unknown method (-ENOSYS), neg() with a value out
+ * of i32 range (-EINVAL), neg() in range (served). Each must come back
+ * with its own status however the ones before it fared.
+ */
+static int mixed_status(unsigned i)
+{
+	static const int status[] = { 0, -ENOSYS, -EINVAL, 0 };
+	return status[i % 4];
+}
+
+static void mixed_call(struct rl_msg *m, unsigned i)
+{
+	switch (i % 4) {
+	case 0:
+		m->method = RL_METHOD_Test_null;
+		break;
+	case 1:
+		m->method = 999;
+		break;
+	case 2:
+		m->method = RL_METHOD_Test_neg;
+		m->arg[0] = 1ull << 40;
+		break;
+	case 3:
+		m->method = RL_METHOD_Test_neg;
+		m->arg[0] = 5;
+		break;
+	}
+}
 
 /* One round: batch calls there and back. Returns the ticks of the two passes. */
 static void round_trip(rl_cap cap, enum method meth, unsigned batch, uint64_t seq, uint64_t *t_calls,
@@ -154,6 +186,9 @@ static void round_trip(rl_cap cap, enum method meth, unsigned batch, uint64_t se
 			}
 			m.arg[0] = rl_rref_to_wire((rl_rref){ slots[i], b->heap.objs[slots[i]].gen });
 			break;
+		case M_MIXED:
+			mixed_call(&m, i);
+			break;
 		}
 		post(CALLER, &m);
 	}
@@ -165,7 +200,11 @@ static void round_trip(rl_cap cap, enum method meth, unsigned batch, uint64_t se
 	if (n != batch)
 		fail("calls taken", 0, n, batch);
 
-	for (unsigned i = 0; i < batch; i++) {
+	unsigned served = batch;
+	if (meth == M_MIXED)
+		for (unsigned i = served = 0; i < batch; i++)
+			served += !mixed_status(i);
+	for (unsigned i = 0; i < served; i++) {
 		const struct rl_msg *inv = take(CALLEE);
 		if (inv->kind != RL_MSG_INVOKE)
 			fail("invocation kind", i, inv->kind, RL_MSG_INVOKE);
@@ -187,18 +226,49 @@ static void round_trip(rl_cap cap, enum method meth, unsigned batch, uint64_t se
 				fail("owner after the call", i, b->heap.objs[slots[i]].owner, CALLEE);
 			r.arg[0] = i;
 			break;
+		case M_MIXED: {
+			unsigned k = 4 * (i / 2) + 3 * (i % 2); /* the i-th served call: 0, 3, 4, 7, ... */
+			uint16_t want = k % 4 ? RL_METHOD_Test_neg : RL_METHOD_Test_null;
+			if (inv->method != want)
+				fail("method", k, inv->method, want);
+			if (k % 4 && inv->arg[0] != 5)
+				fail("argument", k, (long long)inv->arg[0], 5);
+			r.arg[0] = inv->arg[0];
+			break;
+		}
 		}
 		post(CALLEE, &r);
 	}
+	if (rl_ring_ready(&side[CALLEE].rx) != 0)
+		fail("invocations left over", 0, rl_ring_ready(&side[CALLEE].rx), 0);
 	rl_ring_release(&side[CALLEE].rx);
 	rl_ring_publish(&side[CALLEE].tx);
 
 	uint64_t t2 = rl_proxy_ticks();
 	n = pass_replies();
 	uint64_t t3 = rl_proxy_ticks();
-	if (n != batch)
-		fail("replies taken", 0, n, batch);
+	if (n != served)
+		fail("replies taken", 0, n, served);
 
+	if (meth == M_MIXED) {
+		/* The rejections came back during the first pass, the rest after the second. */
+		bool seen[RL_RING_SLOTS] = { false };
+		for (unsigned i = 0; i < batch; i++) {
+			const struct rl_msg *c = take(CALLER);
+			uint64_t k = c->tag - seq;
+			if (c->kind != RL_MSG_COMPLETE || k >= batch || seen[k])
+				fail("completion tag", i, (long long)c->tag, (long long)seq);
+			seen[k] = true;
+			if (c->status != mixed_status((unsigned)k))
+				fail("completion status", (unsigned)k, c->status, mixed_status((unsigned)k));
+			if ((c->status != 0) != ((c->flags & RL_MSG_F_BROKER) != 0))
+				fail("broker flag", (unsigned)k, c->flags, c->status ? RL_MSG_F_BROKER : 0);
+		}
+		rl_ring_release(&side[CALLER].rx);
+		*t_calls = t1 - t0;
+		*t_replies = t3 - t2;
+		return;
+	}
 	for (unsigned i = 0; i < batch; i++) {
 		const struct rl_msg *c = take(CALLER);
 		if (c->kind != RL_MSG_COMPLETE || c->status != 0)
@@ -223,7 +293,7 @@ static void round_trip(rl_cap cap, enum method meth, unsigned batch, uint64_t se
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: proxycost [--method null|add|take] [--batch N] [--rounds N]\n"
+		"usage: proxycost [--method null|add|take|mixed] [--batch N] [--rounds N]\n"
 		"\n"
 		"Drives batches of calls and their replies through the broker's proxy\n"
 		"code in this one process and checks every message that comes out.\n"
@@ -232,7 +302,8 @@ static void usage(FILE *f)
 		"callgrind (bench/proxycost.sh) for instructions per message.\n"
 		"\n"
 		"  --method M   Test method called: null (default), add (two scalars\n"
-		"               and a result), take (moves one RRef)\n"
+		"               and a result), take (moves one RRef), or mixed (calls\n"
+		"               the broker must accept or reject one by one in a batch)\n"
 		"  --batch N    calls per pass, 1..%u (default 64)\n"
 		"  --rounds N   rounds measured, after as many again of warm-up\n"
 		"               (default 10000)\n",
@@ -256,10 +327,11 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
-			for (meth = 0; meth < 3 && strcmp(optarg, method_names[meth]); meth++)
+			for (meth = 0; meth <= M_MIXED && strcmp(optarg, method_names[meth]); meth++)
 				;
-			if (meth == 3) {
-				fprintf(stderr, "proxycost: --method: '%s' is not null, add or take\n", optarg);
+			if (meth > M_MIXED) {
+				fprintf(stderr, "proxycost: --method: '%s' is not null, add, take or mixed\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -310,6 +382,10 @@ int main(int argc, char **argv)
 			replies[r - rounds] = (double)tr / (double)batch;
 		}
 	}
+	/* Per reply: with --method mixed only the served calls have one. */
+	if (meth == M_MIXED)
+		for (unsigned long r = 0; r < rounds; r++)
+			replies[r] *= (double)batch / (double)(batch / 4 * 2 + (batch % 4 > 0) + (batch % 4 > 3));
 	struct rl_stats sc, sr;
 	rl_stats_compute(calls, rounds, &sc);
 	rl_stats_compute(replies, rounds, &sr);

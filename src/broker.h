@@ -122,6 +122,7 @@ struct cont {
 	uint8_t nborrow;
 	uint16_t caller, callee;
 	uint16_t iface, method;
+	const struct rl_method_desc *md; /* rl_idl_ifaces[iface].methods[method] */
 	uint64_t caller_tag;
 	uint32_t borrow[RL_MSG_ARGS];
 	uint32_t next_free;

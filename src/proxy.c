@@ -503,31 +503,117 @@ static struct cont *cont_from_tag(struct broker *b, uint64_t tag, uint32_t *idx)
 
 /* ---- calls ---- */
 
-static void do_call(struct broker *b, struct domain *d, const struct rl_msg *m)
+/*
+ * What the last call in a drained batch resolved its capability and method
+ * to, and what checking the method's parameters takes. The next call
+ * through the same handle and method skips those lookups: a batch of calls
+ * is validated as a batch. It stays right only while nothing changes the
+ * sender's capability table or a callee's incarnation, so drain() forgets
+ * it before every message that is not a call, and do_call() after a call
+ * that grants capabilities; restarts and deaths happen between drains.
+ */
+enum param_checks {
+	CHECK_NONE,    /* only 64-bit scalars: nothing to check */
+	CHECK_SCALARS, /* narrower scalars: range checks only */
+	CHECK_OBJECTS, /* RRefs, loans or capabilities: the two-phase path */
+};
+
+struct route {
+	bool valid;
+	uint8_t checks; /* enum param_checks */
+	uint16_t method;
+	uint32_t cap;
+	const struct cap_entry *ce;
+	const struct rl_method_desc *md;
+	struct domain *callee;
+};
+
+/* Resolves m's capability and method into r, or returns the errno to reject m with. */
+static int route_resolve(struct broker *b, struct domain *d, const struct rl_msg *m, struct route *r)
+{
+	int err;
+	const struct cap_entry *cap = cap_resolve(d, m->cap, &err);
+
+	if (!cap)
+		return err;
+	if (!cap->iface || cap->iface >= rl_idl_nifaces)
+		return -EBADF;
+	const struct rl_iface_desc *iface = &rl_idl_ifaces[cap->iface];
+	if (m->method >= iface->nmethods)
+		return -ENOSYS;
+	struct domain *callee = &b->dom[cap->target];
+	if (cap->incarnation != callee->incarnation)
+		return -ESTALE; /* granted before a restart: look the import up again */
+	const struct rl_method_desc *md = &iface->methods[m->method];
+	r->checks = CHECK_NONE;
+	for (unsigned i = 0; i < md->nparams; i++) {
+		uint8_t k = md->params[i].kind;
+		if (k == RL_PARAM_RREF || k == RL_PARAM_RREF_BORROW || k == RL_PARAM_CAP)
+			r->checks = CHECK_OBJECTS;
+		else if (k != RL_PARAM_U64 && k != RL_PARAM_I64 && r->checks == CHECK_NONE)
+			r->checks = CHECK_SCALARS;
+	}
+	r->valid = true;
+	r->cap = m->cap;
+	r->method = m->method;
+	r->ce = cap;
+	r->md = md;
+	r->callee = callee;
+	return 0;
+}
+
+/*
+ * The last step of every accepted call: records continuation ci (its
+ * loans already in place) and queues the invocation with args for the
+ * callee.
+ */
+HOT void call_commit(struct broker *b, struct domain *d, const struct rl_msg *m,
+		     const struct route *rt, uint32_t ci, const uint64_t *args)
+{
+	struct cont *c = &b->conts[ci];
+	struct domain *callee = rt->callee;
+
+	c->caller = d->id;
+	c->callee = callee->id;
+	if (c->nborrow)
+		loan_link(b, callee, ci);
+	c->iface = rt->ce->iface;
+	c->method = m->method;
+	c->md = rt->md;
+	c->caller_tag = m->tag;
+	d->outstanding++;
+	stat_inc(&d->calls_out);
+	stat_inc(&callee->calls_in);
+
+	struct rl_msg *fwd = deliver_slot(b, callee);
+	fwd->kind = RL_MSG_INVOKE;
+	fwd->flags = 0;
+	fwd->method = m->method;
+	fwd->cap = rt->ce->export_index;
+	fwd->status = 0;
+	fwd->aux = rt->ce->iface;
+	fwd->tag = ((uint64_t)c->gen << 32) | ci;
+	/* Word by word: for 40 bytes the compiler's memcpy is a rep movs with a long start-up. */
+	static_assert(RL_MSG_ARGS == 5, "one store per argument word below");
+	fwd->arg[0] = args[0];
+	fwd->arg[1] = args[1];
+	fwd->arg[2] = args[2];
+	fwd->arg[3] = args[3];
+	fwd->arg[4] = args[4];
+	deliver_done();
+}
+
+/* A call whose arguments carry objects or capabilities: check everything, then commit. */
+static void do_call_objects(struct broker *b, struct domain *d, const struct rl_msg *m,
+			    struct route *rt)
 {
 	struct graph moves[RL_MSG_ARGS];
 	uint32_t borrows[RL_MSG_ARGS];
 	unsigned nmoves = 0, nborrows = 0;
 	uint64_t args[RL_MSG_ARGS] = { 0 };
+	const struct rl_method_desc *md = rt->md;
+	struct domain *callee = rt->callee;
 	int err;
-	struct cap_entry *cap = cap_resolve(d, m->cap, &err);
-
-	if (!cap)
-		return reject(b, d, m, err);
-	if (!cap->iface || cap->iface >= rl_idl_nifaces)
-		return reject(b, d, m, -EBADF);
-	const struct rl_iface_desc *iface = &rl_idl_ifaces[cap->iface];
-	if (m->method >= iface->nmethods)
-		return reject(b, d, m, -ENOSYS);
-	const struct rl_method_desc *md = &iface->methods[m->method];
-	struct domain *callee = &b->dom[cap->target];
-	if (cap->incarnation != callee->incarnation)
-		return reject(b, d, m, -ESTALE); /* granted before a restart: look the import up again */
-	if (atomic_load_explicit(&callee->state, memory_order_relaxed) != DOM_RUNNING ||
-	    atomic_load_explicit(&callee->death_pending, memory_order_relaxed))
-		return reject(b, d, m, -EHOSTDOWN);
-	if (d->outstanding >= RL_MAX_OUTSTANDING)
-		return reject(b, d, m, -EAGAIN);
 
 	/* Phase 1: check everything, change nothing. */
 	for (unsigned i = 0; i < md->nparams; i++) {
@@ -593,6 +679,7 @@ static void do_call(struct broker *b, struct domain *d, const struct rl_msg *m)
 	for (unsigned i = 0; i < md->nparams; i++) {
 		if (md->params[i].kind != RL_PARAM_CAP)
 			continue;
+		rt->valid = false; /* a grant may refresh entries of a table the route came from */
 		struct cap_entry *c = cap_lookup(d, (rl_cap)args[i]);
 		rl_cap h = rl_proxy_cap_grant(callee, c->target, c->export_index, c->iface);
 		if (h == RL_CAP_INVALID) {
@@ -617,33 +704,52 @@ static void do_call(struct broker *b, struct domain *d, const struct rl_msg *m)
 			if (!o->type_id)
 				o->type_id = md->params[i].id;
 		}
-	c->caller = d->id;
-	c->callee = callee->id;
-	if (c->nborrow)
-		loan_link(b, callee, ci);
-	c->iface = cap->iface;
-	c->method = m->method;
-	c->caller_tag = m->tag;
-	d->outstanding++;
-	stat_inc(&d->calls_out);
-	stat_inc(&callee->calls_in);
+	call_commit(b, d, m, rt, ci, args);
+}
 
-	struct rl_msg *fwd = deliver_slot(b, callee);
-	fwd->kind = RL_MSG_INVOKE;
-	fwd->flags = 0;
-	fwd->method = m->method;
-	fwd->cap = cap->export_index;
-	fwd->tag = ((uint64_t)c->gen << 32) | ci;
-	fwd->status = 0;
-	fwd->aux = cap->iface;
-	/* Word by word: for 40 bytes the compiler's memcpy is a rep movs with a long start-up. */
-	static_assert(RL_MSG_ARGS == 5, "one store per argument word below");
-	fwd->arg[0] = args[0];
-	fwd->arg[1] = args[1];
-	fwd->arg[2] = args[2];
-	fwd->arg[3] = args[3];
-	fwd->arg[4] = args[4];
-	deliver_done();
+/* Argument words a method of n parameters forwards (the rest go out as zeros). */
+static const uint64_t arg_keep[RL_MSG_ARGS + 1][RL_MSG_ARGS] = {
+	{ 0, 0, 0, 0, 0 },
+	{ ~0ull, 0, 0, 0, 0 },
+	{ ~0ull, ~0ull, 0, 0, 0 },
+	{ ~0ull, ~0ull, ~0ull, 0, 0 },
+	{ ~0ull, ~0ull, ~0ull, ~0ull, 0 },
+	{ ~0ull, ~0ull, ~0ull, ~0ull, ~0ull },
+};
+
+HOT void do_call(struct broker *b, struct domain *d, const struct rl_msg *m, struct route *rt)
+{
+	int err;
+
+	if (!rt->valid || rt->cap != m->cap || rt->method != m->method) {
+		if ((err = route_resolve(b, d, m, rt))) {
+			rt->valid = false;
+			return reject(b, d, m, err);
+		}
+	}
+	struct domain *callee = rt->callee;
+	if (atomic_load_explicit(&callee->state, memory_order_relaxed) != DOM_RUNNING ||
+	    atomic_load_explicit(&callee->death_pending, memory_order_relaxed))
+		return reject(b, d, m, -EHOSTDOWN);
+	if (d->outstanding >= RL_MAX_OUTSTANDING)
+		return reject(b, d, m, -EAGAIN);
+	if (rt->checks == CHECK_OBJECTS)
+		return do_call_objects(b, d, m, rt);
+
+	/* Scalars only: check what needs it; nothing to commit but the continuation. */
+	const struct rl_method_desc *md = rt->md;
+	static_assert(RL_MSG_ARGS == 5, "one mask per argument word below");
+	const uint64_t *keep = arg_keep[md->nparams];
+	uint64_t args[RL_MSG_ARGS] = { m->arg[0] & keep[0], m->arg[1] & keep[1], m->arg[2] & keep[2],
+				       m->arg[3] & keep[3], m->arg[4] & keep[4] };
+	if (rt->checks == CHECK_SCALARS)
+		for (unsigned i = 0; i < md->nparams; i++)
+			if ((err = check_scalar(md->params[i].kind, args[i])))
+				return reject(b, d, m, err);
+	uint32_t ci = cont_alloc(b);
+	if (ci == UINT32_MAX)
+		return reject(b, d, m, -EAGAIN);
+	call_commit(b, d, m, rt, ci, args);
 }
 
 HOT void do_reply(struct broker *b, struct domain *d, const struct rl_msg *m)
@@ -659,7 +765,7 @@ HOT void do_reply(struct broker *b, struct domain *d, const struct rl_msg *m)
 	d->served = true;
 	if (d->awaiting_service)
 		rl_recovery_serving(b, d);
-	const struct rl_method_desc *md = &rl_idl_ifaces[c->iface].methods[c->method];
+	const struct rl_method_desc *md = c->md;
 	struct domain *caller = &b->dom[c->caller];
 	int status = m->status;
 	uint8_t flags = 0;
@@ -817,21 +923,20 @@ static unsigned drain(struct broker *b, struct domain *d)
 		rl_ring_pop(&d->tx);
 	}
 	rl_ring_release(&d->tx);
+	struct route route = { .valid = false };
 	for (unsigned i = 0; i < n; i++) {
 		const struct rl_msg *m = &batch[i];
-		switch (m->kind) {
-		case RL_MSG_CALL:
-			do_call(b, d, m);
-			break;
-		case RL_MSG_REPLY:
-			do_reply(b, d, m);
-			break;
-		case RL_MSG_SYS:
-			do_sys(b, d, m);
-			break;
-		default:
-			reject(b, d, m, -EPROTO);
+		if (m->kind == RL_MSG_CALL) {
+			do_call(b, d, m, &route);
+			continue;
 		}
+		route.valid = false;
+		if (m->kind == RL_MSG_REPLY)
+			do_reply(b, d, m);
+		else if (m->kind == RL_MSG_SYS)
+			do_sys(b, d, m);
+		else
+			reject(b, d, m, -EPROTO);
 	}
 	stage_flush(b);
 	return n;
