@@ -336,6 +336,7 @@ static const struct {
 } benches[] = {
 	{ "ipc", "bench/ipc" },
 	{ "recovery", "bench/recovery/recovery" },
+	{ "proxycost", "bench/proxycost" },
 };
 
 /*
@@ -439,9 +440,12 @@ static const struct command commands[] = {
 	{ "bench", "bench BENCHMARK [OPTIONS]",
 	  "Run a benchmark with these OPTIONS ('redleaf bench BENCHMARK --help' lists them):\n\n"
 	  "  ipc        cost of cross-domain calls next to floors measured on this machine\n"
-	  "  recovery   block-device throughput while its driver is crash-injected\n\n"
+	  "  recovery   block-device throughput while its driver is crash-injected\n"
+	  "  proxycost  the broker's work per message, in one process (no scheduler, no\n"
+	  "             other CPU); bench/proxycost.sh counts its instructions\n\n"
 	  "The programs are found in the build tree beside this redleaf (bench/ipc,\n"
-	  "bench/recovery/recovery), or under $REDLEAF_BENCH_DIR laid out the same way.\n",
+	  "bench/recovery/recovery, bench/proxycost), or under $REDLEAF_BENCH_DIR laid\n"
+	  "out the same way.\n",
 	  cmd_bench },
 	{ "help", "help [COMMAND]", "Show help for redleaf or one of its commands.\n", cmd_help },
 };
