@@ -238,9 +238,13 @@ static unsigned relay_forward(struct rl_ring_cons *in, struct rl_ring_prod *out,
 		*slot = m;
 		rl_ring_commit(out);
 		n++;
-		/* Like the broker's deliver: a long stream is published in pieces. */
-		if (rl_ring_unpublished(out) >= RL_RING_FORWARD_PUBLISH && rl_ring_publish(out))
-			rl_ring_wake(out->ring);
+		/*
+		 * Like the broker's stage_flush: a long stream is published in
+		 * pieces, quietly; the publish at the end of the pass asks
+		 * whether the consumer sleeps.
+		 */
+		if (rl_ring_unpublished(out) >= RL_RING_FORWARD_PUBLISH)
+			rl_ring_publish_quiet(out);
 	}
 	if (n) {
 		rl_ring_release(in);

@@ -125,9 +125,13 @@ static void stage_flush(struct broker *b)
 	for (unsigned i = 0; i < stage.n; i++) {
 		struct domain *d = stage.to[i];
 		put(b, d, &stage.msg[i]);
-		/* A long stream goes out in pieces, so its consumer starts early. */
+		/*
+		 * A long stream goes out in pieces, so its consumer starts early;
+		 * quietly: the pass's last publish (rx_dirty stays set) reads
+		 * the sleeping flag.
+		 */
 		if (rl_ring_unpublished(&d->rx) >= RL_RING_FORWARD_PUBLISH)
-			publish(d);
+			rl_ring_publish_quiet(&d->rx);
 	}
 	stage.n = 0;
 }

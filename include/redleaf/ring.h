@@ -53,6 +53,7 @@ struct rl_ring_prod {
 	uint32_t tail;       /* next slot to fill (private truth) */
 	uint32_t published;  /* last tail stored to the ring */
 	uint32_t head_cache; /* consumer position last seen */
+	bool unchecked;      /* published quietly since the sleeping flag was last read */
 };
 
 struct rl_ring_cons {
@@ -66,6 +67,7 @@ static inline void rl_ring_prod_init(struct rl_ring_prod *p, struct rl_ring *r)
 {
 	p->ring = r;
 	p->tail = p->published = p->head_cache = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	p->unchecked = false;
 }
 
 static inline void rl_ring_cons_init(struct rl_ring_cons *c, struct rl_ring *r)
@@ -106,13 +108,32 @@ static inline uint32_t rl_ring_unpublished(const struct rl_ring_prod *p)
  */
 static inline bool rl_ring_publish(struct rl_ring_prod *p)
 {
-	if (p->tail == p->published)
+	if (p->tail == p->published && !p->unchecked)
 		return false;
 	atomic_store_explicit(&p->ring->tail, p->tail, memory_order_release);
 	p->published = p->tail;
+	p->unchecked = false;
 	/* Pairs with the consumer's fence between setting consumer_sleeping and re-checking tail. */
 	atomic_thread_fence(memory_order_seq_cst);
 	return atomic_load_explicit(&p->ring->consumer_sleeping, memory_order_relaxed) != 0;
+}
+
+/*
+ * Makes committed entries visible without the fence and without asking
+ * whether the consumer sleeps: the middle of a stream. The fence waits for
+ * every store before it to reach the consumer's CPU -- all the slot lines
+ * just written -- so a producer forwarding a stream stalls on it once per
+ * publish. A consumer that falls asleep meanwhile is not woken here:
+ * rl_ring_publish() must follow before the producer stops producing, and
+ * reads the flag then.
+ */
+static inline void rl_ring_publish_quiet(struct rl_ring_prod *p)
+{
+	if (p->tail == p->published)
+		return;
+	atomic_store_explicit(&p->ring->tail, p->tail, memory_order_release);
+	p->published = p->tail;
+	p->unchecked = true;
 }
 
 /*

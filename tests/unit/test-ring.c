@@ -122,9 +122,32 @@ static void test_impossible_indices(void)
 	t_assert(rl_ring_reserve(&p) != NULL);
 }
 
+/*
+ * A quiet publish (the middle of a stream) does not read the sleeping flag;
+ * the publish that follows it must, even with nothing new to make visible,
+ * or a consumer that fell asleep in between is never woken.
+ */
+static void test_quiet_publish(void)
+{
+	static struct rl_ring r;
+	struct rl_ring_prod p;
+
+	rl_ring_prod_init(&p, &r);
+	t_assert(!rl_ring_publish(&p)); /* nothing committed: nothing to do */
+	rl_ring_reserve(&p)->tag = 1;
+	rl_ring_commit(&p);
+	rl_ring_publish_quiet(&p);
+	t_assert_eq(atomic_load(&r.tail), 1u); /* visible at once */
+	atomic_store(&r.consumer_sleeping, 1); /* the consumer saw it, then fell asleep */
+	t_assert(rl_ring_publish(&p));         /* the closing publish asks, and wakes it */
+	/* Once asked, a publish with nothing new does not look again. */
+	t_assert(!rl_ring_publish(&p));
+}
+
 int main(void)
 {
 	test_impossible_indices();
+	test_quiet_publish();
 	test_two_processes();
 	return t_result();
 }
