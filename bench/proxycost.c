@@ -320,6 +320,20 @@ static void usage(FILE *f)
 		RL_RING_SLOTS);
 }
 
+/* A whole number in 1..max for option opt, or -1 after saying why. */
+static int parse_count(const char *opt, const char *v, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(v, &end, 10);
+	if (errno || *end || !*v || *v == '-' || *out < 1 || *out > max) {
+		fprintf(stderr, "proxycost: %s: '%s' is not a number in 1..%lu\n", opt, v, max);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -331,7 +345,6 @@ int main(int argc, char **argv)
 	};
 	enum method meth = M_NULL;
 	unsigned long batch = 64, rounds = 10000;
-	char *end;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -346,22 +359,12 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'b':
-			errno = 0;
-			batch = strtoul(optarg, &end, 10);
-			if (errno || *end || !*optarg || batch < 1 || batch > RL_RING_SLOTS) {
-				fprintf(stderr, "proxycost: --batch: '%s' is not a number in 1..%u\n", optarg,
-					RL_RING_SLOTS);
+			if (parse_count("--batch", optarg, RL_RING_SLOTS, &batch))
 				return 2;
-			}
 			break;
 		case 'r':
-			errno = 0;
-			rounds = strtoul(optarg, &end, 10);
-			if (errno || *end || !*optarg || rounds < 1 || rounds > 100000000) {
-				fprintf(stderr, "proxycost: --rounds: '%s' is not a number in 1..100000000\n",
-					optarg);
+			if (parse_count("--rounds", optarg, 100000000, &rounds))
 				return 2;
-			}
 			break;
 		case 'h':
 			usage(stdout);
