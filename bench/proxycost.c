@@ -72,7 +72,9 @@ static void setup(void)
 		d->loans_head = UINT32_MAX;
 		d->incarnation = 1;
 		snprintf(d->name, sizeof(d->name), "%s", i == CALLER ? "caller" : "callee");
-		d->chan = aligned_alloc(4096, sizeof(struct rl_chan));
+		/* aligned_alloc() takes whole multiples of the alignment. */
+		size_t chan_size = (sizeof(struct rl_chan) + 4095) & ~(size_t)4095;
+		d->chan = aligned_alloc(4096, chan_size);
 		if (!d->chan) {
 			fprintf(stderr, "proxycost: out of memory\n");
 			exit(1);
@@ -86,6 +88,16 @@ static void setup(void)
 	}
 	b->dom[CALLEE].exports[0] = RL_IFACE_Test;
 	b->dom[CALLEE].nexports = 1;
+}
+
+static void teardown(void)
+{
+	for (unsigned i = 1; i <= b->ndom; i++)
+		free(b->dom[i].chan);
+	free(b->conts);
+	free(b->expected_borrows);
+	rl_heap_destroy(&b->heap);
+	free(b);
 }
 
 static void post(unsigned who, const struct rl_msg *m)
@@ -407,5 +419,6 @@ int main(int argc, char **argv)
 	printf("ticks per reply message: median %.1f, p99 %.1f\n", sr.median, sr.p99);
 	free(calls);
 	free(replies);
+	teardown();
 	return 0;
 }
