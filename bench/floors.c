@@ -163,6 +163,7 @@ dead:
 	return 0;
 }
 
+/* A short message (one ring unit, like a null call's): the first 32 bytes only. */
 static void fill(struct rl_msg *m, uint8_t kind, uint64_t tag)
 {
 	m->kind = kind;
@@ -172,7 +173,7 @@ static void fill(struct rl_msg *m, uint8_t kind, uint64_t tag)
 	m->tag = tag;
 	m->status = 0;
 	m->aux = 0;
-	memset(m->arg, 0, sizeof(m->arg));
+	m->arg[0] = 0;
 }
 
 /* ---- partners ---- */
@@ -200,20 +201,19 @@ static void callee_main(void *arg)
 	else
 		ep_init(&e, p->shm, CALLER_RX, CALLER_TX, p->spin_ns, p->yield, false);
 	for (;;) {
-		int n = ep_wait(&e);
-		for (int i = 0; i < n; i++) {
-			struct rl_msg in = *rl_ring_peek(&e.rx);
-			struct rl_msg *out;
-			rl_ring_pop(&e.rx);
-			while (!(out = rl_ring_reserve(&e.tx))) {
+		struct rl_msg in;
+		int got;
+		ep_wait(&e);
+		while ((got = rl_ring_take(&e.rx, &in)) > 0) {
+			in.kind = RL_MSG_REPLY;
+			while (!rl_ring_write(&e.tx, &in)) {
 				rl_ring_release(&e.rx);
 				ep_publish(&e);
 				sched_yield();
 			}
-			*out = in;
-			out->kind = RL_MSG_REPLY;
-			rl_ring_commit(&e.tx);
 		}
+		if (got < 0)
+			_exit(3);
 		rl_ring_release(&e.rx);
 		ep_publish(&e);
 	}
@@ -228,15 +228,18 @@ static unsigned relay_forward(struct rl_ring_cons *in, struct rl_ring_prod *out,
 		int ready = rl_ring_ready(in);
 		if (ready < 0)
 			_exit(3);
-		struct rl_msg *slot;
-		if (!ready || !(slot = rl_ring_reserve(out)))
+		struct rl_msg *slot, m;
+		if (!ready || !(slot = rl_ring_reserve(out, 1)))
 			break; /* a full output waits in its input ring: no backlog needed here */
-		/* Copy out first, as the broker does with untrusted slots. */
-		struct rl_msg m = *rl_ring_peek(in);
-		rl_ring_pop(in);
+		/* Copy out first, as the broker does with untrusted units. */
+		int got = rl_ring_take(in, &m);
+		if (got < 0 || (got && (m.flags & RL_MSG_F_LONG)))
+			_exit(3); /* the floors send short messages only */
+		if (!got)
+			break;
 		m.kind = m.kind == RL_MSG_CALL ? RL_MSG_INVOKE : RL_MSG_COMPLETE;
-		*slot = m;
-		rl_ring_commit(out);
+		memcpy(slot, &m, RL_UNIT_BYTES);
+		rl_ring_commit(out, 1);
 		n++;
 		/*
 		 * Like the broker's stage_flush: a long stream is published in
@@ -342,25 +345,26 @@ static void caller_unpin(struct pinning *pn)
 static int round_trip(struct ep *e, unsigned n, uint64_t *tag)
 {
 	for (unsigned k = 0; k < n; k++) {
-		struct rl_msg *m = rl_ring_reserve(&e->tx);
+		struct rl_msg *m = rl_ring_reserve(&e->tx, 1);
 		if (!m)
 			return -EOVERFLOW; /* batches never exceed the ring */
 		fill(m, RL_MSG_CALL, ++*tag);
-		rl_ring_commit(&e->tx);
+		rl_ring_commit(&e->tx, 1);
 	}
 	ep_publish(e);
 	for (unsigned got = 0; got < n;) {
-		int ready = ep_wait(e);
-		if (!ready)
+		struct rl_msg r;
+		int t;
+		if (!ep_wait(e))
 			return -EPIPE;
-		for (int i = 0; i < ready; i++) {
-			struct rl_msg r = *rl_ring_peek(&e->rx);
-			rl_ring_pop(&e->rx);
+		while ((t = rl_ring_take(&e->rx, &r)) > 0) {
 			if (r.kind != RL_MSG_REPLY && r.kind != RL_MSG_COMPLETE)
 				return -EPROTO;
+			got++;
 		}
+		if (t < 0)
+			return -EPROTO;
 		rl_ring_release(&e->rx);
-		got += (unsigned)ready;
 	}
 	return 0;
 }
@@ -413,9 +417,9 @@ static int measure_window(struct ep *e, const struct rl_floor_params *p, unsigne
 	mark_at = window;
 	while (completed < total) {
 		struct rl_msg *m;
-		while (inflight < window && submitted < total && (m = rl_ring_reserve(&e->tx))) {
+		while (inflight < window && submitted < total && (m = rl_ring_reserve(&e->tx, 1))) {
 			fill(m, RL_MSG_CALL, ++tag);
-			rl_ring_commit(&e->tx);
+			rl_ring_commit(&e->tx, 1);
 			inflight++;
 			submitted++;
 		}
@@ -423,8 +427,7 @@ static int measure_window(struct ep *e, const struct rl_floor_params *p, unsigne
 		int ready = ep_wait(e);
 		if (!ready)
 			return -EPIPE;
-		for (int i = 0; i < ready; i++)
-			rl_ring_pop(&e->rx);
+		rl_ring_pop(&e->rx, (unsigned)ready); /* completions only, one unit each */
 		rl_ring_release(&e->rx);
 		inflight -= (uint64_t)ready;
 		completed += (uint64_t)ready;

@@ -69,14 +69,22 @@ static void backlog_push(struct broker *b, struct domain *d, const struct rl_msg
 	q->q[q->tail++ % q->size] = *m;
 }
 
-/* Puts m into d's rx ring, or behind whatever waits in its backlog already. */
-static void put(struct broker *b, struct domain *d, const struct rl_msg *m)
+/*
+ * Puts m into d's rx ring, or behind whatever waits in its backlog already.
+ * It goes short (one ring unit) unless an argument word past the first is
+ * set; m is private, so its flags are set here.
+ */
+static void put(struct broker *b, struct domain *d, struct rl_msg *m)
 {
-	struct rl_msg *slot;
-
-	if (d->backlog.tail == d->backlog.head && (slot = rl_ring_reserve(&d->rx))) {
-		*slot = *m;
-		rl_ring_commit(&d->rx);
+	bool lng = (m->arg[1] | m->arg[2] | m->arg[3] | m->arg[4]) != 0;
+	/*
+	 * Stored only when it changes: a store right before the copy's wide
+	 * loads of the same bytes makes them wait until it reaches the cache,
+	 * behind every slot store still waiting for its line.
+	 */
+	if (lng != ((m->flags & RL_MSG_F_LONG) != 0))
+		m->flags ^= RL_MSG_F_LONG;
+	if (d->backlog.tail == d->backlog.head && rl_ring_write(&d->rx, m)) {
 		d->rx_dirty = true;
 		return;
 	}
@@ -86,11 +94,9 @@ static void put(struct broker *b, struct domain *d, const struct rl_msg *m)
 static void flush_backlog(struct domain *d)
 {
 	struct backlog *q = &d->backlog;
-	struct rl_msg *slot;
 
-	while (q->head != q->tail && (slot = rl_ring_reserve(&d->rx))) {
-		*slot = q->q[q->head++ % q->size];
-		rl_ring_commit(&d->rx);
+	while (q->head != q->tail && rl_ring_write(&d->rx, &q->q[q->head % q->size])) {
+		q->head++;
 		d->rx_dirty = true;
 	}
 }
@@ -921,11 +927,9 @@ static unsigned drain(struct broker *b, struct domain *d)
 	 * domain's CPU overlap each other instead of each stalling its own
 	 * message's validation.
 	 */
-	unsigned n = ready < DRAIN_BATCH ? (unsigned)ready : DRAIN_BATCH;
-	for (unsigned i = 0; i < n; i++) {
-		batch[i] = *rl_ring_peek(&d->tx);
-		rl_ring_pop(&d->tx);
-	}
+	unsigned n = 0;
+	while (n < DRAIN_BATCH && rl_ring_take(&d->tx, &batch[n]) > 0)
+		n++;
 	rl_ring_release(&d->tx);
 	struct route route = { .valid = false };
 	for (unsigned i = 0; i < n; i++) {
@@ -949,11 +953,8 @@ static unsigned drain(struct broker *b, struct domain *d)
 /* A dead domain's last words: replies it published before dying still count. */
 void rl_proxy_drain_replies(struct broker *b, struct domain *d)
 {
-	for (unsigned n = 0; n < RL_RING_SLOTS; n++) {
-		if (rl_ring_ready(&d->tx) <= 0)
-			break;
-		struct rl_msg m = *rl_ring_peek(&d->tx);
-		rl_ring_pop(&d->tx);
+	struct rl_msg m;
+	for (unsigned n = 0; n < RL_RING_UNITS && rl_ring_take(&d->tx, &m) > 0; n++) {
 		if (m.kind == RL_MSG_REPLY)
 			do_reply(b, d, &m);
 	}

@@ -1,13 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Single-producer single-consumer rings of struct rl_msg in shared memory,
- * and the futex-based waiting around them.
+ * Single-producer single-consumer rings of messages in shared memory, and
+ * the futex-based waiting around them.
+ *
+ * A ring is RL_RING_UNITS units of 32 bytes, two to a cache line. A short
+ * message (the first 32 bytes of struct rl_msg: header, tag, status and
+ * one argument word) takes one unit, a long one (RL_MSG_F_LONG: all five
+ * argument words) two; calls with at most one argument, replies and
+ * completions are short, so a stream of them moves half as many lines
+ * between CPUs as one line per message would. A long message never wraps:
+ * where it would, the producer writes a one-unit RL_MSG_PAD first.
  *
  * Each side keeps its own index in private memory and only publishes it to
  * the shared ring; it never reads its own index back from shared memory,
  * because the peer may be hostile. The peer's index is re-validated on every
- * read: a producer can never claim more than RL_RING_SLOTS entries, and every
- * slot access is masked, so garbage indices cannot reach outside the ring.
+ * read: a producer can never claim more than RL_RING_UNITS units, and every
+ * unit access is masked, so garbage indices (or a long flag on the last
+ * unit) cannot reach outside the ring.
  *
  * Producer, consumer and the sleeping flag live on separate cache lines so a
  * busy ring costs one line transfer per batch each way.
@@ -22,18 +31,20 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "redleaf/types.h"
 
-#define RL_RING_ORDER 8
-#define RL_RING_SLOTS (1U << RL_RING_ORDER)
-#define RL_RING_MASK (RL_RING_SLOTS - 1)
+#define RL_RING_ORDER 9
+#define RL_RING_UNITS (1U << RL_RING_ORDER)
+#define RL_RING_MASK (RL_RING_UNITS - 1)
+#define RL_UNIT_BYTES 32
 /*
  * A relay (the broker) forwarding a stream publishes at least every this
- * many entries instead of once per drained batch, so its consumer can start
+ * many units instead of once per drained batch, so its consumer can start
  * on the first entries while it forwards the rest (docs/performance.md).
  */
 #define RL_RING_FORWARD_PUBLISH 8
@@ -43,14 +54,28 @@ struct rl_ring {
 	_Alignas(64) _Atomic uint32_t head; /* written by the consumer */
 	/* Set by the consumer before it sleeps on tail; the producer wakes it. */
 	_Alignas(64) _Atomic uint32_t consumer_sleeping;
-	_Alignas(64) struct rl_msg slot[RL_RING_SLOTS];
+	_Alignas(64) struct rl_unit {
+		uint64_t w[RL_UNIT_BYTES / 8];
+	} unit[RL_RING_UNITS];
 };
 
-static_assert(sizeof(struct rl_ring) == 3 * 64 + RL_RING_SLOTS * 64, "ring layout");
+static_assert(sizeof(struct rl_ring) == 3 * 64 + RL_RING_UNITS * RL_UNIT_BYTES, "ring layout");
+
+/* The message starting at unit pos (masked). Its second unit, if long, is pos + 1. */
+static inline struct rl_msg *rl_ring_at(struct rl_ring *r, uint32_t pos)
+{
+	return (struct rl_msg *)(void *)&r->unit[pos & RL_RING_MASK];
+}
+
+/* Units a message of these flags takes. */
+static inline unsigned rl_msg_units(uint8_t flags)
+{
+	return flags & RL_MSG_F_LONG ? 2 : 1;
+}
 
 struct rl_ring_prod {
 	struct rl_ring *ring;
-	uint32_t tail;       /* next slot to fill (private truth) */
+	uint32_t tail;       /* next unit to fill (private truth) */
 	uint32_t published;  /* last tail stored to the ring */
 	uint32_t head_cache; /* consumer position last seen */
 	bool unchecked;      /* published quietly since the sleeping flag was last read */
@@ -58,7 +83,7 @@ struct rl_ring_prod {
 
 struct rl_ring_cons {
 	struct rl_ring *ring;
-	uint32_t head;       /* next slot to read (private truth) */
+	uint32_t head;       /* next unit to read (private truth) */
 	uint32_t released;   /* last head stored to the ring */
 	uint32_t tail_cache; /* producer position last seen */
 };
@@ -76,24 +101,55 @@ static inline void rl_ring_cons_init(struct rl_ring_cons *c, struct rl_ring *r)
 	c->head = c->released = c->tail_cache = atomic_load_explicit(&r->head, memory_order_relaxed);
 }
 
-/* Next free slot, or NULL when the ring is full (or the consumer's index is garbage). */
-static inline struct rl_msg *rl_ring_reserve(struct rl_ring_prod *p)
+/*
+ * Room for a message of units (1 or 2) units, or NULL when the ring is full
+ * (or the consumer's index is garbage). A long message that would wrap
+ * gets a pad unit before it, written and committed here. The caller fills
+ * the message (only its first 32 bytes when short, with flags saying
+ * which) and commits the same units.
+ */
+static inline struct rl_msg *rl_ring_reserve(struct rl_ring_prod *p, unsigned units)
 {
-	if (p->tail - p->head_cache >= RL_RING_SLOTS) {
+	uint32_t pad = units == 2 && (p->tail & RL_RING_MASK) == RL_RING_MASK;
+	uint32_t need = pad + units;
+
+	if (p->tail + need - p->head_cache > RL_RING_UNITS) {
 		uint32_t h = atomic_load_explicit(&p->ring->head, memory_order_acquire);
 		/* A consumer can never be ahead of us or more than a ring behind. */
-		if (p->tail - h > RL_RING_SLOTS)
+		if (p->tail - h > RL_RING_UNITS)
 			return NULL;
 		p->head_cache = h;
-		if (p->tail - h >= RL_RING_SLOTS)
+		if (p->tail + need - h > RL_RING_UNITS)
 			return NULL;
 	}
-	return &p->ring->slot[p->tail & RL_RING_MASK];
+	if (pad) {
+		struct rl_msg *m = rl_ring_at(p->ring, p->tail);
+		m->kind = RL_MSG_PAD;
+		m->flags = 0;
+		p->tail++;
+	}
+	return rl_ring_at(p->ring, p->tail);
 }
 
-static inline void rl_ring_commit(struct rl_ring_prod *p)
+static inline void rl_ring_commit(struct rl_ring_prod *p, unsigned units)
 {
-	p->tail++;
+	p->tail += units;
+}
+
+/* Copies m (short or long by its flags) into the ring; false when it is full. */
+static inline bool rl_ring_write(struct rl_ring_prod *p, const struct rl_msg *m)
+{
+	unsigned units = rl_msg_units(m->flags);
+	struct rl_msg *slot = rl_ring_reserve(p, units);
+
+	if (!slot)
+		return false;
+	if (units == 2)
+		*slot = *m;
+	else
+		memcpy(slot, m, RL_UNIT_BYTES);
+	rl_ring_commit(p, units);
+	return true;
 }
 
 /* Entries committed but not yet published. */
@@ -121,7 +177,7 @@ static inline bool rl_ring_publish(struct rl_ring_prod *p)
 /*
  * Makes committed entries visible without the fence and without asking
  * whether the consumer sleeps: the middle of a stream. The fence waits for
- * every store before it to reach the consumer's CPU -- all the slot lines
+ * every store before it to reach the consumer's CPU -- all the lines
  * just written -- so a producer forwarding a stream stalls on it once per
  * publish. A consumer that falls asleep meanwhile is not woken here:
  * rl_ring_publish() must follow before the producer stops producing, and
@@ -137,32 +193,84 @@ static inline void rl_ring_publish_quiet(struct rl_ring_prod *p)
 }
 
 /*
- * Entries ready to read: 0 when empty, -EPROTO when the producer published
+ * Units ready to read: 0 when empty, -EPROTO when the producer published
  * an impossible tail (more than a ring ahead, or behind us).
  */
 static inline int rl_ring_ready(struct rl_ring_cons *c)
 {
 	if (c->head == c->tail_cache) {
 		uint32_t t = atomic_load_explicit(&c->ring->tail, memory_order_acquire);
-		if (t - c->head > RL_RING_SLOTS)
+		if (t - c->head > RL_RING_UNITS)
 			return -EPROTO;
 		c->tail_cache = t;
 	}
 	return (int)(c->tail_cache - c->head);
 }
 
-/* The entry at the head; only valid while rl_ring_ready() > 0. */
+/* Like rl_ring_ready(), but reads the producer's tail even when some units are known ready. */
+static inline int rl_ring_ready_more(struct rl_ring_cons *c)
+{
+	uint32_t t = atomic_load_explicit(&c->ring->tail, memory_order_acquire);
+	if (t - c->head > RL_RING_UNITS)
+		return -EPROTO;
+	c->tail_cache = t;
+	return (int)(c->tail_cache - c->head);
+}
+
+/*
+ * The message at the head, in place; only valid while rl_ring_ready() > 0,
+ * and its second unit only when it is long and 2 units are ready. For a
+ * producer we trust (the broker, to a domain); the broker copies with
+ * rl_ring_take().
+ */
 static inline struct rl_msg *rl_ring_peek(struct rl_ring_cons *c)
 {
-	return &c->ring->slot[c->head & RL_RING_MASK];
+	return rl_ring_at(c->ring, c->head);
 }
 
-static inline void rl_ring_pop(struct rl_ring_cons *c)
+static inline void rl_ring_pop(struct rl_ring_cons *c, unsigned units)
 {
-	c->head++;
+	c->head += units;
 }
 
-/* Hands consumed slots back to the producer (one store per batch). */
+/*
+ * Copies the next message into *m and pops it: 1, or 0 when there is none
+ * (a pad is skipped) or only the first unit of a long one is published
+ * yet; -EPROTO for an impossible tail. Each unit is read once, by masked
+ * index, so a producer rewriting it meanwhile or flagging the ring's last
+ * unit long cannot make *m inconsistent or reach outside the ring. A
+ * short message's arg[1..4] come out zero. A producer only ever needs one
+ * pad in a row, so a second one ends the call (returning 0): a hostile
+ * producer publishing pads as fast as they are read cannot keep the
+ * consumer here.
+ */
+static inline int rl_ring_take(struct rl_ring_cons *c, struct rl_msg *m)
+{
+	for (unsigned pads = 0;; pads++) {
+		int ready = rl_ring_ready(c);
+		if (ready <= 0)
+			return ready;
+		memcpy(m, rl_ring_at(c->ring, c->head), RL_UNIT_BYTES);
+		if (m->kind == RL_MSG_PAD) {
+			c->head++;
+			if (pads)
+				return 0;
+			continue;
+		}
+		if (m->flags & RL_MSG_F_LONG) {
+			if (ready < 2 && (ready = rl_ring_ready_more(c)) < 2)
+				return ready < 0 ? ready : 0;
+			memcpy(&m->arg[1], rl_ring_at(c->ring, c->head + 1), RL_UNIT_BYTES);
+			c->head += 2;
+		} else {
+			m->arg[1] = m->arg[2] = m->arg[3] = m->arg[4] = 0;
+			c->head++;
+		}
+		return 1;
+	}
+}
+
+/* Hands consumed units back to the producer (one store per batch). */
 static inline void rl_ring_release(struct rl_ring_cons *c)
 {
 	if (c->head != c->released) {

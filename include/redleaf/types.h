@@ -86,14 +86,19 @@ enum rl_msg_kind {
 	RL_MSG_COMPLETE = 4, /* broker -> caller: result of a CALL */
 	RL_MSG_SYS = 5,      /* domain -> broker: service request (heap, log) */
 	RL_MSG_SYS_DONE = 6, /* broker -> domain: result of a SYS */
+	RL_MSG_PAD = 7,      /* one ring unit of nothing, so a long message never wraps */
 };
 
 /* RL_MSG_COMPLETE flag: the status was produced by the broker, not the callee. */
 #define RL_MSG_F_BROKER 0x01
+/* The message fills two ring units: arg[1..4] travel too (ring.h). */
+#define RL_MSG_F_LONG 0x80
 
 /*
- * One ring entry, one cache line. Every field a domain writes is untrusted:
- * the broker copies the whole entry out of the ring before looking at it.
+ * A message: a short one is its first 32 bytes (one ring unit, arg[0] the
+ * only argument word; arg[1..4] read as zero), a long one all 64 (two
+ * units, RL_MSG_F_LONG set). Every field a domain writes is untrusted:
+ * the broker copies each message out of the ring before looking at it.
  *   CALL:     cap = caller's handle, method, tag = caller's cookie, arg[]
  *   INVOKE:   cap = callee's export index, aux = interface id, method,
  *             tag = continuation id (opaque to the callee), arg[]
@@ -113,7 +118,8 @@ struct rl_msg {
 	uint64_t arg[RL_MSG_ARGS];
 };
 
-static_assert(sizeof(struct rl_msg) == 64, "ring entries are one cache line");
+static_assert(sizeof(struct rl_msg) == 64, "a long message is one cache line");
 static_assert(offsetof(struct rl_msg, arg) == 24, "wire layout");
+static_assert(offsetof(struct rl_msg, arg[1]) == 32, "a short message ends after arg[0]");
 
 #endif /* REDLEAF_TYPES_H */

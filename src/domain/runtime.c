@@ -28,7 +28,7 @@
 #define DONE_MAX 32
 #define SERVE_NEST_MAX 16 /* below DONE_MAX: one pending completion per level */
 #define STASH_MAX 2048
-#define DEFER_MAX RL_RING_SLOTS
+#define DEFER_MAX RL_RING_UNITS
 #define REPLY_GROUP 8 /* replies held back at most, while invocations wait (serve_invoke) */
 
 struct export {
@@ -180,11 +180,11 @@ static void tx_publish(void)
 }
 
 /* A slot on tx; publishes and yields while the broker catches up. */
-static inline struct rl_msg *tx_reserve(void)
+static inline struct rl_msg *tx_reserve(unsigned units)
 {
 	struct rl_msg *m;
 
-	while (!(m = rl_ring_reserve(&rt.tx))) {
+	while (!(m = rl_ring_reserve(&rt.tx, units))) {
 		tx_publish();
 		sched_yield();
 	}
@@ -216,15 +216,13 @@ static bool rx_take(struct rl_msg *out)
 		*out = rt.held[rt.held_head++ & (rt.held_size - 1)];
 		return true;
 	}
-	int n = rl_ring_ready(&rt.rx);
+	int n = rl_ring_take(&rt.rx, out);
 	if (n < 0)
 		rl_panic("broker wrote an impossible rx index");
 	if (!n) {
 		tx_publish(); /* nothing left to serve: no reply waits for company */
 		return false;
 	}
-	*out = *rl_ring_peek(&rt.rx);
-	rl_ring_pop(&rt.rx);
 	rl_ring_release(&rt.rx);
 	return true;
 }
@@ -332,7 +330,7 @@ static inline __attribute__((always_inline)) void serve_invoke(const struct rl_m
 		status = e->fn(e->ops, e->self, in->method, in->arg, &ret);
 		rt.serve_depth--;
 	}
-	struct rl_msg *r = tx_reserve();
+	struct rl_msg *r = tx_reserve(1); /* short: the result is one word */
 	r->kind = RL_MSG_REPLY;
 	r->flags = 0;
 	r->method = in->method;
@@ -341,7 +339,7 @@ static inline __attribute__((always_inline)) void serve_invoke(const struct rl_m
 	r->status = status;
 	r->aux = 0;
 	r->arg[0] = status ? 0 : ret;
-	rl_ring_commit(&rt.tx);
+	rl_ring_commit(&rt.tx, 1);
 	/*
 	 * A reply goes out at once unless the very next message is another
 	 * invocation already in our ring, which we serve next: then up to
@@ -413,13 +411,18 @@ static struct done wait_for(uint64_t tag)
 	return d;
 }
 
-/* Inlined, with one store per argument word: it runs once per call a domain makes. */
+/*
+ * Inlined, with one store per argument word: it runs once per call a
+ * domain makes. A call with at most one argument word goes short (one
+ * ring unit), any other long (two).
+ */
 static inline __attribute__((always_inline)) void post(uint8_t kind, uint32_t cap, uint16_t method,
 						       const uint64_t *args, unsigned nargs, uint64_t tag)
 {
-	struct rl_msg *m = tx_reserve();
+	unsigned units = nargs > 1 ? 2 : 1;
+	struct rl_msg *m = tx_reserve(units);
 	m->kind = kind;
-	m->flags = 0;
+	m->flags = units == 2 ? RL_MSG_F_LONG : 0;
 	m->method = method;
 	m->cap = cap;
 	m->tag = tag;
@@ -427,11 +430,13 @@ static inline __attribute__((always_inline)) void post(uint8_t kind, uint32_t ca
 	m->aux = 0;
 	static_assert(RL_MSG_ARGS == 5, "one store per argument word below");
 	m->arg[0] = nargs > 0 ? args[0] : 0;
-	m->arg[1] = nargs > 1 ? args[1] : 0;
-	m->arg[2] = nargs > 2 ? args[2] : 0;
-	m->arg[3] = nargs > 3 ? args[3] : 0;
-	m->arg[4] = nargs > 4 ? args[4] : 0;
-	rl_ring_commit(&rt.tx);
+	if (units == 2) {
+		m->arg[1] = args[1];
+		m->arg[2] = nargs > 2 ? args[2] : 0;
+		m->arg[3] = nargs > 3 ? args[3] : 0;
+		m->arg[4] = nargs > 4 ? args[4] : 0;
+	}
+	rl_ring_commit(&rt.tx, units);
 }
 
 rpc_result rl_call(rl_cap cap, uint16_t method, const uint64_t *args, unsigned nargs, uint64_t *ret)
@@ -492,10 +497,12 @@ int rl_call_poll(struct rl_completion *out, unsigned max, int wait)
 				rl_panic("broker wrote an impossible rx index");
 			while (ready-- > 0 && n < max) {
 				const struct rl_msg *c = rl_ring_peek(&rt.rx);
-				if (c->kind != RL_MSG_COMPLETE || (c->tag & SYNC_TAG))
+				/* A completion is short; anything else (a pad, too) goes the long way. */
+				if (c->kind != RL_MSG_COMPLETE || (c->flags & RL_MSG_F_LONG) ||
+				    (c->tag & SYNC_TAG))
 					break;
 				out[n++] = (struct rl_completion){ c->tag, c->status, c->arg[0] };
-				rl_ring_pop(&rt.rx);
+				rl_ring_pop(&rt.rx, 1);
 				took++;
 			}
 			if (took) {

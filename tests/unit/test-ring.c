@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * The SPSC ring between two real processes: order and completeness under
- * batching with futex sleeps, and robustness against impossible indices.
+ * The SPSC ring between two real processes: order and completeness of
+ * short and long messages (with pads where a long one would wrap) under
+ * batching with futex sleeps, and robustness against impossible indices
+ * and a producer that lies about a message's length.
  */
 #include <sched.h>
 #include <signal.h>
@@ -26,15 +28,19 @@ static void produce(struct rl_ring *r)
 		uint32_t n = 1 + (batch >> 16) % 64;
 		for (uint32_t i = 0; i < n && seq < COUNT; i++) {
 			struct rl_msg *m;
-			while (!(m = rl_ring_reserve(&p))) {
+			unsigned units = seq % 3 ? 1 : 2; /* every third message is long */
+			while (!(m = rl_ring_reserve(&p, units))) {
 				if (rl_ring_publish(&p))
 					rl_ring_wake(r);
 				sched_yield();
 			}
-			memset(m, 0, sizeof(*m));
+			memset(m, 0, units * RL_UNIT_BYTES);
+			m->flags = units == 2 ? RL_MSG_F_LONG : 0;
 			m->tag = seq;
-			m->arg[4] = ~(uint64_t)seq;
-			rl_ring_commit(&p);
+			m->arg[0] = seq;
+			if (units == 2)
+				m->arg[4] = ~(uint64_t)seq;
+			rl_ring_commit(&p, units);
 			seq++;
 		}
 		if (rl_ring_publish(&p))
@@ -61,15 +67,17 @@ static int consume(struct rl_ring *r)
 			atomic_store(&r->consumer_sleeping, 0);
 			continue;
 		}
-		while (n--) {
-			const struct rl_msg *m = rl_ring_peek(&c);
-			if (m->tag != want || m->arg[4] != ~(uint64_t)want) {
-				fprintf(stderr, "FAIL: got %llu, expected %u\n", (unsigned long long)m->tag, want);
+		struct rl_msg m;
+		while ((n = rl_ring_take(&c, &m)) > 0) {
+			uint64_t last = want % 3 ? 0 : ~(uint64_t)want;
+			if (m.tag != want || m.arg[0] != want || m.arg[4] != last) {
+				fprintf(stderr, "FAIL: got %llu, expected %u\n", (unsigned long long)m.tag, want);
 				return 1;
 			}
-			rl_ring_pop(&c);
 			want++;
 		}
+		if (n < 0)
+			return 1;
 		rl_ring_release(&c);
 	}
 	return 0;
@@ -101,25 +109,91 @@ static void test_impossible_indices(void)
 	rl_ring_prod_init(&p, &r);
 	rl_ring_cons_init(&c, &r);
 	/* A tail more than a ring ahead, or behind the consumer, is refused. */
-	atomic_store(&r.tail, RL_RING_SLOTS + 1);
+	atomic_store(&r.tail, RL_RING_UNITS + 1);
 	t_assert_eq(rl_ring_ready(&c), -EPROTO);
 	atomic_store(&r.tail, (uint32_t)-5);
 	t_assert_eq(rl_ring_ready(&c), -EPROTO);
-	atomic_store(&r.tail, RL_RING_SLOTS);
-	t_assert_eq(rl_ring_ready(&c), (int)RL_RING_SLOTS); /* exactly full is fine */
+	atomic_store(&r.tail, RL_RING_UNITS);
+	t_assert_eq(rl_ring_ready(&c), (int)RL_RING_UNITS); /* exactly full is fine */
 	atomic_store(&r.tail, 0);
 	c.tail_cache = 0;
 
 	/* A consumer head that is ahead of the producer makes the ring look full, never out of bounds. */
-	for (unsigned i = 0; i < RL_RING_SLOTS; i++) {
-		t_assert(rl_ring_reserve(&p) != NULL);
-		rl_ring_commit(&p);
+	for (unsigned i = 0; i < RL_RING_UNITS; i++) {
+		t_assert(rl_ring_reserve(&p, 1) != NULL);
+		rl_ring_commit(&p, 1);
 	}
-	t_assert(rl_ring_reserve(&p) == NULL);
+	t_assert(rl_ring_reserve(&p, 1) == NULL);
 	atomic_store(&r.head, 12345);
-	t_assert(rl_ring_reserve(&p) == NULL);
+	t_assert(rl_ring_reserve(&p, 1) == NULL);
 	atomic_store(&r.head, 10);
-	t_assert(rl_ring_reserve(&p) != NULL);
+	t_assert(rl_ring_reserve(&p, 1) != NULL);
+}
+
+/* Pads, partly published long messages, and a long flag on the ring's last unit. */
+static void test_units(void)
+{
+	static struct rl_ring r;
+	struct rl_ring_prod p;
+	struct rl_ring_cons c;
+	struct rl_msg m;
+	/* Through a variable: only the first 32 bytes of a message at the last unit are in the ring. */
+	volatile uint32_t last = RL_RING_MASK;
+
+	/* A long message reserved at the last unit gets a pad first and starts at unit 0. */
+	atomic_store(&r.tail, RL_RING_MASK);
+	atomic_store(&r.head, RL_RING_MASK);
+	rl_ring_prod_init(&p, &r);
+	rl_ring_cons_init(&c, &r);
+	struct rl_msg *slot = rl_ring_reserve(&p, 2);
+	t_assert(slot == rl_ring_at(&r, 0));
+	t_assert_eq(rl_ring_at(&r, last)->kind, RL_MSG_PAD);
+	slot->kind = RL_MSG_CALL;
+	slot->flags = RL_MSG_F_LONG;
+	slot->tag = 7;
+	slot->arg[4] = 9;
+	rl_ring_commit(&p, 2);
+	/* Only the pad and the first half published: nothing to take yet. */
+	atomic_store(&r.tail, RL_RING_MASK + 2);
+	t_assert_eq(rl_ring_take(&c, &m), 0);
+	rl_ring_publish(&p);
+	t_assert_eq(rl_ring_take(&c, &m), 1);
+	t_assert(m.tag == 7 && m.arg[4] == 9);
+	t_assert_eq(c.head, RL_RING_MASK + 3);
+	/* A short one: arg[1..4] come out zero whatever lies in the next unit. */
+	slot = rl_ring_reserve(&p, 1);
+	memset(slot, 0xff, 2 * RL_UNIT_BYTES);
+	slot->flags = 0;
+	slot->tag = 8;
+	rl_ring_commit(&p, 1);
+	rl_ring_publish(&p);
+	t_assert_eq(rl_ring_take(&c, &m), 1);
+	t_assert(m.tag == 8 && m.arg[1] == 0 && m.arg[4] == 0);
+	t_assert_eq(rl_ring_take(&c, &m), 0);
+
+	/* Pads in a row: one is skipped, a second ends the take (a hostile producer cannot hold us). */
+	memset(&r, 0, sizeof(r));
+	rl_ring_cons_init(&c, &r);
+	for (unsigned i = 0; i < 4; i++)
+		rl_ring_at(&r, i)->kind = RL_MSG_PAD;
+	rl_ring_at(&r, 4)->tag = 6;
+	atomic_store(&r.tail, 5);
+	t_assert_eq(rl_ring_take(&c, &m), 0);
+	t_assert_eq(c.head, 2u);
+	t_assert_eq(rl_ring_take(&c, &m), 0);
+	t_assert_eq(rl_ring_take(&c, &m), 1);
+	t_assert_eq(m.tag, 6u);
+
+	/* A producer flagging its ring's last unit long: the second half is unit 0, never past the end. */
+	memset(&r, 0, sizeof(r));
+	atomic_store(&r.head, RL_RING_MASK);
+	rl_ring_cons_init(&c, &r);
+	rl_ring_at(&r, last)->flags = RL_MSG_F_LONG;
+	rl_ring_at(&r, last)->tag = 5;
+	rl_ring_at(&r, 0)->tag = 0x1234; /* lands in arg[1]'s place */
+	atomic_store(&r.tail, RL_RING_MASK + 2);
+	t_assert_eq(rl_ring_take(&c, &m), 1);
+	t_assert(m.tag == 5 && m.arg[2] == 0x1234);
 }
 
 /*
@@ -134,8 +208,8 @@ static void test_quiet_publish(void)
 
 	rl_ring_prod_init(&p, &r);
 	t_assert(!rl_ring_publish(&p)); /* nothing committed: nothing to do */
-	rl_ring_reserve(&p)->tag = 1;
-	rl_ring_commit(&p);
+	rl_ring_reserve(&p, 1)->tag = 1;
+	rl_ring_commit(&p, 1);
 	rl_ring_publish_quiet(&p);
 	t_assert_eq(atomic_load(&r.tail), 1u); /* visible at once */
 	atomic_store(&r.consumer_sleeping, 1); /* the consumer saw it, then fell asleep */
@@ -147,6 +221,7 @@ static void test_quiet_publish(void)
 int main(void)
 {
 	test_impossible_indices();
+	test_units();
 	test_quiet_publish();
 	test_two_processes();
 	return t_result();
