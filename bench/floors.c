@@ -205,12 +205,20 @@ static void callee_main(void *arg)
 		int got;
 		ep_wait(&e);
 		while ((got = rl_ring_take(&e.rx, &in)) > 0) {
-			in.kind = RL_MSG_REPLY;
-			while (!rl_ring_write(&e.tx, &in)) {
+			struct rl_msg *out;
+			while (!(out = rl_ring_reserve(&e.tx, 1))) {
 				rl_ring_release(&e.rx);
 				ep_publish(&e);
 				sched_yield();
 			}
+			/*
+			 * Copied as taken, the kind rewritten in the slot: a byte
+			 * stored into the copy just before the copy's wide loads
+			 * would stall them (src/proxy.c put()).
+			 */
+			memcpy(out, &in, RL_UNIT_BYTES);
+			out->kind = RL_MSG_REPLY;
+			rl_ring_commit(&e.tx, 1);
 		}
 		if (got < 0)
 			_exit(3);
@@ -219,40 +227,42 @@ static void callee_main(void *arg)
 	}
 }
 
-/* Forwards up to RELAY_DRAIN entries from in to out, rewriting only the kind. */
+/*
+ * Forwards up to RELAY_DRAIN messages from in to out, rewriting only the
+ * kind, the way the broker's drain() does without the checks: the batch is
+ * copied out of the input first (the broker copies untrusted units before
+ * looking at them), then written out in one tight loop (the broker's
+ * stage_flush()), published quietly every RL_RING_FORWARD_PUBLISH units.
+ * It takes no more than the output has room for: a full output waits in
+ * its input ring, so no backlog is needed here.
+ */
 static unsigned relay_forward(struct rl_ring_cons *in, struct rl_ring_prod *out, bool *dirty)
 {
+	struct rl_msg batch[RELAY_DRAIN];
+	uint32_t room = rl_ring_room(out, RELAY_DRAIN);
 	unsigned n = 0;
+	int got = 0;
 
-	while (n < RELAY_DRAIN) {
-		int ready = rl_ring_ready(in);
-		if (ready < 0)
-			_exit(3);
-		struct rl_msg *slot, m;
-		if (!ready || !(slot = rl_ring_reserve(out, 1)))
-			break; /* a full output waits in its input ring: no backlog needed here */
-		/* Copy out first, as the broker does with untrusted units. */
-		int got = rl_ring_take(in, &m);
-		if (got < 0 || (got && (m.flags & RL_MSG_F_LONG)))
+	while (n < RELAY_DRAIN && n < room && (got = rl_ring_take(in, &batch[n])) > 0) {
+		if (batch[n].flags & RL_MSG_F_LONG)
 			_exit(3); /* the floors send short messages only */
-		if (!got)
-			break;
-		m.kind = m.kind == RL_MSG_CALL ? RL_MSG_INVOKE : RL_MSG_COMPLETE;
-		memcpy(slot, &m, RL_UNIT_BYTES);
-		rl_ring_commit(out, 1);
 		n++;
-		/*
-		 * Like the broker's stage_flush: a long stream is published in
-		 * pieces, quietly; the publish at the end of the pass asks
-		 * whether the consumer sleeps.
-		 */
+	}
+	if (got < 0)
+		_exit(3);
+	if (!n)
+		return 0;
+	rl_ring_release(in);
+	for (unsigned i = 0; i < n; i++) {
+		struct rl_msg *slot = rl_ring_reserve(out, 1);
+		/* Copied as taken, the kind rewritten in the slot: see callee_main(). */
+		memcpy(slot, &batch[i], RL_UNIT_BYTES);
+		slot->kind = batch[i].kind == RL_MSG_CALL ? RL_MSG_INVOKE : RL_MSG_COMPLETE;
+		rl_ring_commit(out, 1);
 		if (rl_ring_unpublished(out) >= RL_RING_FORWARD_PUBLISH)
 			rl_ring_publish_quiet(out);
 	}
-	if (n) {
-		rl_ring_release(in);
-		*dirty = true;
-	}
+	*dirty = true;
 	return n;
 }
 

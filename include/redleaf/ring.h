@@ -131,6 +131,21 @@ static inline struct rl_msg *rl_ring_reserve(struct rl_ring_prod *p, unsigned un
 	return rl_ring_at(p->ring, p->tail);
 }
 
+/* Units free for the producer (reading the consumer's head when the cached one shows fewer than want). */
+static inline uint32_t rl_ring_room(struct rl_ring_prod *p, uint32_t want)
+{
+	uint32_t room = RL_RING_UNITS - (p->tail - p->head_cache);
+
+	if (room < want) {
+		uint32_t h = atomic_load_explicit(&p->ring->head, memory_order_acquire);
+		if (p->tail - h > RL_RING_UNITS)
+			return 0; /* a consumer ahead of us: garbage, no room */
+		p->head_cache = h;
+		room = RL_RING_UNITS - (p->tail - h);
+	}
+	return room;
+}
+
 static inline void rl_ring_commit(struct rl_ring_prod *p, unsigned units)
 {
 	p->tail += units;
