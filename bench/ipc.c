@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "floors.h"
+#include "opts.h"
 #include "procs.h"
 #include "redleaf/ring.h"
 #include "rl_config.h"
@@ -1450,10 +1451,8 @@ static void usage(FILE *f)
 
 static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || !*s || *end || v < min || v > max)
+	unsigned long long v;
+	if (rl_parse_count(s, min, max, &v))
 		return -EINVAL;
 	*out = (unsigned)v;
 	return 0;

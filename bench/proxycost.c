@@ -28,6 +28,7 @@
 
 #include "../src/broker.h"
 #include "redleaf_idl.h"
+#include "opts.h"
 #include "samples.h"
 
 enum { CALLER = 1, CALLEE = 2 };
@@ -335,14 +336,13 @@ static void usage(FILE *f)
 /* A whole number in 1..max for option opt, or -1 after saying why. */
 static int parse_count(const char *opt, const char *v, unsigned long max, unsigned long *out)
 {
-	char *end;
+	unsigned long long n;
 
-	errno = 0;
-	*out = strtoul(v, &end, 10);
-	if (errno || *end || !*v || *v == '-' || *out < 1 || *out > max) {
+	if (rl_parse_count(v, 1, max, &n)) {
 		fprintf(stderr, "proxycost: %s: '%s' is not a number in 1..%lu\n", opt, v, max);
 		return -1;
 	}
+	*out = (unsigned long)n;
 	return 0;
 }
 

@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "opts.h"
 #include "redleaf/domain.h"
 #include "redleaf/ring.h"
 #include "redleaf_idl.h"
@@ -61,9 +62,8 @@ static uint64_t nblocks;
 
 static unsigned long long parse(const char *opt, const char *v, unsigned long long max)
 {
-	char *end;
-	unsigned long long n = strtoull(v, &end, 10);
-	if (!*v || *end || *v == '-' || !n || n > max)
+	unsigned long long n;
+	if (rl_parse_count(v, 1, max, &n))
 		rl_panic("%s takes a number from 1 to %llu, not '%s'", opt, max, v);
 	return n;
 }

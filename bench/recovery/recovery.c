@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "opts.h"
 #include "procs.h"
 #include "report.h"
 #include "run.h"
@@ -115,9 +116,8 @@ static void usage(FILE *f)
 
 static unsigned parse_uint(const char *opt, const char *v, unsigned min, unsigned max)
 {
-	char *end;
-	unsigned long n = strtoul(v, &end, 10);
-	if (!*v || *end || *v == '-' || n < min || n > max) {
+	unsigned long long n;
+	if (rl_parse_count(v, min, max, &n)) {
 		fprintf(stderr, "recovery: %s takes a number from %u to %u, not '%s'\n", opt, min, max, v);
 		exit(2);
 	}
