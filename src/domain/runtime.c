@@ -356,7 +356,7 @@ static inline __attribute__((always_inline)) void serve_invoke(const struct rl_m
 	maybe_inject(armed, RL_INJECT_AFTER);
 }
 
-static void handle(const struct rl_msg *m)
+static inline __attribute__((always_inline)) void handle(const struct rl_msg *m)
 {
 	switch (m->kind) {
 	case RL_MSG_INVOKE:
