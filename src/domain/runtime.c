@@ -210,7 +210,7 @@ static void hold(const struct rl_msg *m)
 }
 
 /* Takes one message into *out if there is one: held invocations first, then rx. */
-static bool rx_take(struct rl_msg *out)
+static inline __attribute__((always_inline)) bool rx_take(struct rl_msg *out)
 {
 	if (rt.held_head != rt.held_tail && !rt.in_heap_call && rt.serve_depth < SERVE_NEST_MAX) {
 		*out = rt.held[rt.held_head++ & (rt.held_size - 1)];
