@@ -179,8 +179,8 @@ static void tx_publish(void)
 	}
 }
 
-/* A slot on tx; publishes and yields while the broker catches up. */
-static inline struct rl_msg *tx_reserve(unsigned units)
+/* tx_reserve() when the ring is full: publishes and yields while the broker catches up. */
+static __attribute__((noinline, cold)) struct rl_msg *tx_reserve_wait(unsigned units)
 {
 	struct rl_msg *m;
 
@@ -189,6 +189,17 @@ static inline struct rl_msg *tx_reserve(unsigned units)
 		sched_yield();
 	}
 	return m;
+}
+
+/*
+ * Room on tx for a message of units units. The wait is out of line, so
+ * the callers' fast paths make no call and save no registers.
+ */
+static inline struct rl_msg *tx_reserve(unsigned units)
+{
+	struct rl_msg *m = rl_ring_reserve(&rt.tx, units);
+
+	return __builtin_expect(m != NULL, 1) ? m : tx_reserve_wait(units);
 }
 
 static void hold(const struct rl_msg *m)
@@ -416,11 +427,16 @@ static struct done wait_for(uint64_t tag)
  * domain makes. A call with at most one argument word goes short (one
  * ring unit), any other long (two).
  */
+static void post_wait(uint8_t kind, uint32_t cap, uint16_t method, const uint64_t *args, unsigned nargs,
+		      uint64_t tag);
+
 static inline __attribute__((always_inline)) void post(uint8_t kind, uint32_t cap, uint16_t method,
 						       const uint64_t *args, unsigned nargs, uint64_t tag)
 {
 	unsigned units = nargs > 1 ? 2 : 1;
-	struct rl_msg *m = tx_reserve(units);
+	struct rl_msg *m = rl_ring_reserve(&rt.tx, units);
+	if (__builtin_expect(!m, 0)) /* the whole post out of line: nothing kept across a call here */
+		return post_wait(kind, cap, method, args, nargs, tag);
 	m->kind = kind;
 	m->flags = units == 2 ? RL_MSG_F_LONG : 0;
 	m->method = method;
@@ -437,6 +453,14 @@ static inline __attribute__((always_inline)) void post(uint8_t kind, uint32_t ca
 		m->arg[4] = nargs > 4 ? args[4] : 0;
 	}
 	rl_ring_commit(&rt.tx, units);
+}
+
+/* post() when tx is full: waits for room, then posts. */
+static __attribute__((noinline, cold)) void post_wait(uint8_t kind, uint32_t cap, uint16_t method,
+						      const uint64_t *args, unsigned nargs, uint64_t tag)
+{
+	tx_reserve_wait(nargs > 1 ? 2 : 1);
+	post(kind, cap, method, args, nargs, tag);
 }
 
 rpc_result rl_call(rl_cap cap, uint16_t method, const uint64_t *args, unsigned nargs, uint64_t *ret)
