@@ -367,18 +367,10 @@ static inline __attribute__((always_inline)) void serve_invoke(const struct rl_m
 	maybe_inject(armed, RL_INJECT_AFTER);
 }
 
-static inline __attribute__((always_inline)) void handle(const struct rl_msg *m)
+/* What the broker sent that is not an invocation. */
+static void handle_other(const struct rl_msg *m)
 {
 	switch (m->kind) {
-	case RL_MSG_INVOKE:
-		if (rt.in_heap_call || rt.serve_depth >= SERVE_NEST_MAX) {
-			hold(m);
-			break;
-		}
-		bool armed = inject_armed();
-		maybe_inject(armed, RL_INJECT_BEFORE);
-		serve_invoke(m, armed);
-		break;
 	case RL_MSG_COMPLETE:
 	case RL_MSG_SYS_DONE:
 		if (m->tag & SYNC_TAG) {
@@ -394,6 +386,26 @@ static inline __attribute__((always_inline)) void handle(const struct rl_msg *m)
 		break;
 	default:
 		rl_log("ignoring message of unknown kind %u from the broker", m->kind);
+	}
+}
+
+/*
+ * One message from the broker. Invocations, the serving loop's every
+ * message, are tested for first; serve_invoke() is inlined twice, once
+ * for an armed crash injection and once for none, so the common case
+ * makes no injection test after the one flag load.
+ */
+static inline __attribute__((always_inline)) void handle(const struct rl_msg *m)
+{
+	if (__builtin_expect(m->kind != RL_MSG_INVOKE, 0))
+		return handle_other(m);
+	if (rt.in_heap_call || rt.serve_depth >= SERVE_NEST_MAX)
+		return hold(m);
+	if (__builtin_expect(inject_armed(), 0)) {
+		maybe_inject(true, RL_INJECT_BEFORE);
+		serve_invoke(m, true);
+	} else {
+		serve_invoke(m, false);
 	}
 }
 
