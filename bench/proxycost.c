@@ -21,7 +21,6 @@
  * the call path without processes.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,7 +149,6 @@ static __attribute__((noipa)) unsigned pass_replies(unsigned want)
 }
 
 enum method { M_NULL, M_ADD, M_TAKE, M_MIXED };
-static const char *const method_names[] = { "null", "add", "take", "mixed" };
 
 /*
  * --method mixed: calls the broker must tell apart inside one batch, in
@@ -333,63 +331,17 @@ static void usage(FILE *f)
 		MAX_BATCH);
 }
 
-/* A whole number in 1..max for option opt, or -1 after saying why. */
-static int parse_count(const char *opt, const char *v, unsigned long max, unsigned long *out)
-{
-	unsigned long long n;
-
-	if (rl_parse_count(v, 1, max, &n)) {
-		fprintf(stderr, "proxycost: %s: '%s' is not a number in 1..%lu\n", opt, v, max);
-		return -1;
-	}
-	*out = (unsigned long)n;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "method", required_argument, NULL, 'm' },
-		{ "batch", required_argument, NULL, 'b' },
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	enum method meth = M_NULL;
-	unsigned long batch = 64, rounds = 10000;
-	int c;
+	static const char *const methods[] = { "null", "add", "take", "mixed", NULL };
+	struct rl_bench_opts o = { .prog = "proxycost", .max_batch = MAX_BATCH, .methods = methods,
+				   .usage = usage, .batch = 64, .rounds = 10000 };
+	int status;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			for (meth = 0; meth <= M_MIXED && strcmp(optarg, method_names[meth]); meth++)
-				;
-			if (meth > M_MIXED) {
-				fprintf(stderr, "proxycost: --method: '%s' is not null, add, take or mixed\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case 'b':
-			if (parse_count("--batch", optarg, MAX_BATCH, &batch))
-				return 2;
-			break;
-		case 'r':
-			if (parse_count("--rounds", optarg, 100000000, &rounds))
-				return 2;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "proxycost: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
+	if (rl_bench_opts_parse(&o, argc, argv, &status))
+		return status;
+	enum method meth = (enum method)o.method;
+	unsigned long long batch = o.batch, rounds = o.rounds;
 
 	setup();
 	rl_cap cap = rl_proxy_cap_grant(&b->dom[CALLER], CALLEE, 0, RL_IFACE_Test);
@@ -414,7 +366,7 @@ int main(int argc, char **argv)
 	struct rl_stats sc, sr;
 	rl_stats_compute(calls, rounds, &sc);
 	rl_stats_compute(replies, rounds, &sr);
-	printf("method %s, batch %lu, %lu rounds: every message checked\n", method_names[meth], batch, rounds);
+	printf("method %s, batch %llu, %llu rounds: every message checked\n", methods[meth], batch, rounds);
 	printf("ticks per call message:  median %.1f, p99 %.1f\n", sc.median, sc.p99);
 	printf("ticks per reply message: median %.1f, p99 %.1f\n", sr.median, sr.p99);
 	free(calls);

@@ -19,7 +19,6 @@
  * Exits 1 when a message comes out wrong.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,41 +194,13 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "batch", required_argument, NULL, 'b' },
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	unsigned long long batch = 64, rounds = 10000;
-	int c;
+	struct rl_bench_opts o = { .prog = "rtcost", .max_batch = MAX_BATCH, .usage = usage,
+				   .batch = 64, .rounds = 10000 };
+	int status;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			if (rl_parse_count(optarg, 1, MAX_BATCH, &batch)) {
-				fprintf(stderr, "rtcost: --batch: '%s' is not a number in 1..%d\n", optarg, MAX_BATCH);
-				return 2;
-			}
-			break;
-		case 'r':
-			if (rl_parse_count(optarg, 1, 100000000, &rounds)) {
-				fprintf(stderr, "rtcost: --rounds: '%s' is not a number in 1..100000000\n", optarg);
-				return 2;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "rtcost: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
+	if (rl_bench_opts_parse(&o, argc, argv, &status))
+		return status;
+	unsigned long long batch = o.batch, rounds = o.rounds;
 
 	setup();
 	double *v[3];

@@ -47,7 +47,7 @@ expect 1 "redleaf bench: cannot run $dir/bench/ipc: No such file" bench ipc
 unset REDLEAF_BENCH_DIR
 expect 2 "ipc: --only: no part or row named 'bogus'" bench ipc --only raw3,bogus
 expect 2 "ipc: --only: no part or row named 'load.batch.32'" bench ipc --only load,load.batch.32
-expect 2 "proxycost: --method: 'foo' is not null, add, take or mixed" bench proxycost --method foo
+expect 2 "proxycost: --method: 'foo' is not one of null add take mixed" bench proxycost --method foo
 expect 2 "proxycost: --batch: '0' is not a number in 1..256" bench proxycost --batch 0
 expect 1 "no broker at $sock" ps --socket "$sock"
 expect 1 "no broker at $sock" crash --socket "$sock" d
