@@ -7,14 +7,8 @@
 set -u
 : "${REDLEAF:?REDLEAF must name the redleaf binary}"
 : "${REDLEAF_DOMAIN_PATH:?REDLEAF_DOMAIN_PATH must name the built domains}"
-dir=$(mktemp -d /tmp/rl-execfail.XXXXXX)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+. "$(dirname "$0")/lib.sh"
+rl_test_setup rl-execfail
 fail() {
 	echo "FAIL: $*" >&2
 	echo "--- broker log ---" >&2

@@ -14,14 +14,8 @@
 # (domains die with the broker: PDEATHSIG).
 set -u
 until_list= expect_status=0 manifest=
-dir=$(mktemp -d /tmp/rl-test.XXXXXX)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+. "$(dirname "$0")/lib.sh"
+rl_test_setup rl-test
 : > "$dir/expect"; : > "$dir/count"; : > "$dir/cli"; : > "$dir/set"
 
 while [ $# -gt 0 ]; do
