@@ -14,6 +14,7 @@
 #include <string.h>
 #include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -174,7 +175,13 @@ static void cmd_ps(struct broker *b, struct out *o, bool json)
 			for (uint32_t k = first; k < n; k++)
 				out_printf(o, "%s%llu", k > first ? "," : "",
 					   (unsigned long long)d->recovery_ns[k % RL_RECOVERY_LOG]);
-			out_printf(o, "]}");
+			/* The process's own nice value, as the scheduler sees it now. */
+			errno = 0;
+			int nice = live ? getpriority(PRIO_PROCESS, (id_t)d->pid) : 0;
+			if (live && errno == 0)
+				out_printf(o, "],\"nice\":%d}", nice);
+			else
+				out_printf(o, "],\"nice\":null}");
 		} else {
 			char recov[16] = "-";
 			uint64_t r = atomic_load(&d->last_recovery_ns);

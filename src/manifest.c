@@ -428,7 +428,7 @@ static bool parse_decimal(const char *s, size_t len, uint64_t *out)
 /* Integers and booleans must be plain scalars: "5" in quotes is a string in YAML. */
 static int get_int(struct ctx *c, const struct node *n, const char *what, int min, int max, int *out)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
 	if (n->kind == NODE_SCALAR && !n->plain)
 		return fail(c, n->pos, "%s must be an integer from %d to %d, written without quotes",
@@ -436,10 +436,14 @@ static int get_int(struct ctx *c, const struct node *n, const char *what, int mi
 	if (n->kind != NODE_SCALAR)
 		return fail(c, n->pos, "%s must be an integer from %d to %d, got %s", what, min, max,
 			    kind_name(n));
-	if (!parse_decimal(n->text, n->len, &v) || v < (uint64_t)min || v > (uint64_t)max)
+	bool neg = n->len > 1 && n->text[0] == '-'; /* passes the range only where min < 0 */
+	bool ok = parse_decimal(n->text + neg, n->len - neg, &v) && v <= INT32_MAX;
+	int64_t x = neg ? -(int64_t)v : (int64_t)v;
+
+	if (!ok || x < min || x > max)
 		return fail(c, n->pos, "%s must be an integer from %d to %d, got '%s'", what, min,
 			    max, show(n).s);
-	*out = (int)v;
+	*out = (int)x;
 	return 0;
 }
 
@@ -893,6 +897,16 @@ static int dom_cpu(struct ctx *c, const struct node *v, void *obj)
 	return get_int(c, v, "cpu", 0, CPU_SETSIZE - 1, &d->cpu);
 }
 
+/* Scheduling weight on a shared CPU (setpriority); lowering it below the broker's needs CAP_SYS_NICE. */
+static int dom_nice(struct ctx *c, const struct node *v, void *obj)
+{
+	struct rl_manifest_domain *d = ((struct domain_parse *)obj)->d;
+
+	d->nice_pos = v->pos;
+	d->nice_set = true;
+	return get_int(c, v, "nice", -20, 19, &d->nice);
+}
+
 /* Device memory outlives restarts of the domain; the broker makes it a memfd of this size. */
 static int dom_devmem(struct ctx *c, const struct node *v, void *obj)
 {
@@ -924,6 +938,7 @@ static const struct field domain_fields[] = {
 	{ "syscalls", false, dom_syscalls },
 	{ "restart", false, dom_restart },
 	{ "cpu", false, dom_cpu },
+	{ "nice", false, dom_nice },
 	{ "start", false, dom_start },
 	{ "devmem", false, dom_devmem },
 };

@@ -3,8 +3,9 @@
  * Starting a domain process. The child does only async-signal-safe system
  * calls between fork and exec (the broker has threads). What it sets up
  * here is what cannot be done after exec without privileges: its own
- * process group (terminal signals go to the broker only), fresh network,
- * IPC and UTS namespaces, and an unprivileged user. The rest of the
+ * process group (terminal signals go to the broker only), its CPU and
+ * nice value, fresh network, IPC and UTS namespaces, and an unprivileged
+ * user. The rest of the
  * confinement is the launcher's (src/domain/launcher.c).
  *
  * Exec failures come back over a close-on-exec pipe, so a bad binary is a
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,7 +50,9 @@ static void child_fail(int pipe_fd, int stage)
 
 static const char *const stage_text[] = {
 	"preparing descriptors", "pinning to its CPU", "dropping privileges", "executing",
+	"setting its nice value (lowering it needs root or CAP_SYS_NICE)",
 };
+#define NSTAGES (sizeof(stage_text) / sizeof(stage_text[0]))
 
 int rl_spawn_domain(struct broker *b, struct domain *d, bool wait)
 {
@@ -153,6 +157,8 @@ int rl_spawn_domain(struct broker *b, struct domain *d, bool wait)
 			if (sched_setaffinity(0, sizeof(one), &one) < 0)
 				child_fail(pipefd[1], 1);
 		}
+		if (d->m->nice_set && setpriority(PRIO_PROCESS, 0, d->m->nice) < 0)
+			child_fail(pipefd[1], 4);
 		if (root && !host)
 			unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS); /* best effort */
 		if (root && !host) {
@@ -174,7 +180,7 @@ int rl_spawn_domain(struct broker *b, struct domain *d, bool wait)
 		while (n < 0 && errno == EINTR);
 		if (n == (ssize_t)sizeof(msg)) {
 			waitpid(pid, NULL, 0);
-			unsigned stage = (unsigned)msg[0] < 4 ? (unsigned)msg[0] : 3;
+			unsigned stage = (unsigned)msg[0] < NSTAGES ? (unsigned)msg[0] : 3;
 			rl_broker_log(b, "%s: cannot start %s: %s: %s", d->name, d->binary,
 				      stage_text[stage], strerror(msg[1]));
 			ret = -msg[1] ? -msg[1] : -EIO;
@@ -226,7 +232,7 @@ const char *rl_spawn_failure(struct domain *d, char *buf, size_t len)
 	d->start_pipe = -1;
 	if (n != (ssize_t)sizeof(msg))
 		return NULL;
-	unsigned stage = (unsigned)msg[0] < 4 ? (unsigned)msg[0] : 3;
+	unsigned stage = (unsigned)msg[0] < NSTAGES ? (unsigned)msg[0] : 3;
 	snprintf(buf, len, "cannot start %s: %s: %s", d->binary, stage_text[stage], strerror(msg[1]));
 	return buf;
 }

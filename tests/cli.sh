@@ -60,6 +60,20 @@ expect 1 "syntax.yaml:[0-9]+:[0-9]+: error: " run --socket "$sock" "$here/manife
 expect 2 "redleaf: --until: no domain named 'ghost'" \
 	run --socket "$sock" --until ghost "$here/../examples/testpair.yaml"
 
+# Lowering a domain's nice value needs CAP_SYS_NICE (root has it: drop it
+# with setpriv). Without it the broker names the domain and the reason.
+printf 'system: lownice\ndomains:\n  - {name: low, binary: callee, exports: [Test], nice: -20}\n' \
+	> "$dir/lownice.yaml"
+drop=
+[ "$(id -u)" -ne 0 ] || drop="setpriv --bounding-set=-sys_nice --inh-caps=-sys_nice"
+timeout 20 $drop "$REDLEAF" run --socket "$sock" "$dir/lownice.yaml" > "$dir/out" 2> "$dir/err" < /dev/null
+got=$?
+if [ "$got" -ne 1 ] || ! grep -qE "low: cannot start .*callee: setting its nice value \(lowering it needs root or CAP_SYS_NICE\): (Permission denied|Operation not permitted)" "$dir/err"; then
+	echo "FAIL: a domain at nice -20 without CAP_SYS_NICE: status $got (want 1):" >&2
+	cat "$dir/err" >&2
+	fail=1
+fi
+
 # Help tells the truth: every command in the overview has its own help.
 for cmd in run ps heap crash restart stop bench help; do
 	"$REDLEAF" help "$cmd" | grep -q "usage: redleaf $cmd" || { echo "FAIL: help $cmd" >&2; fail=1; }

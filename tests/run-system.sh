@@ -78,6 +78,8 @@ if [ -s "$dir/cli" ]; then
 		fi
 	done < "$dir/cli"
 fi
+# A failed step leaves the system waiting for what will not come: stop it.
+[ $fail -eq 0 ] || kill "$pid" 2>/dev/null
 wait "$pid"
 status=$?
 pid=

@@ -75,6 +75,9 @@ struct rl_manifest_domain {
 	enum rl_restart_policy restart;   /* default RL_RESTART_NEVER */
 	int cpu;                          /* 0..CPU_SETSIZE-1, or -1 = not pinned */
 	struct rl_manifest_pos cpu_pos;
+	int nice;                         /* -20..19 when nice_set; else inherited from the broker */
+	bool nice_set;
+	struct rl_manifest_pos nice_pos;
 	bool start;                       /* default true; false = created, started by `redleaf restart` */
 	uint64_t devmem;                  /* bytes of device memory (survives restarts); 0 = none */
 	struct rl_manifest_pos devmem_pos;

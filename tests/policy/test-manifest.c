@@ -165,6 +165,7 @@ static void test_defaults(void)
 	CHECK_INT(m->ndomains, 1);
 	CHECK_INT(m->domains[0].restart, RL_RESTART_NEVER);
 	CHECK_INT(m->domains[0].cpu, -1);
+	CHECK_INT(m->domains[0].nice_set, false);
 	CHECK_INT(m->domains[0].start, true);
 	rl_manifest_free(m);
 
@@ -175,6 +176,18 @@ static void test_defaults(void)
 		CHECK_INT(m->heap_size, 4u << 20);
 		CHECK_INT(m->spin_us, 1000);
 		CHECK_INT(m->broker_cpu, 1023);
+		rl_manifest_free(m);
+	}
+	m = parse_ok("system: s\ndomains: [{name: a, binary: x, nice: -20}, {name: b, binary: x, nice: 19},\n"
+		     "  {name: c, binary: x, nice: 0}, {name: d, binary: x, nice: -0}]\n");
+	if (m) {
+		CHECK_INT(m->domains[0].nice_set, true);
+		CHECK_INT(m->domains[0].nice, -20);
+		CHECK_POS(m->domains[0].nice_pos, 2, 38);
+		CHECK_INT(m->domains[1].nice, 19);
+		CHECK_INT(m->domains[2].nice_set, true);
+		CHECK_INT(m->domains[2].nice, 0);
+		CHECK_INT(m->domains[3].nice, 0);
 		rl_manifest_free(m);
 	}
 	m = parse_ok("system: s\nheap: {size: 16G, hugepages: false}\ndomains: [{name: a, binary: x}]\n");
@@ -291,7 +304,7 @@ static const struct bad bad_manifests[] = {
 	{ DOM "  - {name: a}\n", "3:5: error: missing required key 'binary' in a domain" },
 	{ DOM "  - {name: a, binary: x, bin: y}\n",
 	  "3:26: error: unknown key 'bin' in a domain (allowed: name, binary, args, exports, imports, "
-	  "syscalls, restart, cpu, start, devmem)" },
+	  "syscalls, restart, cpu, nice, start, devmem)" },
 	{ DOM "  - {name: a, binary: x, devmem: 1K}\n", "3:34: error: devmem 1K is out of range (4K..16G)" },
 	{ DOM "  - {name: a, binary: x, devmem: 17G}\n", "3:34: error: devmem 17G is out of range (4K..16G)" },
 	{ DOM "  - {name: a, binary: x, devmem: 5000}\n", "3:34: error: devmem 5000 is not a multiple of 4K" },
@@ -311,6 +324,14 @@ static const struct bad bad_manifests[] = {
 	{ DOM "  - {name: a, binary: x, restart: [never]}\n",
 	  "3:35: error: restart must be never, always or backoff, got a sequence" },
 	{ DOM "  - {name: a, binary: x, cpu: 4096}\n", "3:31: error: cpu must be an integer from 0 to 1023, got '4096'" },
+	{ DOM "  - {name: a, binary: x, nice: 20}\n", "3:32: error: nice must be an integer from -20 to 19, got '20'" },
+	{ DOM "  - {name: a, binary: x, nice: -21}\n", "3:32: error: nice must be an integer from -20 to 19, got '-21'" },
+	{ DOM "  - {name: a, binary: x, nice: -}\n", "3:32: error: nice must be an integer from -20 to 19, got '-'" },
+	{ DOM "  - {name: a, binary: x, nice: --3}\n", "3:32: error: nice must be an integer from -20 to 19, got '--3'" },
+	{ DOM "  - {name: a, binary: x, nice: -99999999999}\n",
+	  "3:32: error: nice must be an integer from -20 to 19, got '-99999999999'" },
+	{ DOM "  - {name: a, binary: x, nice: '-3'}\n",
+	  "3:32: error: nice must be an integer from -20 to 19, written without quotes" },
 	{ DOM "  - {name: a, binary: x, start: no}\n", "3:33: error: start must be true or false, got 'no'" },
 	{ DOM "  - {name: a, binary: x, start: {}}\n", "3:33: error: start must be true or false, got a mapping" },
 	/* exports */
