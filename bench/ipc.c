@@ -358,17 +358,21 @@ static int write_file(const char *path, const char *text)
 }
 
 /*
- * Scheduling weights in the latency system, unless pinned polling gives
- * every process a core: a shadow runs twice per call (the call on its way
- * in, the reply on its way out), so where it shares a CPU with its caller
- * and callee it gets twice their weight (nice 3 apart: 1991 or 1024
- * against 1024 or 526). Lowering nice needs root; without it the others are
- * raised instead. docs/performance.md has the measurement.
+ * Scheduling weights in the latency system with --placed (the domains on
+ * one CPU, the broker on another; pinned polling gives everyone a core and
+ * needs none): a shadow runs twice per call (the call on its way in, the
+ * reply on its way out), so where it shares a CPU with its caller and
+ * callee it gets twice their weight (nice 3 apart: 1991 or 1024 against
+ * 1024 or 526). Lowering nice needs root; without it the others are raised
+ * instead. Unplaced, the broker shares the domains' CPUs and the same
+ * weights make a shadowed call slower (docs/performance.md, item 12).
  */
 static const char *shadow_weight_text(void)
 {
-	return geteuid() == 0 ? "tshadow at nice -3, ipcbench and callee at 0"
-			      : "ipcbench and callee at nice 3, tshadow at 0";
+	if (!g.placed)
+		return "all at the broker's nice value (not --placed)";
+	return geteuid() == 0 ? "tshadow at nice -3, ipcbench and callee at 0 (a shadow runs twice per call)"
+			      : "ipcbench and callee at nice 3, tshadow at 0 (a shadow runs twice per call)";
 }
 
 /* Pinned polling: the CPU of every process of the latency system; shadow -1 = no shadow. */
@@ -386,7 +390,7 @@ static char *manifest_text(unsigned nclients, const char *client_args, const str
 	bool shadow = latency && (!pin || pin->shadow >= 0);
 	/* The shadow's scheduling weight where it shares a CPU: see shadow_weight_text(). */
 	const char *nice_shadow = "", *nice_other = "";
-	if (shadow && !pin) {
+	if (shadow && !pin && g.placed) {
 		if (geteuid() == 0)
 			nice_shadow = "    nice: -3\n";
 		else
@@ -990,7 +994,7 @@ static void print_table(void)
 		       "  callee) on CPU %d; futex, pipe and socket floors unpinned\n", g.cpu_last, g.cpu_first);
 	else
 		printf("pinning: none (the scheduler places every process)\n");
-	printf("weights: %s (the shadow runs twice per call)\n", shadow_weight_text());
+	printf("weights: %s\n", shadow_weight_text());
 	bool busy = g.busy_before > 0.05 || g.busy_after > 0.05 || g.others_floors > 0.05 ||
 		    g.others_ours > 0.05 || g.others_scaling > 0.05;
 	char share[5][16];

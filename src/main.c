@@ -410,7 +410,8 @@ static const struct command commands[] = {
 	  "last death. A last line gives the broker's load: messages its proxy thread took\n"
 	  "from the domains' rings, its busy time per message, and the share of its life it\n"
 	  "spent in passes that found work (near 100%: the proxy thread limits the system).\n"
-	  "--json adds every recovery time kept (recoveries_ns) and the load (\"broker\").\n",
+	  "--json adds every recovery time kept (recoveries_ns), each running domain's nice\n"
+	  "value as the scheduler has it (nice; null when not running) and the load (\"broker\").\n",
 	  cmd_ps },
 	{ "heap", "heap [--socket PATH] [--json | --audit]",
 	  "Summarise the ownership registry: free slots per size class and objects per owner\n"
