@@ -60,7 +60,8 @@ struct table {
 
 struct scaling {
 	unsigned clients;
-	bool ok;
+	unsigned threads; /* the broker's proxy threads */
+	bool ok, skipped;
 	char note[200];
 	double calls_per_s;
 	double per_client[MAX_CLIENTS];
@@ -96,7 +97,7 @@ static struct {
 	/* results */
 	struct table floors, ours;
 	struct table pinned; /* our rows under pinned polling (one core per process) */
-	struct scaling scale[3];
+	struct scaling scale[9]; /* clients 1, 2, 4 x proxy threads 1, 2, 4 */
 	unsigned nscale;
 	struct system_record systems[MAX_ROUNDS + 6];
 	unsigned nsystems;
@@ -380,7 +381,8 @@ struct pin_plan {
 	int client, callee, broker, shadow;
 };
 
-static char *manifest_text(unsigned nclients, const char *client_args, const struct pin_plan *pin)
+static char *manifest_text(unsigned nclients, const char *client_args, const struct pin_plan *pin,
+			   unsigned threads)
 {
 	size_t cap = 4096;
 	char *t = malloc(cap);
@@ -399,6 +401,8 @@ static char *manifest_text(unsigned nclients, const char *client_args, const str
 
 	if (!t)
 		return NULL;
+	if (threads > 1)
+		snprintf(cpu[3], sizeof(cpu[3]), ", threads: %u", threads);
 	if (pin) {
 		snprintf(cpu[0], sizeof(cpu[0]), "    cpu: %d\n", pin->client);
 		snprintf(cpu[1], sizeof(cpu[1]), "    cpu: %d\n", pin->callee);
@@ -616,7 +620,7 @@ static void run_latency(struct table *t, const char *part, const struct pin_plan
 	snprintf(args, sizeof(args), "--iterations, \"%u\", --warmup, \"%u\"%s%s%s%s", g.iterations, g.warmup,
 		 subset ? ", --only, \"" : "", subset ? only : "", subset ? "\"" : "",
 		 g.placed && !pin ? ", --settle-ms, \"300\"" : "");
-	char *m = manifest_text(1, args, pin);
+	char *m = manifest_text(1, args, pin, 1);
 	if (!m) {
 		for (unsigned i = 0; i < t->n; i++)
 			if (t->rows[i].state != ROW_SKIPPED)
@@ -708,7 +712,7 @@ static void run_load(struct load *l)
 
 	snprintf(args, sizeof(args), "--iterations, \"%u\", --warmup, \"%u\", --only, \"%s\"%s", g.iterations,
 		 g.warmup, l->id, g.placed ? ", --settle-ms, \"300\"" : "");
-	char *m = manifest_text(1, args, NULL);
+	char *m = manifest_text(1, args, NULL, 1);
 	if (!m) {
 		snprintf(l->note, sizeof(l->note), "out of memory");
 		l->state = ROW_FAILED;
@@ -774,7 +778,13 @@ static void print_loads(void)
 
 /* ---- scaling ---- */
 
-static void run_scaling(unsigned nclients, struct scaling *sc)
+/*
+ * nclients client domains calling one callee through a broker with threads
+ * proxy threads. More than one proxy thread is measured only where every
+ * spinning process (proxy threads, callee, clients) has a CPU: on fewer,
+ * the threads would take each other's time and the row would measure that.
+ */
+static void run_scaling(unsigned nclients, unsigned threads, struct scaling *sc)
 {
 	struct rl_system_run run;
 	char args[160], until[128] = "";
@@ -782,6 +792,15 @@ static void run_scaling(unsigned nclients, struct scaling *sc)
 
 	memset(sc, 0, sizeof(*sc));
 	sc->clients = nclients;
+	sc->threads = threads;
+	long need = (long)threads + (long)nclients + 1;
+	if (threads > 1 && g.usable_cpus < need) {
+		sc->skipped = true;
+		snprintf(sc->note, sizeof(sc->note),
+			 "skipped: %u proxy threads, the callee and %u client(s) spin; we may use %ld CPU(s), not %ld",
+			 threads, nclients, g.usable_cpus, need);
+		return;
+	}
 	/*
 	 * The window is in CLOCK_MONOTONIC, which every process shares: clients
 	 * start calling at once and count only calls completing inside it, so
@@ -797,12 +816,14 @@ static void run_scaling(unsigned nclients, struct scaling *sc)
 		size_t l = strlen(until);
 		snprintf(until + l, sizeof(until) - l, "%sclient%u", c > 1 ? "," : "", c);
 	}
-	char *m = manifest_text(nclients, args, NULL);
+	char *m = manifest_text(nclients, args, NULL, threads);
 	char what[32];
-	snprintf(what, sizeof(what), "clients-%u", nclients);
-	progress("scaling: %u client domain(s) calling one callee for %.1f s", nclients, sc->window_s);
-	int ret = m ? run_system(what, m, nclients + 1, until, (int)(lead_ms + window_ms) + 30000, g.placed,
-				 &run)
+	snprintf(what, sizeof(what), "clients-%u-threads-%u", nclients, threads);
+	progress("scaling: %u client domain(s) calling one callee for %.1f s, %u proxy thread(s)", nclients,
+		 sc->window_s, threads);
+	/* --placed puts the broker's threads on one CPU: only for the one-thread rows. */
+	int ret = m ? run_system(what, m, nclients + 1, until, (int)(lead_ms + window_ms) + 30000,
+				 g.placed && threads == 1, &run)
 		    : -ENOMEM;
 	free(m);
 	if (ret) {
@@ -1039,9 +1060,10 @@ static void print_table(void)
 		printf("; one run, not repeated\n");
 		print_lines(pinned_lines, sizeof(pinned_lines) / sizeof(pinned_lines[0]), &g.pinned, false);
 	}
-	printf("\nscaling: synchronous null calls, N client domains -> broker -> one callee; the broker\n"
-	       "  has one proxy thread, so worker threads are not varied (docs/performance.md)\n");
-	printf("%-8s | %14s | %-40s | %s\n", "clients", "calls/s total", "per client", "notes");
+	printf("\nscaling: synchronous null calls, N client domains -> broker -> one callee, with 1, 2\n"
+	       "  and 4 proxy threads in the broker (more than one only where every spinning process\n"
+	       "  has a CPU; --placed pins the one-thread rows only)\n");
+	printf("%-8s | %-7s | %14s | %-40s | %s\n", "clients", "threads", "calls/s total", "per client", "notes");
 	for (unsigned i = 0; i < g.nscale; i++) {
 		const struct scaling *sc = &g.scale[i];
 		char per[128] = "";
@@ -1050,9 +1072,10 @@ static void print_table(void)
 			snprintf(per + l, sizeof(per) - l, "%s%.0f", c ? " " : "", sc->per_client[c]);
 		}
 		if (sc->ok)
-			printf("%-8u | %14.0f | %-40s | %s\n", sc->clients, sc->calls_per_s, per, sc->note);
+			printf("%-8u | %-7u | %14.0f | %-40s | %s\n", sc->clients, sc->threads, sc->calls_per_s,
+			       per, sc->note);
 		else
-			printf("%-8u | %14s | %-40s | %s\n", sc->clients, "-", "-", sc->note);
+			printf("%-8u | %-7u | %14s | %-40s | %s\n", sc->clients, sc->threads, "-", "-", sc->note);
 	}
 }
 
@@ -1320,11 +1343,12 @@ static int write_json(void)
 		}
 		fprintf(f, "]},\n");
 	}
-	fprintf(f, "\"scaling_broker_threads\":1,\n\"scaling\":[");
+	fprintf(f, "\"scaling\":[");
 	for (unsigned i = 0; i < g.nscale; i++) {
 		const struct scaling *sc = &g.scale[i];
-		fprintf(f, "%s\n {\"clients\":%u,\"ok\":%s,\"window_s\":", i ? "," : "", sc->clients,
-			sc->ok ? "true" : "false");
+		fprintf(f, "%s\n {\"clients\":%u,\"broker_threads\":%u,\"ok\":%s,\"skipped\":%s,\"window_s\":",
+			i ? "," : "", sc->clients, sc->threads, sc->ok ? "true" : "false",
+			sc->skipped ? "true" : "false");
 		json_num(f, sc->window_s);
 		fprintf(f, ",\"calls_per_s\":");
 		json_num(f, sc->calls_per_s);
@@ -1811,9 +1835,10 @@ int main(int argc, char **argv)
 			g.others_ours = others;
 	}
 	mark = load_mark();
-	static const unsigned clients[] = { 1, 2, 4 };
-	for (unsigned i = 0; i < 3 && selected("scaling", "all"); i++)
-		run_scaling(clients[i], &g.scale[g.nscale++]);
+	static const unsigned counts[] = { 1, 2, 4 }; /* clients, and proxy threads */
+	for (unsigned t = 0; t < 3 && selected("scaling", "all"); t++)
+		for (unsigned i = 0; i < 3; i++)
+			run_scaling(counts[i], counts[t], &g.scale[g.nscale++]);
 	g.others_scaling = others_since(&mark);
 	for (unsigned i = 0; i < NLOADS; i++)
 		if (selected("load", loads[i].id)) {

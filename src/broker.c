@@ -46,7 +46,7 @@ void rl_broker_log(struct broker *b, const char *fmt, ...)
 void rl_broker_ring_bell(struct broker *b)
 {
 	atomic_fetch_add(&b->bell->word, 1);
-	rl_futex_wake(&b->bell->word, 1);
+	rl_futex_wake(&b->bell->word, INT_MAX); /* every sleeping proxy thread */
 }
 
 void rl_broker_request_stop(struct broker *b)
@@ -162,6 +162,12 @@ static int check_manifest(struct broker *b)
 			return manifest_error(m, md->pos, "domain '%s': cpu %d does not exist (this machine has %ld)",
 					      md->name, md->cpu, sysconf(_SC_NPROCESSORS_CONF));
 	}
+	/* Proxy thread k goes on broker cpu + k. */
+	long last = (long)m->broker_cpu + (long)m->broker_threads - 1;
+	if (m->broker_cpu >= 0 && last >= sysconf(_SC_NPROCESSORS_CONF))
+		return manifest_error(m, m->broker_cpu_pos,
+				      "broker: %u proxy thread(s) from cpu %d need CPUs up to %ld (this machine has %ld)",
+				      m->broker_threads, m->broker_cpu, last, sysconf(_SC_NPROCESSORS_CONF));
 	return 0;
 }
 
@@ -232,18 +238,21 @@ static int build(struct broker *b)
 	int ret;
 
 	b->spin_ns = m->spin_us * 1000;
-	/* The broker and every domain may spin at once: do they fit the CPUs we may use? */
+	b->nworkers = m->broker_threads;
+	/* The proxy threads and every domain may spin at once: do they fit the CPUs we may use? */
 	cpu_set_t cpus;
 	long ncpu = sched_getaffinity(0, sizeof(cpus), &cpus) ? sysconf(_SC_NPROCESSORS_ONLN)
 							     : CPU_COUNT(&cpus);
-	b->spin_yield = (long)m->ndomains + 1 > ncpu;
+	long spinners = (long)m->ndomains + (long)b->nworkers;
+	b->spin_yield = spinners > ncpu;
 	if (m->poll) {
 		/* Pinned polling: nobody sleeps. Only sane with a CPU for every spinning process. */
 		b->spin_ns = UINT32_MAX;
 		b->spin_yield = false;
-		if ((long)m->ndomains + 1 > ncpu)
-			fprintf(stderr, "redleaf: warning: poll: true with %u domains and a broker on %ld CPU(s): "
-				"spinning processes will take each other's time slices\n", m->ndomains, ncpu);
+		if (spinners > ncpu)
+			fprintf(stderr, "redleaf: warning: poll: true with %u domains and %u proxy thread(s) on "
+				"%ld CPU(s): spinning processes will take each other's time slices\n",
+				m->ndomains, b->nworkers, ncpu);
 	}
 	ret = rl_heap_create(&b->heap, m->heap_size, m->hugepages);
 	if (ret) {
@@ -303,6 +312,10 @@ static int build(struct broker *b)
 	}
 	for (unsigned i = 1; i <= b->ndom; i++)
 		rl_broker_wire(b, &b->dom[i]);
+	if ((ret = rl_proxy_init_locks(b))) {
+		fprintf(stderr, "redleaf: cannot set up the proxy threads' locks: %s\n", strerror(-ret));
+		return ret;
+	}
 	return 0;
 }
 
@@ -351,13 +364,22 @@ static void teardown(struct broker *b)
 	rl_manifest_free(b->m);
 }
 
+static void stop_proxy_threads(struct broker *b)
+{
+	atomic_store(&b->stop, 1);
+	rl_broker_ring_bell(b);
+	for (unsigned k = 0; k < b->nworkers; k++)
+		if (b->workers[k].started) {
+			pthread_join(b->workers[k].thread, NULL);
+			b->workers[k].started = false;
+		}
+}
+
 int rl_cmd_run_system(const struct rl_run_options *opt)
 {
 	static struct broker broker; /* large; one per process */
 	struct broker *b = &broker;
 	char err[1024];
-	pthread_t proxy;
-	bool proxy_started = false;
 	int ret;
 
 	memset(b, 0, sizeof(*b));
@@ -440,31 +462,37 @@ int rl_cmd_run_system(const struct rl_run_options *opt)
 	}
 	b->proxy_t0 = rl_proxy_ticks();
 	b->proxy_ns0 = rl_now_ns();
-	if (pthread_create(&proxy, NULL, rl_proxy_thread, b)) {
-		fprintf(stderr, "redleaf: cannot start the proxy thread\n");
-		ret = 1;
-		goto out;
+	for (unsigned k = 0; k < b->nworkers; k++) {
+		struct rl_proxy_worker *w = &b->workers[k];
+		w->b = b;
+		w->idx = k;
+		if (pthread_create(&w->thread, NULL, rl_proxy_thread, w)) {
+			fprintf(stderr, "redleaf: cannot start proxy thread %u\n", k);
+			ret = 1;
+			goto out;
+		}
+		w->started = true;
+		if (b->m->broker_cpu >= 0) {
+			cpu_set_t one;
+			CPU_ZERO(&one);
+			CPU_SET(b->m->broker_cpu + (int)k, &one);
+			int perr = pthread_setaffinity_np(w->thread, sizeof(one), &one);
+			if (perr)
+				rl_broker_log(b, "cannot pin proxy thread %u to CPU %d: %s", k,
+					      b->m->broker_cpu + (int)k, strerror(perr));
+		}
 	}
-	if (b->m->broker_cpu >= 0) {
-		cpu_set_t one;
-		CPU_ZERO(&one);
-		CPU_SET(b->m->broker_cpu, &one);
-		int perr = pthread_setaffinity_np(proxy, sizeof(one), &one);
-		if (perr)
-			rl_broker_log(b, "cannot pin the proxy thread to CPU %d: %s", b->m->broker_cpu,
-				      strerror(perr));
-	}
-	proxy_started = true;
 	rl_control_loop(b);
-	atomic_store(&b->stop, 1);
-	rl_broker_ring_bell(b);
-	pthread_join(proxy, NULL);
-	proxy_started = false;
+	stop_proxy_threads(b);
 	struct rl_proxy_load load;
 	rl_proxy_load(b, &load);
-	rl_broker_log(b, "proxy thread: %llu messages, busy %.3f ms of %.3f s (%.0f ns per message)",
-		      (unsigned long long)load.messages, load.busy_ns / 1e6, load.up_ns / 1e9,
-		      load.messages ? (double)load.busy_ns / (double)load.messages : 0.0);
+	rl_broker_log(b, "proxy thread%s: %llu messages, busy %.3f ms of %.3f s (%.0f ns per message)",
+		      b->nworkers > 1 ? "s" : "", (unsigned long long)load.messages, load.busy_ns / 1e6,
+		      load.up_ns / 1e9, load.messages ? (double)load.busy_ns / (double)load.messages : 0.0);
+	for (unsigned i = 1; i <= b->ndom; i++)
+		if (atomic_load(&b->dom[i].backlogged))
+			rl_broker_log(b, "%llu message(s) waited for room in the rx ring of %s",
+				      (unsigned long long)atomic_load(&b->dom[i].backlogged), b->dom[i].name);
 
 	ret = b->exit_status;
 	if (opt->until) {
@@ -478,11 +506,7 @@ int rl_cmd_run_system(const struct rl_run_options *opt)
 	}
 	rl_broker_log(b, "stopping (exit status %d)", ret);
 out:
-	if (proxy_started) {
-		atomic_store(&b->stop, 1);
-		rl_broker_ring_bell(b);
-		pthread_join(proxy, NULL);
-	}
+	stop_proxy_threads(b);
 	teardown(b);
 	return ret;
 }

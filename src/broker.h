@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The broker's private state. Two threads share it:
- *  - the proxy thread owns the call path: rings, capabilities, continuations
- *    and the registry. It is the only writer of all of those.
+ * The broker's private state. Threads share it:
+ *  - the proxy threads (1 to RL_MANIFEST_THREADS_MAX, `broker: {threads}`)
+ *    own the call path: rings, capabilities, continuations and the
+ *    registry. Proxy thread k drains the tx rings of domains k, k + n, ...
+ *    (ids from 0 here); with more than one, validation runs under
+ *    b->call_lock, writes into a domain's rx ring under its rx_lock, and
+ *    thread 0 handles deaths, restarts and the mailbox with the others
+ *    parked (docs/design.md, "Proxy threads").
  *  - the event thread owns the control socket, signals and the pidfds; it
- *    reaps dead domains and hands the rest of their death to the proxy thread
+ *    reaps dead domains and hands the rest of their death to proxy thread 0
  *    (death_pending + the bell), and passes commands that need the proxy
- *    thread's state through the mailbox.
+ *    threads' state through the mailbox.
  */
 #ifndef RL_BROKER_H
 #define RL_BROKER_H
@@ -77,6 +82,7 @@ struct domain {
 	struct rl_chan *chan;
 	struct rl_ring_cons tx; /* broker's private view: the domain cannot move it */
 	struct rl_ring_prod rx;
+	pthread_mutex_t rx_lock; /* with more than one proxy thread: rx, rx_dirty and backlog */
 	bool rx_dirty;
 	bool tx_insane; /* the domain published an impossible tail; reported once */
 	struct backlog backlog;
@@ -106,6 +112,7 @@ struct domain {
 
 	/* Statistics, read racily by the event thread for `redleaf ps`. */
 	_Atomic uint64_t calls_out, calls_in, rejected;
+	_Atomic uint64_t backlogged; /* messages that waited for room in its rx ring */
 	_Atomic uint32_t restarts;
 	int exit_code;       /* waitid si_code */
 	int exit_status;     /* waitid si_status */
@@ -149,13 +156,25 @@ struct broker {
 	bool quiet;
 
 	/*
-	 * The proxy thread's load. It alone writes proxy_msgs (messages taken
-	 * from tx rings) and proxy_busy (clock ticks of the passes that found
-	 * work); `redleaf ps` reads them. proxy_t0 and proxy_ns0 pair a tick
-	 * count with a time at the thread's start, so ticks convert to ns.
+	 * The proxy threads, and their load: each alone writes its msgs
+	 * (messages taken from tx rings) and busy (clock ticks of the passes
+	 * that found work); `redleaf ps` reads their sums. proxy_t0 and
+	 * proxy_ns0 pair a tick count with a time at the threads' start, so
+	 * ticks convert to ns.
 	 */
-	_Atomic uint64_t proxy_msgs, proxy_busy;
+	unsigned nworkers;
+	struct rl_proxy_worker {
+		struct broker *b;
+		unsigned idx;
+		pthread_t thread;
+		bool started;
+		_Alignas(64) _Atomic uint64_t msgs, busy;
+	} workers[RL_MANIFEST_THREADS_MAX];
 	uint64_t proxy_t0, proxy_ns0;
+	/* More than one proxy thread: validation's lock, and thread 0's stop-the-others. */
+	pthread_mutex_t call_lock;
+	_Alignas(64) _Atomic int quiesce;
+	_Atomic unsigned parked;
 
 	struct cont *conts;
 	uint32_t cont_free; /* head of the free list, UINT32_MAX when empty */
@@ -203,10 +222,12 @@ int rl_spawn_domain(struct broker *b, struct domain *d, bool wait);
 /* After d's process ended: why it could not start, or NULL if it did start. */
 const char *rl_spawn_failure(struct domain *d, char *buf, size_t len);
 
-/* proxy.c: the proxy thread's work. */
+/* proxy.c: the proxy threads' work. arg is the thread's struct rl_proxy_worker. */
 void *rl_proxy_thread(void *arg);
+/* The locks more than one proxy thread needs (b->nworkers set); 0 or a negative errno. */
+int rl_proxy_init_locks(struct broker *b);
 /*
- * One pass of the proxy thread over every domain: handles deaths seen,
+ * One pass of the only proxy thread over every domain: handles deaths seen,
  * drains, validates and forwards every tx ring, and publishes what it
  * delivered. Returns the work done (messages and deaths); *msgs = messages.
  */
@@ -224,11 +245,11 @@ static inline uint64_t rl_proxy_ticks(void)
 
 struct rl_proxy_load {
 	uint64_t messages; /* taken from domains' tx rings */
-	uint64_t busy_ns;  /* spent in passes that found work */
+	uint64_t busy_ns;  /* spent in passes that found work, summed over the proxy threads */
 	uint64_t up_ns;    /* since the proxy thread started */
 };
 
-/* A snapshot of the proxy thread's load, from any thread. */
+/* A snapshot of the proxy threads' load (summed), from any thread. */
 void rl_proxy_load(struct broker *b, struct rl_proxy_load *l);
 int rl_proxy_audit(struct broker *b, char *why, size_t whylen);
 

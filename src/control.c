@@ -158,12 +158,13 @@ static void cmd_ps(struct broker *b, struct out *o, bool json)
 			out_printf(o, "%s{\"id\":%u,\"name\":", i > 1 ? "," : "", d->id);
 			out_json_str(o, d->name);
 			out_printf(o, ",\"pid\":%d,\"state\":\"%s\",\"calls_out\":%llu,\"calls_in\":%llu,"
-				   "\"rejected\":%llu,\"objects\":%llu,\"bytes\":%llu,\"restarts\":%u,"
+				   "\"rejected\":%llu,\"backlogged\":%llu,\"objects\":%llu,\"bytes\":%llu,\"restarts\":%u,"
 				   "\"incarnation\":%u,\"last_recovery_ns\":%llu,\"last_cause\":",
 				   live ? d->pid : 0, state_name(d),
 				   (unsigned long long)atomic_load(&d->calls_out),
 				   (unsigned long long)atomic_load(&d->calls_in),
 				   (unsigned long long)atomic_load(&d->rejected),
+				   (unsigned long long)atomic_load(&d->backlogged),
 				   (unsigned long long)u.objects[d->id], (unsigned long long)u.bytes[d->id],
 				   atomic_load(&d->restarts), d->incarnation,
 				   (unsigned long long)atomic_load(&d->last_recovery_ns));
@@ -199,15 +200,18 @@ static void cmd_ps(struct broker *b, struct out *o, bool json)
 	struct rl_proxy_load load;
 	rl_proxy_load(b, &load);
 	if (json) {
-		out_printf(o, "],\"broker\":{\"messages\":%llu,\"busy_ns\":%llu,\"up_ns\":%llu}}\n",
+		out_printf(o, "],\"broker\":{\"messages\":%llu,\"busy_ns\":%llu,\"up_ns\":%llu,\"threads\":%u}}\n",
 			   (unsigned long long)load.messages, (unsigned long long)load.busy_ns,
-			   (unsigned long long)load.up_ns);
+			   (unsigned long long)load.up_ns, b->nworkers);
 		return;
 	}
 	out_printf(o, "broker: %llu messages proxied", (unsigned long long)load.messages);
 	if (load.messages)
 		out_printf(o, ", %.0f ns each", (double)load.busy_ns / (double)load.messages);
-	if (load.up_ns)
+	if (load.up_ns && b->nworkers > 1)
+		out_printf(o, "; %u proxy threads busy %.1f%% of %.1f s on average", b->nworkers,
+			   100.0 * (double)load.busy_ns / (double)load.up_ns / b->nworkers, load.up_ns / 1e9);
+	else if (load.up_ns)
 		out_printf(o, "; proxy thread busy %.1f%% of %.1f s", 100.0 * (double)load.busy_ns / (double)load.up_ns,
 			   load.up_ns / 1e9);
 	out_printf(o, "\n");

@@ -642,6 +642,18 @@ static int broker_cpu(struct ctx *c, const struct node *v, void *obj)
 	return get_int(c, v, "cpu", 0, CPU_SETSIZE - 1, &m->broker_cpu);
 }
 
+static int broker_threads(struct ctx *c, const struct node *v, void *obj)
+{
+	struct rl_manifest *m = obj;
+	int n;
+	int r = get_int(c, v, "threads", 1, RL_MANIFEST_THREADS_MAX, &n);
+
+	m->broker_threads_pos = v->pos;
+	if (r == 0)
+		m->broker_threads = (unsigned)n;
+	return r;
+}
+
 static int broker_poll(struct ctx *c, const struct node *v, void *obj)
 {
 	struct rl_manifest *m = obj;
@@ -655,6 +667,7 @@ static const struct field broker_fields[] = {
 	{ "spin_us", false, broker_spin },
 	{ "poll", false, broker_poll },
 	{ "cpu", false, broker_cpu },
+	{ "threads", false, broker_threads },
 };
 
 static int top_broker(struct ctx *c, const struct node *v, void *obj)
@@ -1101,6 +1114,7 @@ int rl_manifest_parse(const char *path_for_messages, const char *buf, size_t len
 	m->heap_size = RL_MANIFEST_HEAP_DEFAULT;
 	m->spin_us = RL_MANIFEST_SPIN_US_DEFAULT;
 	m->broker_cpu = -1;
+	m->broker_threads = 1;
 
 	r = parse_mapping(&c, root, "the top level", "at the top level", top_fields,
 			  NFIELDS(top_fields), m);

@@ -9,6 +9,14 @@
  * Validation is two-phase: first every argument (and every object of every
  * nested graph) is checked without changing anything, then ownership moves
  * and loans are committed. A rejected call leaves the registry untouched.
+ *
+ * With more than one proxy thread (`broker: {threads: N}`), thread k (from
+ * 0) drains the tx rings of domains k + 1, k + 1 + N, ...: it copies a batch in
+ * unlocked, validates and stages it under call_lock, writes the stage into
+ * rx rings under each ring's rx_lock and publishes what it wrote. Deaths,
+ * restarts and mailbox commands are thread 0's, done while the others wait
+ * at the top of their pass (quiesce), so recovery sees the state it sees
+ * with one thread. docs/design.md, "Proxy threads".
  */
 #include <errno.h>
 #include <signal.h>
@@ -23,9 +31,9 @@
 #define DRAIN_BATCH 64
 
 /*
- * Statistics have one writer, this thread; `redleaf ps` reads them from the
- * event thread. A plain load and store is enough and avoids a locked
- * read-modify-write on every call.
+ * Statistics have one writer at a time (one proxy thread, or whoever holds
+ * call_lock); `redleaf ps` reads them from the event thread. A plain load
+ * and store is enough and avoids a locked read-modify-write on every call.
  */
 static inline void stat_add(_Atomic uint64_t *counter, uint64_t n)
 {
@@ -67,6 +75,7 @@ static void backlog_push(struct broker *b, struct domain *d, const struct rl_msg
 		q->size = nsize;
 	}
 	q->q[q->tail++ % q->size] = *m;
+	stat_inc(&d->backlogged); /* under rx_lock with more than one proxy thread */
 }
 
 /*
@@ -110,6 +119,9 @@ static void publish(struct domain *d)
 		rl_ring_wake(d->rx.ring);
 }
 
+/* local-exec: the broker's library is linked into executables only, so no __tls_get_addr. */
+#define PROXY_TLS _Thread_local __attribute__((tls_model("local-exec")))
+
 /*
  * Outgoing messages are built in a private stage and go to the rings in
  * one tight loop (stage_flush) every RL_RING_FORWARD_PUBLISH messages, so a
@@ -117,19 +129,73 @@ static void publish(struct domain *d)
  * a domain's tx ring gave us. Writing a slot takes its line from
  * the consumer's CPU; done in the middle of validating, each such transfer
  * stalled every store behind it, while in a loop of copies they overlap.
- * Only the proxy thread delivers, so one stage does. Whoever fills an
- * entry sets all 64 bytes: entries are reused across domains.
+ * Each proxy thread has its own stage. Whoever fills an entry sets all 64
+ * bytes: entries are reused across domains.
  */
-static struct {
+static PROXY_TLS struct {
 	_Alignas(64) struct rl_msg msg[RL_RING_FORWARD_PUBLISH];
 	struct domain *to[RL_RING_FORWARD_PUBLISH];
 	unsigned n;
 } stage;
 
+/* With more than one proxy thread: the rx rings this thread wrote since it last published. */
+static PROXY_TLS struct {
+	uint16_t id[RL_MAX_DOMAINS];
+	unsigned n;
+	bool on[RL_MAX_DOMAINS + 1];
+} touched;
+
+static void touch(struct domain *d)
+{
+	if (!touched.on[d->id]) {
+		touched.on[d->id] = true;
+		touched.id[touched.n++] = d->id;
+	}
+}
+
+/*
+ * Publishes every rx ring this thread wrote, each under its lock, and
+ * retries their backlogs. A ring whose backlog is still waiting stays on
+ * the list: this thread retries it every pass (and sleeps only briefly)
+ * until it drains, whoever drains the ring's domain.
+ */
+static void publish_touched(struct broker *b)
+{
+	unsigned keep = 0;
+
+	for (unsigned k = 0; k < touched.n; k++) {
+		struct domain *d = &b->dom[touched.id[k]];
+		bool waiting = false;
+		pthread_mutex_lock(&d->rx_lock);
+		if (atomic_load_explicit(&d->state, memory_order_relaxed) == DOM_RUNNING) {
+			if (d->backlog.head != d->backlog.tail)
+				flush_backlog(d);
+			publish(d);
+			waiting = d->backlog.head != d->backlog.tail;
+		}
+		pthread_mutex_unlock(&d->rx_lock);
+		if (waiting)
+			touched.id[keep++] = d->id;
+		else
+			touched.on[d->id] = false;
+	}
+	touched.n = keep;
+}
+
 static void stage_flush(struct broker *b)
 {
+	struct domain *locked = NULL;
+	bool multi = b->nworkers > 1;
+
 	for (unsigned i = 0; i < stage.n; i++) {
 		struct domain *d = stage.to[i];
+		if (multi && d != locked) {
+			if (locked)
+				pthread_mutex_unlock(&locked->rx_lock);
+			pthread_mutex_lock(&d->rx_lock);
+			locked = d;
+			touch(d);
+		}
 		put(b, d, &stage.msg[i]);
 		/*
 		 * A long stream goes out in pieces, so its consumer starts early;
@@ -139,6 +205,8 @@ static void stage_flush(struct broker *b)
 		if (rl_ring_unpublished(&d->rx) >= RL_RING_FORWARD_PUBLISH)
 			rl_ring_publish_quiet(&d->rx);
 	}
+	if (locked)
+		pthread_mutex_unlock(&locked->rx_lock);
 	stage.n = 0;
 }
 
@@ -900,6 +968,18 @@ static void do_sys(struct broker *b, struct domain *d, const struct rl_msg *m)
 
 /* ---- the loop ---- */
 
+static void call_lock(struct broker *b)
+{
+	if (b->nworkers > 1)
+		pthread_mutex_lock(&b->call_lock);
+}
+
+static void call_unlock(struct broker *b)
+{
+	if (b->nworkers > 1)
+		pthread_mutex_unlock(&b->call_lock);
+}
+
 static unsigned drain(struct broker *b, struct domain *d)
 {
 	struct rl_msg batch[DRAIN_BATCH];
@@ -913,7 +993,10 @@ static unsigned drain(struct broker *b, struct domain *d)
 		if (!d->tx_insane) {
 			struct rl_msg bad = { .kind = RL_MSG_CALL, .tag = 0 };
 			rl_broker_log(b, "%s: tx ring tail out of range; ignoring it", d->name);
+			call_lock(b);
 			reject(b, d, &bad, -EPROTO);
+			call_unlock(b);
+			stage_flush(b);
 			d->tx_insane = true;
 		}
 		return 0;
@@ -931,6 +1014,7 @@ static unsigned drain(struct broker *b, struct domain *d)
 	while (n < DRAIN_BATCH && rl_ring_take(&d->tx, &batch[n]) > 0)
 		n++;
 	rl_ring_release(&d->tx);
+	call_lock(b);
 	struct route route = { .valid = false };
 	for (unsigned i = 0; i < n; i++) {
 		const struct rl_msg *m = &batch[i];
@@ -946,6 +1030,7 @@ static unsigned drain(struct broker *b, struct domain *d)
 		else
 			reject(b, d, m, -EPROTO);
 	}
+	call_unlock(b);
 	stage_flush(b);
 	return n;
 }
@@ -1000,32 +1085,42 @@ static void serve_mailbox(struct broker *b)
 	pthread_mutex_unlock(&b->mb_lock);
 }
 
-static bool anything_ready(struct broker *b)
+/* Does thread w have anything to do? Its own domains' rings, and thread 0's events. */
+static bool anything_ready(struct broker *b, const struct rl_proxy_worker *w)
 {
-	for (unsigned i = 1; i <= b->ndom; i++) {
+	for (unsigned i = 1 + w->idx; i <= b->ndom; i += b->nworkers) {
 		struct domain *d = &b->dom[i];
-		if (atomic_load_explicit(&d->death_pending, memory_order_relaxed))
-			return true;
 		if (atomic_load_explicit(&d->state, memory_order_relaxed) != DOM_RUNNING || d->tx_insane)
 			continue;
 		if (atomic_load_explicit(&d->tx.ring->tail, memory_order_acquire) != d->tx.head)
 			return true;
 	}
-	return atomic_load(&b->mb_op) != MB_NONE || atomic_load(&b->stop);
+	if (atomic_load(&b->stop))
+		return true;
+	if (w->idx)
+		return atomic_load(&b->quiesce);
+	for (unsigned i = 1; i <= b->ndom; i++)
+		if (atomic_load_explicit(&b->dom[i].death_pending, memory_order_relaxed))
+			return true;
+	return atomic_load(&b->mb_op) != MB_NONE;
 }
 
 void rl_proxy_load(struct broker *b, struct rl_proxy_load *l)
 {
 	uint64_t ticks = rl_proxy_ticks(), ns = rl_now_ns();
 
-	l->messages = atomic_load_explicit(&b->proxy_msgs, memory_order_relaxed);
-	uint64_t busy = atomic_load_explicit(&b->proxy_busy, memory_order_relaxed);
+	uint64_t busy = 0;
+	l->messages = 0;
+	for (unsigned k = 0; k < b->nworkers; k++) {
+		l->messages += atomic_load_explicit(&b->workers[k].msgs, memory_order_relaxed);
+		busy += atomic_load_explicit(&b->workers[k].busy, memory_order_relaxed);
+	}
 	l->up_ns = b->proxy_ns0 && ns > b->proxy_ns0 ? ns - b->proxy_ns0 : 0;
 	/* Ticks per ns over the whole run so far: no calibration pause at start. */
 	double rate = l->up_ns && ticks > b->proxy_t0 ? (double)(ticks - b->proxy_t0) / (double)l->up_ns : 1.0;
 	l->busy_ns = (uint64_t)((double)busy / rate);
-	if (l->busy_ns > l->up_ns)
-		l->busy_ns = l->up_ns;
+	if (l->busy_ns > l->up_ns * b->nworkers) /* busy_ns sums the threads */
+		l->busy_ns = l->up_ns * b->nworkers;
 }
 
 unsigned rl_proxy_pass(struct broker *b, unsigned *msgs)
@@ -1055,27 +1150,174 @@ unsigned rl_proxy_pass(struct broker *b, unsigned *msgs)
 	return deaths + *msgs;
 }
 
+/*
+ * Thread 0, with more than one proxy thread: asks the others to wait at the
+ * top of their pass and waits until they all do. False when the broker
+ * stops meanwhile (the others may be gone): nothing is done then.
+ */
+static bool others_stop(struct broker *b)
+{
+	atomic_store(&b->quiesce, 1);
+	rl_broker_ring_bell(b); /* the sleeping ones too */
+	while (atomic_load(&b->parked) != b->nworkers - 1) {
+		if (atomic_load(&b->stop)) {
+			atomic_store(&b->quiesce, 0);
+			return false;
+		}
+		rl_spin_step(b->spin_yield);
+	}
+	return true;
+}
+
+static void others_go(struct broker *b)
+{
+	atomic_store(&b->quiesce, 0);
+	/* All must have left the wait before the next others_stop() counts them again. */
+	while (atomic_load(&b->parked) && !atomic_load(&b->stop))
+		rl_spin_step(b->spin_yield);
+}
+
+/* The others' side: wait while thread 0 works alone. */
+static void park(struct broker *b)
+{
+	atomic_fetch_add(&b->parked, 1);
+	while (atomic_load(&b->quiesce) && !atomic_load(&b->stop))
+		rl_spin_step(b->spin_yield);
+	atomic_fetch_sub(&b->parked, 1);
+}
+
+/*
+ * Thread 0's events with more than one proxy thread: deaths, mailbox
+ * commands and restarts whose time has come, handled alone, in the order
+ * the single thread handles them (deaths and what they deliver first, then
+ * commands and restarts, which reset rings). *next_restart = ns until the
+ * next restart (UINT64_MAX for none). Returns the work done.
+ */
+static unsigned alone_work(struct broker *b, uint64_t *next_restart)
+{
+	bool deaths = false, due = false;
+	uint64_t now = 0;
+
+	*next_restart = UINT64_MAX;
+	for (unsigned i = 1; i <= b->ndom; i++)
+		deaths |= atomic_load_explicit(&b->dom[i].death_pending, memory_order_acquire);
+	if (b->restarts_pending) {
+		now = rl_now_ns();
+		for (unsigned i = 1; i <= b->ndom; i++) {
+			uint64_t at = b->dom[i].restart_at_ns;
+			if (!at)
+				continue;
+			if (at <= now)
+				due = true;
+			else if (at - now < *next_restart)
+				*next_restart = at - now;
+		}
+	}
+	bool mail = atomic_load_explicit(&b->mb_op, memory_order_relaxed) != MB_NONE;
+	if (!deaths && !due && !mail)
+		return 0;
+	if (!others_stop(b))
+		return 0;
+	unsigned work = 0;
+	for (unsigned i = 1; i <= b->ndom; i++) {
+		struct domain *d = &b->dom[i];
+		if (atomic_load_explicit(&d->death_pending, memory_order_acquire)) {
+			rl_recovery_handle_death(b, d);
+			work++;
+		}
+	}
+	stage_flush(b);
+	publish_touched(b);
+	if (atomic_load_explicit(&b->mb_op, memory_order_relaxed) != MB_NONE) {
+		serve_mailbox(b);
+		work++;
+	}
+	if (b->restarts_pending) {
+		*next_restart = rl_recovery_tick(b, rl_now_ns());
+		work += due;
+	}
+	stage_flush(b);
+	publish_touched(b);
+	others_go(b);
+	return work;
+}
+
+/* One pass of thread w over its own domains, with more than one proxy thread. */
+static unsigned worker_pass(struct broker *b, const struct rl_proxy_worker *w, unsigned *msgs)
+{
+	*msgs = 0;
+	for (unsigned i = 1 + w->idx; i <= b->ndom; i += b->nworkers) {
+		struct domain *d = &b->dom[i];
+		/* A death seen is thread 0's to handle, with everyone else waiting. */
+		if (atomic_load_explicit(&d->death_pending, memory_order_acquire) ||
+		    atomic_load_explicit(&d->state, memory_order_relaxed) != DOM_RUNNING)
+			continue;
+		*msgs += drain(b, d);
+	}
+	publish_touched(b);
+	return *msgs;
+}
+
+/* Any backlog this thread retries (a full rx ring): then it sleeps with a short timeout. */
+static bool backlog_waiting(struct broker *b)
+{
+	if (b->nworkers > 1)
+		return touched.n != 0; /* what publish_touched() kept */
+	for (unsigned i = 1; i <= b->ndom; i++)
+		if (b->dom[i].backlog.head != b->dom[i].backlog.tail)
+			return true;
+	return false;
+}
+
+int rl_proxy_init_locks(struct broker *b)
+{
+	pthread_mutexattr_t a;
+	int err = pthread_mutexattr_init(&a);
+
+	if (err)
+		return -err;
+	/* Held for a batch at most: spin a little before sleeping. */
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+	err = pthread_mutex_init(&b->call_lock, &a);
+	for (unsigned i = 1; i <= b->ndom && !err; i++)
+		err = pthread_mutex_init(&b->dom[i].rx_lock, &a);
+	pthread_mutexattr_destroy(&a);
+	return -err;
+}
+
 void *rl_proxy_thread(void *arg)
 {
-	struct broker *b = arg;
+	struct rl_proxy_worker *w = arg;
+	struct broker *b = w->b;
+	bool multi = b->nworkers > 1;
 	uint64_t idle_since = 0;
 	unsigned spins = 0;
 
 	while (!atomic_load_explicit(&b->stop, memory_order_relaxed)) {
-		unsigned msgs = 0;
-		uint64_t pass_start = rl_proxy_ticks();
-		unsigned work = rl_proxy_pass(b, &msgs);
-
-		if (atomic_load_explicit(&b->mb_op, memory_order_relaxed) != MB_NONE) {
-			serve_mailbox(b);
-			work++;
+		if (multi && w->idx && atomic_load_explicit(&b->quiesce, memory_order_acquire)) {
+			park(b);
+			continue;
 		}
+		unsigned msgs = 0, work = 0;
+		uint64_t pass_start = rl_proxy_ticks();
 		uint64_t next_restart = UINT64_MAX;
-		if (b->restarts_pending)
-			next_restart = rl_recovery_tick(b, rl_now_ns());
+
+		if (!multi) {
+			work = rl_proxy_pass(b, &msgs);
+			if (atomic_load_explicit(&b->mb_op, memory_order_relaxed) != MB_NONE) {
+				serve_mailbox(b);
+				work++;
+			}
+			if (b->restarts_pending)
+				next_restart = rl_recovery_tick(b, rl_now_ns());
+		} else {
+			if (w->idx == 0)
+				work = alone_work(b, &next_restart);
+			work += worker_pass(b, w, &msgs);
+		}
 		if (work) {
-			stat_add(&b->proxy_busy, rl_proxy_ticks() - pass_start);
-			stat_add(&b->proxy_msgs, msgs);
+			stat_add(&w->busy, rl_proxy_ticks() - pass_start);
+			stat_add(&w->msgs, msgs);
 			idle_since = 0;
 			continue;
 		}
@@ -1093,25 +1335,25 @@ void *rl_proxy_thread(void *arg)
 			continue;
 		}
 		uint32_t bell = atomic_load(&b->bell->word);
-		atomic_store(&b->heap.hdr->broker_sleeping, 1);
+		/* A count: domains ring the bell while any proxy thread sleeps. */
+		atomic_fetch_add(&b->heap.hdr->broker_sleeping, 1);
 		atomic_thread_fence(memory_order_seq_cst);
 		/* Backlogs waiting for a full ring need a periodic retry: sleep with a timeout. */
-		bool pending_backlog = false;
-		for (unsigned i = 1; i <= b->ndom; i++)
-			pending_backlog |= b->dom[i].backlog.head != b->dom[i].backlog.tail;
-		if (!anything_ready(b)) {
-			uint64_t ns = pending_backlog ? 1000000 : 200000000;
+		if (!anything_ready(b, w)) {
+			uint64_t ns = backlog_waiting(b) ? 1000000 : 200000000;
 			if (next_restart < ns)
 				ns = next_restart + 1;
 			struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
 			rl_futex_wait(&b->bell->word, bell, &ts);
 		}
-		atomic_store(&b->heap.hdr->broker_sleeping, 0);
+		atomic_fetch_sub(&b->heap.hdr->broker_sleeping, 1);
 		idle_since = 0;
 	}
-	/* A command waiting in the mailbox will not be served now: let it see the stop. */
-	pthread_mutex_lock(&b->mb_lock);
-	pthread_cond_broadcast(&b->mb_cond);
-	pthread_mutex_unlock(&b->mb_lock);
+	if (w->idx == 0) {
+		/* A command waiting in the mailbox will not be served now: let it see the stop. */
+		pthread_mutex_lock(&b->mb_lock);
+		pthread_cond_broadcast(&b->mb_cond);
+		pthread_mutex_unlock(&b->mb_lock);
+	}
 	return NULL;
 }

@@ -3,8 +3,9 @@
 # Runs one system under the broker for a test:
 #   run-system.sh [--until D1,D2] [--expect-status N] [--expect-log TEXT]...
 #                 [--expect-count TEXT MIN]... [--set KEY=VALUE]...
-#                 [--cli "ARGS" | --wait-ps REGEX]... MANIFEST
-# --set replaces KEY by VALUE in a private copy of the manifest. Each --cli
+#                 [--cli "ARGS" | --wait-ps REGEX]... [--threads N] MANIFEST
+# --set replaces KEY by VALUE in a private copy of the manifest; --threads
+# gives that copy `broker: {threads: N}` (it must have no broker key). Each --cli
 # runs `redleaf ARGS` against the system once its control socket answers, in
 # order, and must succeed; a --wait-ps step polls `redleaf ps --json` (for at
 # most 10 s) until its output matches the extended regular expression REGEX.
@@ -13,7 +14,7 @@
 # for --expect-count). The broker and its domains are ended on every path
 # (domains die with the broker: PDEATHSIG).
 set -u
-until_list= expect_status=0 manifest=
+until_list= expect_status=0 manifest= threads=
 . "$(dirname "$0")/lib.sh"
 rl_test_setup rl-test
 : > "$dir/expect"; : > "$dir/count"; : > "$dir/cli"; : > "$dir/set"
@@ -27,6 +28,7 @@ while [ $# -gt 0 ]; do
 	--set) printf '%s\n' "$2" >> "$dir/set"; shift 2 ;;
 	--cli) printf 'cli %s\n' "$2" >> "$dir/cli"; shift 2 ;;
 	--wait-ps) printf 'wait %s\n' "$2" >> "$dir/cli"; shift 2 ;;
+	--threads) threads=$2; shift 2 ;;
 	*) manifest=$1; shift ;;
 	esac
 done
@@ -36,6 +38,13 @@ cp "$manifest" "$dir/manifest.yaml"
 while IFS= read -r kv; do
 	sed -i "s|${kv%%=*}|${kv#*=}|g" "$dir/manifest.yaml"
 done < "$dir/set"
+if [ -n "$threads" ]; then
+	if grep -q '^broker:' "$dir/manifest.yaml"; then
+		echo "run-system.sh: --threads: $manifest has a broker key already" >&2
+		exit 2
+	fi
+	printf 'broker: {threads: %s}\n' "$threads" >> "$dir/manifest.yaml"
+fi
 
 sock="$dir/control.sock"
 "$REDLEAF" run --socket "$sock" ${until_list:+--until "$until_list"} "$dir/manifest.yaml" 2> "$dir/log" &

@@ -355,6 +355,52 @@ int rl_domain_main(int argc, char **argv)
 		T_EQ(rl_heap_audit(), 0);
 		return t_report();
 	}
+	if (argc == 3 && !strcmp(argv[1], "--backlog")) {
+		/*
+		 * One slow call (the callee sleeps 300 ms in it), then N null calls
+		 * at once: they pile up behind it, more than the callee's rx ring
+		 * holds, and every one must still complete.
+		 */
+		char *end;
+		unsigned long n = strtoul(argv[2], &end, 10);
+		if (*end || !n || n > 1000) /* the broker allows 1 024 calls in flight per domain */
+			rl_panic("--backlog takes a count of 1..1000");
+		static int status[1001];
+		/*
+		 * A first make() fills the callee's allocator, so the slow call's
+		 * allocation sends nothing to the broker: nothing the broker sends
+		 * the callee while the calls wait can be what delivers them.
+		 */
+		rref_payload r = { RL_RREF_NULL };
+		T_EQ(Test_make(t, 1, &r), 0);
+		rref_payload_drop(r);
+		uint64_t slow[2] = { 300, 1 };
+		T_EQ(rl_call_submit(t, RL_METHOD_Test_slow_make, slow, 2, n + 1), 1);
+		for (unsigned long i = 1; i <= n; i++) {
+			status[i] = 1;
+			T_EQ(rl_call_submit(t, RL_METHOD_Test_null, NULL, 0, i), 1);
+		}
+		rl_call_flush();
+		unsigned long got = 0;
+		while (got < n + 1) {
+			struct rl_completion c[64];
+			int k = rl_call_poll(c, 64, 1);
+			T_CHECK(k > 0);
+			if (k <= 0)
+				break;
+			for (int j = 0; j < k; j++) {
+				T_CHECK(c[j].tag >= 1 && c[j].tag <= n + 1);
+				if (c[j].tag >= 1 && c[j].tag <= n)
+					status[c[j].tag] = c[j].status;
+				else
+					T_EQ(c[j].status, 0); /* the slow call */
+			}
+			got += (unsigned long)k;
+		}
+		for (unsigned long i = 1; i <= n; i++)
+			T_EQ(status[i], 0);
+		return t_report();
+	}
 	if (argc > 1 && !strcmp(argv[1], "--loop")) {
 		for (uint64_t i = 0;; i++) {
 			uint64_t sum, got;

@@ -34,6 +34,7 @@
 #define RL_MANIFEST_DEVMEM_MIN (4ull << 10)
 #define RL_MANIFEST_DEVMEM_MAX (16ull << 30)
 #define RL_MANIFEST_SPIN_US_MAX 1000
+#define RL_MANIFEST_THREADS_MAX 16         /* the broker's proxy threads */
 #define RL_MANIFEST_SPIN_US_DEFAULT 5
 
 /* A position in the manifest, 1-based, for "path:line:col:" messages. */
@@ -92,8 +93,10 @@ struct rl_manifest {
 	bool hugepages;
 	unsigned spin_us;
 	bool poll;                        /* pinned polling: waiters never sleep (benchmarks) */
-	int broker_cpu;                   /* -1 = not pinned */
+	int broker_cpu;                   /* -1 = not pinned; proxy thread k goes on broker_cpu + k */
 	struct rl_manifest_pos broker_cpu_pos;
+	unsigned broker_threads;          /* proxy threads, 1..RL_MANIFEST_THREADS_MAX (default 1) */
+	struct rl_manifest_pos broker_threads_pos;
 	struct rl_manifest_domain *domains; /* in manifest order; index + 1 is a natural domain id */
 	unsigned ndomains;
 };

@@ -167,7 +167,8 @@ static void ring_bell(void)
 {
 	if (atomic_load_explicit(&rt.heap.hdr->broker_sleeping, memory_order_relaxed)) {
 		atomic_fetch_add_explicit(&rt.bell->word, 1, memory_order_release);
-		rl_futex_wake(&rt.bell->word, 1);
+		/* All of them: only the proxy thread that drains this ring may find work. */
+		rl_futex_wake(&rt.bell->word, INT_MAX);
 	}
 }
 

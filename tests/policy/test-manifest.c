@@ -162,6 +162,7 @@ static void test_defaults(void)
 	CHECK_INT(m->hugepages, false);
 	CHECK_INT(m->spin_us, RL_MANIFEST_SPIN_US_DEFAULT);
 	CHECK_INT(m->broker_cpu, -1);
+	CHECK_INT(m->broker_threads, 1);
 	CHECK_INT(m->ndomains, 1);
 	CHECK_INT(m->domains[0].restart, RL_RESTART_NEVER);
 	CHECK_INT(m->domains[0].cpu, -1);
@@ -170,12 +171,14 @@ static void test_defaults(void)
 	rl_manifest_free(m);
 
 	/* Limits, exactly at the edge, are accepted. */
-	m = parse_ok("system: s\nheap: {size: 4M}\nbroker: {spin_us: 1000, cpu: 1023}\n"
+	m = parse_ok("system: s\nheap: {size: 4M}\nbroker: {spin_us: 1000, cpu: 1023, threads: 16}\n"
 		     "domains: [{name: a, binary: x, cpu: 1023, start: true}]\n");
 	if (m) {
 		CHECK_INT(m->heap_size, 4u << 20);
 		CHECK_INT(m->spin_us, 1000);
 		CHECK_INT(m->broker_cpu, 1023);
+		CHECK_INT(m->broker_threads, 16);
+		CHECK_POS(m->broker_threads_pos, 3, 45);
 		rl_manifest_free(m);
 	}
 	m = parse_ok("system: s\ndomains: [{name: a, binary: x, nice: -20}, {name: b, binary: x, nice: 19},\n"
@@ -294,7 +297,10 @@ static const struct bad bad_manifests[] = {
 	{ "system: s\nbroker: {poll: maybe}\n",
 	  "2:16: error: poll must be true or false, got 'maybe'" },
 	{ "system: s\nbroker: {cores: 2}\n",
-	  "2:10: error: unknown key 'cores' in broker (allowed: spin_us, poll, cpu)" },
+	  "2:10: error: unknown key 'cores' in broker (allowed: spin_us, poll, cpu, threads)" },
+	{ "system: s\nbroker: {threads: 0}\n", "2:19: error: threads must be an integer from 1 to 16, got '0'" },
+	{ "system: s\nbroker: {threads: 17}\n", "2:19: error: threads must be an integer from 1 to 16, got '17'" },
+	{ "system: s\nbroker: {threads: -2}\n", "2:19: error: threads must be an integer from 1 to 16, got '-2'" },
 	/* domains */
 	{ "system: s\ndomains: {a: b}\n", "2:10: error: domains must be a sequence, got a mapping" },
 	{ "system: s\ndomains: []\n", "2:10: error: domains must list at least one domain" },
