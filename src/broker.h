@@ -3,8 +3,8 @@
  * The broker's private state. Threads share it:
  *  - the proxy threads (1 to RL_MANIFEST_THREADS_MAX, `broker: {threads}`)
  *    own the call path: rings, capabilities, continuations and the
- *    registry. Proxy thread k drains the tx rings of domains k, k + n, ...
- *    (ids from 0 here); with more than one, validation runs under
+ *    registry. Proxy thread k (from 0) drains the tx rings of domains
+ *    k + 1, k + 1 + n, ...; with more than one, validation runs under
  *    b->call_lock, writes into a domain's rx ring under its rx_lock, and
  *    thread 0 handles deaths, restarts and the mailbox with the others
  *    parked (docs/design.md, "Proxy threads").
