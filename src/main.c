@@ -407,11 +407,13 @@ static const struct command commands[] = {
 	  "restarted domain), heap objects and bytes owned, restarts, the last recovery time\n"
 	  "(RECOV-MS: from the broker seeing the death to the new incarnation's first reply;\n"
 	  "the dying process's own teardown, about 1 ms, comes before) and the cause of the\n"
-	  "last death. A last line gives the broker's load: messages its proxy thread took\n"
-	  "from the domains' rings, its busy time per message, and the share of its life it\n"
-	  "spent in passes that found work (near 100%: the proxy thread limits the system).\n"
-	  "--json adds every recovery time kept (recoveries_ns), each running domain's nice\n"
-	  "value as the scheduler has it (nice; null when not running) and the load (\"broker\").\n",
+	  "last death. A last line gives the broker's load: messages its proxy threads took\n"
+	  "from the domains' rings, their busy time per message, and the share of their life\n"
+	  "they spent in passes that found work (near 100%: the proxy threads limit the system).\n"
+	  "--json adds every recovery time kept (recoveries_ns), the messages that waited for\n"
+	  "room in the domain's full rx ring (backlogged), each running domain's nice value as\n"
+	  "the scheduler has it (nice; null when not running) and the load (\"broker\", with\n"
+	  "the number of proxy threads; busy_ns sums them).\n",
 	  cmd_ps },
 	{ "heap", "heap [--socket PATH] [--json | --audit]",
 	  "Summarise the ownership registry: free slots per size class and objects per owner\n"

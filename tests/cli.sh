@@ -57,6 +57,8 @@ expect 1 "unknown-iface.yaml:5:15: error: unknown interface 'NoSuchInterface'" \
 expect 1 "missing-binary.yaml:3:5: error: domain 'a': binary 'no-such-domain-binary' not found" \
 	run --socket "$sock" "$here/manifests/bad/missing-binary.yaml"
 expect 1 "syntax.yaml:[0-9]+:[0-9]+: error: " run --socket "$sock" "$here/manifests/bad/syntax.yaml"
+expect 1 "broker-cpus.yaml:2:15: error: broker: 16 proxy thread\\(s\\) from cpu 1000 need CPUs up to 1015 \\(this machine has [0-9]+\\)" \
+	run --socket "$sock" "$here/manifests/bad/broker-cpus.yaml"
 expect 2 "redleaf: --until: no domain named 'ghost'" \
 	run --socket "$sock" --until ghost "$here/../examples/testpair.yaml"
 
