@@ -1123,6 +1123,15 @@ void rl_proxy_load(struct broker *b, struct rl_proxy_load *l)
 		l->busy_ns = l->up_ns * b->nworkers;
 }
 
+/* The rest of d's death, if the event thread saw one; returns 1 if so. */
+static unsigned death_if_pending(struct broker *b, struct domain *d)
+{
+	if (!atomic_load_explicit(&d->death_pending, memory_order_acquire))
+		return 0;
+	rl_recovery_handle_death(b, d);
+	return 1;
+}
+
 unsigned rl_proxy_pass(struct broker *b, unsigned *msgs)
 {
 	unsigned deaths = 0;
@@ -1130,10 +1139,7 @@ unsigned rl_proxy_pass(struct broker *b, unsigned *msgs)
 	*msgs = 0;
 	for (unsigned i = 1; i <= b->ndom; i++) {
 		struct domain *d = &b->dom[i];
-		if (atomic_load_explicit(&d->death_pending, memory_order_acquire)) {
-			rl_recovery_handle_death(b, d);
-			deaths++;
-		}
+		deaths += death_if_pending(b, d);
 		if (atomic_load_explicit(&d->state, memory_order_relaxed) == DOM_RUNNING)
 			*msgs += drain(b, d);
 	}
@@ -1219,13 +1225,8 @@ static unsigned alone_work(struct broker *b, uint64_t *next_restart)
 	if (!others_stop(b))
 		return 0;
 	unsigned work = 0;
-	for (unsigned i = 1; i <= b->ndom; i++) {
-		struct domain *d = &b->dom[i];
-		if (atomic_load_explicit(&d->death_pending, memory_order_acquire)) {
-			rl_recovery_handle_death(b, d);
-			work++;
-		}
-	}
+	for (unsigned i = 1; i <= b->ndom; i++)
+		work += death_if_pending(b, &b->dom[i]);
 	stage_flush(b);
 	publish_touched(b);
 	if (atomic_load_explicit(&b->mb_op, memory_order_relaxed) != MB_NONE) {
