@@ -182,31 +182,47 @@ static void publish_touched(struct broker *b)
 	touched.n = keep;
 }
 
-static void stage_flush(struct broker *b)
+/*
+ * Stage entry i into its domain's rx ring. A long stream goes out in
+ * pieces, so its consumer starts early; quietly: the pass's last publish
+ * (rx_dirty stays set) reads the sleeping flag.
+ */
+static inline void stage_put(struct broker *b, unsigned i)
+{
+	struct domain *d = stage.to[i];
+
+	put(b, d, &stage.msg[i]);
+	if (rl_ring_unpublished(&d->rx) >= RL_RING_FORWARD_PUBLISH)
+		rl_ring_publish_quiet(&d->rx);
+}
+
+/* stage_flush() with more than one proxy thread: each run of entries for one ring under its lock. */
+static __attribute__((noinline)) void stage_flush_locked(struct broker *b)
 {
 	struct domain *locked = NULL;
-	bool multi = b->nworkers > 1;
 
 	for (unsigned i = 0; i < stage.n; i++) {
 		struct domain *d = stage.to[i];
-		if (multi && d != locked) {
+		if (d != locked) {
 			if (locked)
 				pthread_mutex_unlock(&locked->rx_lock);
 			pthread_mutex_lock(&d->rx_lock);
 			locked = d;
 			touch(d);
 		}
-		put(b, d, &stage.msg[i]);
-		/*
-		 * A long stream goes out in pieces, so its consumer starts early;
-		 * quietly: the pass's last publish (rx_dirty stays set) reads
-		 * the sleeping flag.
-		 */
-		if (rl_ring_unpublished(&d->rx) >= RL_RING_FORWARD_PUBLISH)
-			rl_ring_publish_quiet(&d->rx);
+		stage_put(b, i);
 	}
 	if (locked)
 		pthread_mutex_unlock(&locked->rx_lock);
+	stage.n = 0;
+}
+
+static void stage_flush(struct broker *b)
+{
+	if (b->nworkers > 1)
+		return stage_flush_locked(b);
+	for (unsigned i = 0; i < stage.n; i++)
+		stage_put(b, i);
 	stage.n = 0;
 }
 
@@ -968,16 +984,27 @@ static void do_sys(struct broker *b, struct domain *d, const struct rl_msg *m)
 
 /* ---- the loop ---- */
 
-static void call_lock(struct broker *b)
+/* Validation's lock, taken only with more than one proxy thread (out of line: one thread's path stays as it was). */
+static __attribute__((noinline, cold)) void call_lock_take(struct broker *b)
 {
-	if (b->nworkers > 1)
-		pthread_mutex_lock(&b->call_lock);
+	pthread_mutex_lock(&b->call_lock);
 }
 
-static void call_unlock(struct broker *b)
+static __attribute__((noinline, cold)) void call_lock_drop(struct broker *b)
 {
-	if (b->nworkers > 1)
-		pthread_mutex_unlock(&b->call_lock);
+	pthread_mutex_unlock(&b->call_lock);
+}
+
+static inline void call_lock(struct broker *b)
+{
+	if (__builtin_expect(b->nworkers > 1, 0))
+		call_lock_take(b);
+}
+
+static inline void call_unlock(struct broker *b)
+{
+	if (__builtin_expect(b->nworkers > 1, 0))
+		call_lock_drop(b);
 }
 
 static unsigned drain(struct broker *b, struct domain *d)
