@@ -732,15 +732,17 @@ static void run_load(struct load *l)
 		if (bench_line_id(run.lines[i].json, id, sizeof(id)) && !strcmp(id, l->id))
 			rl_json_number(run.lines[i].json, "median", &l->row_ticks);
 	}
-	const char *acct = run.log ? strstr(run.log, "proxy thread: ") : NULL;
+	/* "proxy thread: N messages, ..." ("proxy threads:" with more than one) */
+	const char *acct = run.log ? strstr(run.log, "proxy thread") : NULL;
+	acct = acct ? strchr(acct, ':') : NULL;
 	unsigned long long msgs = 0;
 	double busy_ms = 0, up_s = 0;
 	if (run.status)
 		snprintf(l->note, sizeof(l->note), "the system ended with status %d", run.status);
 	else if (l->row_ticks <= 0)
 		snprintf(l->note, sizeof(l->note), "no result line for %s", l->id);
-	else if (!acct || sscanf(acct, "proxy thread: %llu messages, busy %lf ms of %lf s", &msgs, &busy_ms,
-				 &up_s) != 3 || !msgs || up_s <= 0)
+	else if (!acct || sscanf(acct, ": %llu messages, busy %lf ms of %lf s", &msgs, &busy_ms, &up_s) != 3 ||
+		 !msgs || up_s <= 0)
 		snprintf(l->note, sizeof(l->note), "the broker did not account for its proxy thread");
 	else {
 		l->msg_ticks = busy_ms / 1e3 * g.tsc_hz / (double)msgs;
