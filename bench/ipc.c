@@ -368,12 +368,20 @@ static int write_file(const char *path, const char *text)
  * instead. Unplaced, the broker shares the domains' CPUs and the same
  * weights make a shadowed call slower (docs/performance.md, item 12).
  */
-static const char *shadow_weight_text(void)
+struct weights {
+	const char *shadow, *other; /* manifest lines for tshadow, and for ipcbench and callee */
+	const char *text;
+};
+
+static struct weights latency_weights(void)
 {
 	if (!g.placed)
-		return "all at the broker's nice value (not --placed)";
-	return geteuid() == 0 ? "tshadow at nice -3, ipcbench and callee at 0 (a shadow runs twice per call)"
-			      : "ipcbench and callee at nice 3, tshadow at 0 (a shadow runs twice per call)";
+		return (struct weights){ "", "", "all at the broker's nice value (not --placed)" };
+	if (geteuid() == 0)
+		return (struct weights){ "    nice: -3\n", "",
+					 "tshadow at nice -3, ipcbench and callee at 0 (a shadow runs twice per call)" };
+	return (struct weights){ "", "    nice: 3\n",
+				 "ipcbench and callee at nice 3, tshadow at 0 (a shadow runs twice per call)" };
 }
 
 /* Pinned polling: the CPU of every process of the latency system; shadow -1 = no shadow. */
@@ -390,14 +398,8 @@ static char *manifest_text(unsigned nclients, const char *client_args, const str
 	char cpu[4][24] = { "", "", "", "" }; /* client, callee, shadow lines; broker keys */
 	bool latency = nclients == 1 && !strstr(client_args, "--throughput");
 	bool shadow = latency && (!pin || pin->shadow >= 0);
-	/* The shadow's scheduling weight where it shares a CPU: see shadow_weight_text(). */
-	const char *nice_shadow = "", *nice_other = "";
-	if (shadow && !pin && g.placed) {
-		if (geteuid() == 0)
-			nice_shadow = "    nice: -3\n";
-		else
-			nice_other = "    nice: 3\n";
-	}
+	/* The shadow's scheduling weight where it shares a CPU (not with pinned polling). */
+	struct weights w = shadow && !pin ? latency_weights() : (struct weights){ "", "", "" };
 
 	if (!t)
 		return NULL;
@@ -418,7 +420,7 @@ static char *manifest_text(unsigned nclients, const char *client_args, const str
 		     "  - name: callee\n"
 		     "    binary: callee\n"
 		     "    exports: [Test]\n%s%s",
-		     g.spin_us, cpu[3], cpu[1], nice_other);
+		     g.spin_us, cpu[3], cpu[1], w.other);
 	if (shadow) /* a shadow of the callee, for the "via shadow" rows */
 		n += snprintf(t + n, cap - (size_t)n,
 			      "  - name: tshadow\n"
@@ -426,7 +428,7 @@ static char *manifest_text(unsigned nclients, const char *client_args, const str
 			      "    exports: [Test]\n"
 			      "    imports:\n"
 			      "      - {name: target, iface: Test, from: callee}\n%s%s",
-			      cpu[2], nice_shadow);
+			      cpu[2], w.shadow);
 	for (unsigned c = 1; c <= nclients; c++) {
 		char name[32];
 		if (latency)
@@ -439,7 +441,7 @@ static char *manifest_text(unsigned nclients, const char *client_args, const str
 			      "    args: [%s]\n%s%s"
 			      "    imports:\n"
 			      "      - {name: test, iface: Test, from: callee}\n%s",
-			      name, client_args, cpu[0], nice_other,
+			      name, client_args, cpu[0], w.other,
 			      shadow ? "      - {name: shadow, iface: Test, from: tshadow}\n" : "");
 	}
 	return t;
@@ -1017,7 +1019,7 @@ static void print_table(void)
 		       "  callee) on CPU %d; futex, pipe and socket floors unpinned\n", g.cpu_last, g.cpu_first);
 	else
 		printf("pinning: none (the scheduler places every process)\n");
-	printf("weights: %s\n", shadow_weight_text());
+	printf("weights: %s\n", latency_weights().text);
 	bool busy = g.busy_before > 0.05 || g.busy_after > 0.05 || g.others_floors > 0.05 ||
 		    g.others_ours > 0.05 || g.others_scaling > 0.05;
 	char share[5][16];
@@ -1316,7 +1318,7 @@ static int write_json(void)
 		g.iterations, g.warmup, g.repeat, g.spin_us, g.quick ? "true" : "false", g.spin_us,
 		2 > g.usable_cpus ? "yielding" : "pausing", 3 > g.usable_cpus ? "yielding" : "pausing",
 		g.usable_cpus, g.placed ? "placed: broker/relay on the last CPU, domains on the first" : "none",
-		shadow_weight_text());
+		latency_weights().text);
 	fprintf(f, "\"paper\":{\"clock_ghz\":2.6,\"cross_domain_call\":124,\"rref\":141,\"shadow\":279,"
 		   "\"shadow_rref\":297,\"sel4_call_reply\":834,\"vmfunc_call_reply\":396},\n");
 

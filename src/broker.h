@@ -260,6 +260,8 @@ void rl_describe_death(struct domain *d, int code, int status);
 int rl_recovery_restart(struct broker *b, struct domain *d);
 /* Runs restarts whose time has come; returns ns until the next one (UINT64_MAX if none). */
 uint64_t rl_recovery_tick(struct broker *b, uint64_t now);
+/* Ns from now until the next restart still ahead (UINT64_MAX if none); *due: one's time has come. */
+uint64_t rl_recovery_next(const struct broker *b, uint64_t now, bool *due);
 /* The first reply of a restarted domain: it serves again. */
 void rl_recovery_serving(struct broker *b, struct domain *d);
 /* RL_SYS_WAIT_ALIVE: complete at once if running, else when restarted (or given up). */

@@ -1229,23 +1229,12 @@ static void park(struct broker *b)
 static unsigned alone_work(struct broker *b, uint64_t *next_restart)
 {
 	bool deaths = false, due = false;
-	uint64_t now = 0;
 
 	*next_restart = UINT64_MAX;
 	for (unsigned i = 1; i <= b->ndom; i++)
 		deaths |= atomic_load_explicit(&b->dom[i].death_pending, memory_order_acquire);
-	if (b->restarts_pending) {
-		now = rl_now_ns();
-		for (unsigned i = 1; i <= b->ndom; i++) {
-			uint64_t at = b->dom[i].restart_at_ns;
-			if (!at)
-				continue;
-			if (at <= now)
-				due = true;
-			else if (at - now < *next_restart)
-				*next_restart = at - now;
-		}
-	}
+	if (b->restarts_pending)
+		*next_restart = rl_recovery_next(b, rl_now_ns(), &due);
 	bool mail = atomic_load_explicit(&b->mb_op, memory_order_relaxed) != MB_NONE;
 	if (!deaths && !due && !mail)
 		return 0;

@@ -245,20 +245,33 @@ int rl_recovery_restart(struct broker *b, struct domain *d)
 	return 0;
 }
 
-uint64_t rl_recovery_tick(struct broker *b, uint64_t now)
+uint64_t rl_recovery_next(const struct broker *b, uint64_t now, bool *due)
 {
 	uint64_t next = UINT64_MAX;
 
+	*due = false;
 	for (unsigned i = 1; i <= b->ndom; i++) {
-		struct domain *d = &b->dom[i];
-		if (!d->restart_at_ns)
+		uint64_t at = b->dom[i].restart_at_ns;
+		if (!at)
 			continue;
-		if (d->restart_at_ns <= now)
-			rl_recovery_restart(b, d);
-		else if (d->restart_at_ns - now < next)
-			next = d->restart_at_ns - now;
+		if (at <= now)
+			*due = true;
+		else if (at - now < next)
+			next = at - now;
 	}
 	return next;
+}
+
+uint64_t rl_recovery_tick(struct broker *b, uint64_t now)
+{
+	bool due;
+
+	for (unsigned i = 1; i <= b->ndom; i++) {
+		struct domain *d = &b->dom[i];
+		if (d->restart_at_ns && d->restart_at_ns <= now)
+			rl_recovery_restart(b, d);
+	}
+	return rl_recovery_next(b, now, &due);
 }
 
 void rl_recovery_serving(struct broker *b, struct domain *d)
