@@ -240,18 +240,16 @@ static unsigned relay_forward(struct rl_ring_cons *in, struct rl_ring_prod *out,
 {
 	struct rl_msg batch[RELAY_DRAIN];
 	uint32_t room = rl_ring_room(out, RELAY_DRAIN);
-	unsigned n = 0;
-	int got = 0;
+	int got = rl_ring_take_many(in, batch, room < RELAY_DRAIN ? room : RELAY_DRAIN);
 
-	while (n < RELAY_DRAIN && n < room && (got = rl_ring_take(in, &batch[n])) > 0) {
-		if (batch[n].flags & RL_MSG_F_LONG)
-			_exit(3); /* the floors send short messages only */
-		n++;
-	}
 	if (got < 0)
 		_exit(3);
-	if (!n)
+	if (!got)
 		return 0;
+	unsigned n = (unsigned)got;
+	for (unsigned i = 0; i < n; i++)
+		if (batch[i].flags & RL_MSG_F_LONG)
+			_exit(3); /* the floors send short messages only */
 	rl_ring_release(in);
 	for (unsigned i = 0; i < n; i++) {
 		struct rl_msg *slot = rl_ring_reserve(out, 1);

@@ -80,19 +80,11 @@ static void backlog_push(struct broker *b, struct domain *d, const struct rl_msg
 
 /*
  * Puts m into d's rx ring, or behind whatever waits in its backlog already.
- * It goes short (one ring unit) unless an argument word past the first is
- * set; m is private, so its flags are set here.
+ * Whoever built m set RL_MSG_F_LONG whenever an argument word past the
+ * first is set; a short m's arg[1..4] are never read.
  */
-static void put(struct broker *b, struct domain *d, struct rl_msg *m)
+static void put(struct broker *b, struct domain *d, const struct rl_msg *m)
 {
-	bool lng = (m->arg[1] | m->arg[2] | m->arg[3] | m->arg[4]) != 0;
-	/*
-	 * Stored only when it changes: a store right before the copy's wide
-	 * loads of the same bytes makes them wait until it reaches the cache,
-	 * behind every slot store still waiting for its line.
-	 */
-	if (lng != ((m->flags & RL_MSG_F_LONG) != 0))
-		m->flags ^= RL_MSG_F_LONG;
 	if (d->backlog.tail == d->backlog.head && rl_ring_write(&d->rx, m)) {
 		d->rx_dirty = true;
 		return;
@@ -129,8 +121,10 @@ static void publish(struct domain *d)
  * a domain's tx ring gave us. Writing a slot takes its line from
  * the consumer's CPU; done in the middle of validating, each such transfer
  * stalled every store behind it, while in a loop of copies they overlap.
- * Each proxy thread has its own stage. Whoever fills an entry sets all 64
- * bytes: entries are reused across domains.
+ * Each proxy thread has its own stage. Whoever fills an entry sets its
+ * first 32 bytes, and all 64 with RL_MSG_F_LONG (set when an argument word
+ * past the first may be non-zero): entries are reused across domains, and
+ * only a long entry's second half goes out.
  */
 static PROXY_TLS struct {
 	_Alignas(64) struct rl_msg msg[RL_RING_FORWARD_PUBLISH];
@@ -240,10 +234,15 @@ static void deliver_done(void)
 	stage.n++;
 }
 
-/* Queues a copy of m for d. */
+/* Queues a copy of m for d, short (one ring unit) unless an argument word past the first is set. */
 static void deliver(struct broker *b, struct domain *d, const struct rl_msg *m)
 {
-	*deliver_slot(b, d) = *m;
+	struct rl_msg *s = deliver_slot(b, d);
+
+	*s = *m;
+	s->flags &= (uint8_t)~RL_MSG_F_LONG;
+	if (m->arg[1] | m->arg[2] | m->arg[3] | m->arg[4])
+		s->flags |= RL_MSG_F_LONG;
 	deliver_done();
 }
 
@@ -257,14 +256,13 @@ HOT void complete(struct broker *b, struct domain *caller, uint64_t tag, int sta
 		return;
 	struct rl_msg *m = deliver_slot(b, caller);
 	m->kind = RL_MSG_COMPLETE;
-	m->flags = flags;
+	m->flags = flags & (uint8_t)~RL_MSG_F_LONG; /* short: arg[1..4] are not sent */
 	m->method = 0;
 	m->cap = 0;
 	m->tag = tag;
 	m->status = status;
 	m->aux = 0;
 	m->arg[0] = ret;
-	m->arg[1] = m->arg[2] = m->arg[3] = m->arg[4] = 0;
 	deliver_done();
 }
 
@@ -681,19 +679,23 @@ HOT void call_commit(struct broker *b, struct domain *d, const struct rl_msg *m,
 
 	struct rl_msg *fwd = deliver_slot(b, callee);
 	fwd->kind = RL_MSG_INVOKE;
-	fwd->flags = 0;
 	fwd->method = m->method;
 	fwd->cap = rt->ce->export_index;
 	fwd->status = 0;
 	fwd->aux = rt->ce->iface;
 	fwd->tag = ((uint64_t)c->gen << 32) | ci;
-	/* Word by word: for 40 bytes the compiler's memcpy is a rep movs with a long start-up. */
-	static_assert(RL_MSG_ARGS == 5, "one store per argument word below");
 	fwd->arg[0] = args[0];
-	fwd->arg[1] = args[1];
-	fwd->arg[2] = args[2];
-	fwd->arg[3] = args[3];
-	fwd->arg[4] = args[4];
+	/* Short for methods of at most one word; else word by word (the compiler's memcpy is a slow rep movs). */
+	static_assert(RL_MSG_ARGS == 5, "one store per argument word below");
+	if (rt->md->nparams > 1) {
+		fwd->flags = RL_MSG_F_LONG;
+		fwd->arg[1] = args[1];
+		fwd->arg[2] = args[2];
+		fwd->arg[3] = args[3];
+		fwd->arg[4] = args[4];
+	} else {
+		fwd->flags = 0;
+	}
 	deliver_done();
 }
 
@@ -834,8 +836,11 @@ HOT void do_call(struct broker *b, struct domain *d, const struct rl_msg *m, str
 	const struct rl_method_desc *md = rt->md;
 	static_assert(RL_MSG_ARGS == 5, "one mask per argument word below");
 	const uint64_t *keep = arg_keep[md->nparams];
-	uint64_t args[RL_MSG_ARGS] = { m->arg[0] & keep[0], m->arg[1] & keep[1], m->arg[2] & keep[2],
-				       m->arg[3] & keep[3], m->arg[4] & keep[4] };
+	uint64_t args[RL_MSG_ARGS];
+	args[0] = m->arg[0] & keep[0];
+	if (md->nparams > 1) /* call_commit() reads the later words only then */
+		for (unsigned i = 1; i < RL_MSG_ARGS; i++)
+			args[i] = m->arg[i] & keep[i];
 	if (rt->checks == CHECK_SCALARS)
 		for (unsigned i = 0; i < md->nparams; i++)
 			if ((err = check_scalar(md->params[i].kind, args[i])))
@@ -1037,9 +1042,8 @@ static unsigned drain(struct broker *b, struct domain *d)
 	 * domain's CPU overlap each other instead of each stalling its own
 	 * message's validation.
 	 */
-	unsigned n = 0;
-	while (n < DRAIN_BATCH && rl_ring_take(&d->tx, &batch[n]) > 0)
-		n++;
+	int got = rl_ring_take_many(&d->tx, batch, DRAIN_BATCH);
+	unsigned n = got > 0 ? (unsigned)got : 0; /* an impossible tail is reported on the next pass */
 	rl_ring_release(&d->tx);
 	call_lock(b);
 	struct route route = { .valid = false };

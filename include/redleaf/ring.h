@@ -236,7 +236,7 @@ static inline int rl_ring_ready_more(struct rl_ring_cons *c)
  * The message at the head, in place; only valid while rl_ring_ready() > 0,
  * and its second unit only when it is long and 2 units are ready. For a
  * producer we trust (the broker, to a domain); the broker copies with
- * rl_ring_take().
+ * rl_ring_take_many().
  */
 static inline struct rl_msg *rl_ring_peek(struct rl_ring_cons *c)
 {
@@ -249,40 +249,56 @@ static inline void rl_ring_pop(struct rl_ring_cons *c, unsigned units)
 }
 
 /*
- * Copies the next message into *m and pops it: 1, or 0 when there is none
- * (a pad is skipped) or only the first unit of a long one is published
- * yet; -EPROTO for an impossible tail. Each unit is read once, by masked
- * index, so a producer rewriting it meanwhile or flagging the ring's last
- * unit long cannot make *m inconsistent or reach outside the ring. A
- * short message's arg[1..4] come out zero. A producer only ever needs one
- * pad in a row, so a second one ends the call (returning 0): a hostile
- * producer publishing pads as fast as they are read cannot keep the
- * consumer here.
+ * Copies up to max messages into out[] and pops them: how many, 0 when
+ * there is none (pads are skipped) or only the first unit of a long one is
+ * published yet, or -EPROTO for an impossible tail before any message.
+ * Each unit is read once, by masked index, so a producer rewriting it
+ * meanwhile or flagging the ring's last unit long cannot make a copy
+ * inconsistent or reach outside the ring. A short message's arg[1..4] come
+ * out zero. A producer only ever needs one pad in a row, so a second one
+ * ends the call: a hostile producer publishing pads as fast as they are
+ * read cannot keep the consumer here.
  */
-static inline int rl_ring_take(struct rl_ring_cons *c, struct rl_msg *m)
+static inline int rl_ring_take_many(struct rl_ring_cons *c, struct rl_msg *out, unsigned max)
 {
-	for (unsigned pads = 0;; pads++) {
-		int ready = rl_ring_ready(c);
-		if (ready <= 0)
-			return ready;
+	unsigned n = 0, pads = 0;
+
+	while (n < max) {
+		if (c->head == c->tail_cache) {
+			int r = rl_ring_ready(c);
+			if (r <= 0)
+				return n ? (int)n : r;
+		}
+		struct rl_msg *m = &out[n];
 		memcpy(m, rl_ring_at(c->ring, c->head), RL_UNIT_BYTES);
 		if (m->kind == RL_MSG_PAD) {
 			c->head++;
-			if (pads)
-				return 0;
+			if (pads++)
+				break;
 			continue;
 		}
 		if (m->flags & RL_MSG_F_LONG) {
-			if (ready < 2 && (ready = rl_ring_ready_more(c)) < 2)
-				return ready < 0 ? ready : 0;
+			if (c->tail_cache - c->head < 2) {
+				int r = rl_ring_ready_more(c);
+				if (r < 2)
+					return n ? (int)n : r < 0 ? r : 0;
+			}
 			memcpy(&m->arg[1], rl_ring_at(c->ring, c->head + 1), RL_UNIT_BYTES);
 			c->head += 2;
 		} else {
 			m->arg[1] = m->arg[2] = m->arg[3] = m->arg[4] = 0;
 			c->head++;
 		}
-		return 1;
+		pads = 0;
+		n++;
 	}
+	return (int)n;
+}
+
+/* rl_ring_take_many() of one message: 1, 0 or -EPROTO. */
+static inline int rl_ring_take(struct rl_ring_cons *c, struct rl_msg *m)
+{
+	return rl_ring_take_many(c, m, 1);
 }
 
 /* Hands consumed units back to the producer (one store per batch). */
