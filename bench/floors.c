@@ -21,6 +21,7 @@
 
 #include "floors.h"
 #include "procs.h"
+#include "samples.h"
 #include "redleaf/ring.h"
 #include "tsc.h"
 
@@ -543,6 +544,77 @@ int rl_floor_ring3(const struct rl_floor_params *p, unsigned batch, unsigned win
 	rl_procs_stop(callee_pid);
 	munmap(s, sizeof(*s));
 	return n;
+}
+
+/* ---- the distance between two CPUs ---- */
+
+#define LINE_BLOCK 64   /* round trips per sample */
+#define LINE_SAMPLES 31 /* samples per probe (odd: one median) */
+
+struct line_partner {
+	struct shm *s;
+	int cpu;
+};
+
+/* Answers each number the caller writes to word by writing it to bell: one line each way. */
+static void line_partner(void *arg)
+{
+	struct line_partner *lp = arg;
+	struct shm *s = lp->s;
+
+	pin(lp->cpu);
+	for (uint32_t want = 1;; want++) {
+		while (atomic_load_explicit(&s->word, memory_order_acquire) != want)
+			rl_cpu_relax();
+		atomic_store_explicit(&s->bell, want, memory_order_release);
+	}
+}
+
+double rl_line_round_trip(int cpu_a, int cpu_b, uint64_t tsc_hz)
+{
+	struct pinning pn;
+	double samples[LINE_SAMPLES];
+
+	if (cpu_a < 0 || cpu_b < 0 || cpu_a == cpu_b)
+		return -EINVAL;
+	struct shm *s = shm_create();
+	if (!s)
+		return -ENOMEM;
+	struct line_partner lp = { s, cpu_b };
+	pid_t pid = rl_procs_fork(line_partner, &lp);
+	if (pid < 0) {
+		munmap(s, sizeof(*s));
+		return pid;
+	}
+	caller_pin(&pn, cpu_a);
+	/* A partner that never gets its CPU (or died) must not hang us: give it a second. */
+	uint64_t give_up = rl_tsc_begin() + tsc_hz;
+	int err = 0;
+	uint32_t v = 0;
+	for (unsigned k = 0; k < LINE_SAMPLES + 2 && !err; k++) {
+		uint64_t t0 = rl_tsc_begin();
+		for (unsigned i = 0; i < LINE_BLOCK && !err; i++) {
+			atomic_store_explicit(&s->word, ++v, memory_order_release);
+			for (unsigned spins = 0; atomic_load_explicit(&s->bell, memory_order_acquire) != v; spins++) {
+				rl_cpu_relax();
+				if ((spins & 4095) == 4095 && rl_tsc_begin() > give_up)
+					err = -ETIMEDOUT;
+				if (err)
+					break;
+			}
+		}
+		uint64_t t1 = rl_tsc_end();
+		if (k >= 2) /* two blocks of warm-up */
+			samples[k - 2] = (double)(t1 - t0) / LINE_BLOCK;
+	}
+	caller_unpin(&pn);
+	rl_procs_stop(pid);
+	munmap(s, sizeof(*s));
+	if (err)
+		return err;
+	struct rl_stats st;
+	rl_stats_compute(samples, LINE_SAMPLES, &st);
+	return st.median;
 }
 
 /* ---- kernel-mediated floors ---- */

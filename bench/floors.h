@@ -56,4 +56,14 @@ int rl_floor_pipe(const struct rl_floor_params *p, double *samples, size_t max);
 /* 64-byte messages back and forth over an AF_UNIX stream socketpair. */
 int rl_floor_unix(const struct rl_floor_params *p, double *samples, size_t max);
 
+/*
+ * How far apart two CPUs are: the median round trip, in TSC ticks, of one
+ * cache line written by a process on cpu_a and answered on another line by
+ * a process on cpu_b, both polling. Every cross-CPU figure moves with it;
+ * on a VM it changes when the host moves the vCPUs. Negative errno when it
+ * cannot be measured (the same CPU twice, or the partner never ran within a
+ * second).
+ */
+double rl_line_round_trip(int cpu_a, int cpu_b, uint64_t tsc_hz);
+
 #endif /* RL_BENCH_FLOORS_H */

@@ -94,6 +94,8 @@ static struct {
 	char cpu_model[128], kernel[256], date[64], command[4096];
 	double busy_before, busy_after; /* CPU share used by others while we slept; -1 unknown */
 	double others_floors, others_ours, others_scaling; /* same, while we measured */
+	/* Cache-line round trips between cpu_first and cpu_last: per round, before floors, before ours, after. */
+	double line_rt[MAX_ROUNDS][3];
 	/* results */
 	struct table floors, ours;
 	struct table pinned; /* our rows under pinned polling (one core per process) */
@@ -993,6 +995,31 @@ static void print_lines(const struct our_line *lines, unsigned n, struct table *
 	}
 }
 
+/*
+ * The line probes, one line per round. Cross-CPU figures scale with them:
+ * on a VM the host may move the vCPUs closer or further apart mid-run, and
+ * a round whose probes differ was measured across such a move.
+ */
+static void print_line_rt(void)
+{
+	if (g.usable_cpus < 2) {
+		printf("cache-line round trip: not measured (one usable CPU)\n");
+		return;
+	}
+	printf("cache-line round trip, CPU %d <-> %d, ticks (before floors / before ours / after ours):",
+	       g.cpu_first, g.cpu_last);
+	for (unsigned k = 0; k < g.repeat; k++) {
+		if (g.repeat > 1)
+			printf("%s round %u:", k % 3 ? ";" : "\n ", k + 1); /* three rounds a line */
+		for (unsigned i = 0; i < 3; i++)
+			if (g.line_rt[k][i] < 0)
+				printf("%s n/a", i ? " /" : "");
+			else
+				printf("%s %.0f", i ? " /" : "", g.line_rt[k][i]);
+	}
+	printf("\n  every figure that crosses CPUs moves with it (the host places the vCPUs)\n");
+}
+
 static void print_table(void)
 {
 	printf("\nbench/ipc on %ld CPU(s) (%s), kernel %s, TSC %.3f GHz, %s\n", g.nproc, g.cpu_model,
@@ -1020,6 +1047,7 @@ static void print_table(void)
 	else
 		printf("pinning: none (the scheduler places every process)\n");
 	printf("weights: %s\n", latency_weights().text);
+	print_line_rt();
 	bool busy = g.busy_before > 0.05 || g.busy_after > 0.05 || g.others_floors > 0.05 ||
 		    g.others_ours > 0.05 || g.others_scaling > 0.05;
 	char share[5][16];
@@ -1311,7 +1339,17 @@ static int write_json(void)
 	json_num(f, g.others_ours);
 	fprintf(f, ",\"others_busy_scaling\":");
 	json_num(f, g.others_scaling);
-	fprintf(f, "},\n");
+	fprintf(f, ",\"line_round_trip\":{\"cpus\":[%d,%d],\"per_round\":[", g.cpu_first, g.cpu_last);
+	for (unsigned k = 0; k < g.repeat; k++) {
+		fprintf(f, "%s{\"before_floors\":", k ? "," : "");
+		json_num(f, g.line_rt[k][0] < 0 ? NAN : g.line_rt[k][0]);
+		fprintf(f, ",\"before_ours\":");
+		json_num(f, g.line_rt[k][1] < 0 ? NAN : g.line_rt[k][1]);
+		fprintf(f, ",\"after_ours\":");
+		json_num(f, g.line_rt[k][2] < 0 ? NAN : g.line_rt[k][2]);
+		fprintf(f, "}");
+	}
+	fprintf(f, "]}},\n");
 	fprintf(f, "\"config\":{\"iterations\":%u,\"warmup\":%u,\"repeat\":%u,\"spin_us\":%u,\"quick\":%s,"
 		   "\"waiting\":\"spin %u us, then futex; floors spin by %s (2 processes) and %s (3 processes)\","
 		   "\"usable_cpus\":%ld,\"pinning\":\"%s\",\"weights\":\"%s\",\"cycles\":\"TSC ticks\"},\n",
@@ -1477,6 +1515,9 @@ static void usage(FILE *f)
 		"  load     batch 128 and 512 in flight again, each in a system of its own, with\n"
 		"           the broker's account of its proxy thread: its busy time per message\n"
 		"           beside the row's cost per call\n"
+		"Before the floors, before ours and after ours in every round it times one cache\n"
+		"line's round trip between the first and last usable CPU: every cross-CPU figure\n"
+		"moves with it, and on a VM it changes when the host moves the vCPUs.\n"
 		"Cycles are TSC ticks. The broker is <dir of ipc>/../src/redleaf; domains are\n"
 		"found in <dir of ipc> and <dir of ipc>/../domains.\n"
 		"\n"
@@ -1710,6 +1751,21 @@ static void calibrate(void)
 	g.tsc_hz = rl_tsc_calibrate(100000000);
 }
 
+/* The distance between the two CPUs --placed uses (the first and last we may use): ticks, or -1. */
+static double line_probe(void)
+{
+	if (g.usable_cpus < 2)
+		return -1;
+	double rt = rl_line_round_trip(g.cpu_first, g.cpu_last, (uint64_t)g.tsc_hz);
+	if (rt < 0) {
+		fprintf(stderr, "ipc: cache-line round trip between CPUs %d and %d: %s\n", g.cpu_first,
+			g.cpu_last, strerror((int)-rt));
+		g.any_failed = true;
+		return -1;
+	}
+	return rt;
+}
+
 static void nap_200ms(void)
 {
 	struct timespec ts = { 0, 200000000 };
@@ -1812,16 +1868,19 @@ int main(int argc, char **argv)
 			progress("round %u of %u", round + 1, g.repeat);
 		memset(&g.floors, 0, sizeof(g.floors));
 		memset(&g.ours, 0, sizeof(g.ours));
+		g.line_rt[round][0] = line_probe();
 		mark = load_mark();
 		run_floors();
 		others = others_since(&mark);
 		if (others > g.others_floors || others < 0)
 			g.others_floors = others;
+		g.line_rt[round][1] = line_probe();
 		mark = load_mark();
 		run_latency(&g.ours, "ours", NULL);
 		others = others_since(&mark);
 		if (others > g.others_ours || others < 0)
 			g.others_ours = others;
+		g.line_rt[round][2] = line_probe();
 		round_floors[round] = g.floors;
 		round_ours[round] = g.ours;
 	}
