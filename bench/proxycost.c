@@ -359,10 +359,16 @@ int main(int argc, char **argv)
 			replies[r - rounds] = (double)tr / (double)batch;
 		}
 	}
-	/* Per reply: with --method mixed only the served calls have one. */
-	if (meth == M_MIXED)
-		for (unsigned long r = 0; r < rounds; r++)
-			replies[r] *= (double)batch / (double)(batch / 4 * 2 + (batch % 4 > 0) + (batch % 4 > 3));
+	/* With --method mixed only the served calls are forwarded and have a reply. */
+	unsigned long long served = meth == M_MIXED ? batch / 4 * 2 + (batch % 4 > 0) + (batch % 4 > 3) : batch;
+	for (unsigned long r = 0; r < rounds; r++)
+		replies[r] *= (double)batch / (double)served;
+	/* The statistics `redleaf ps` shows: every forwarded call counted once on each side. */
+	uint64_t out = atomic_load(&b->dom[CALLER].calls_out), in = atomic_load(&b->dom[CALLEE].calls_in);
+	if (out != 2 * rounds * served)
+		fail("the caller's calls_out", 0, (long long)out, (long long)(2 * rounds * served));
+	if (in != 2 * rounds * served)
+		fail("the callee's calls_in", 0, (long long)in, (long long)(2 * rounds * served));
 	struct rl_stats sc, sr;
 	rl_stats_compute(calls, rounds, &sc);
 	rl_stats_compute(replies, rounds, &sr);

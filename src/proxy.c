@@ -610,20 +610,37 @@ enum param_checks {
 	CHECK_OBJECTS, /* RRefs, loans or capabilities: the two-phase path */
 };
 
+/* What a route is for, as one word: the capability and method, or 0 for none. */
+static inline uint64_t route_key(const struct rl_msg *m)
+{
+	return 1ull << 63 | (uint64_t)m->cap << 16 | m->method;
+}
+
 struct route {
-	bool valid;
+	uint64_t key; /* route_key() of the call it resolved, 0 = nothing */
 	uint8_t checks; /* enum param_checks */
-	uint16_t method;
-	uint32_t cap;
+	uint32_t committed; /* calls forwarded to callee, not yet in the statistics (route_count) */
 	const struct cap_entry *ce;
 	const struct rl_method_desc *md;
 	struct domain *callee;
 };
 
+/* Adds the calls forwarded along r to the caller's and callee's statistics: once per route and batch. */
+static void route_count(struct domain *d, struct route *r)
+{
+	if (r->committed) {
+		stat_add(&d->calls_out, r->committed);
+		stat_add(&r->callee->calls_in, r->committed);
+		r->committed = 0;
+	}
+}
+
 /* Resolves m's capability and method into r, or returns the errno to reject m with. */
 static int route_resolve(struct broker *b, struct domain *d, const struct rl_msg *m, struct route *r)
 {
 	int err;
+
+	route_count(d, r); /* before r->callee changes */
 	const struct cap_entry *cap = cap_resolve(d, m->cap, &err);
 
 	if (!cap)
@@ -645,9 +662,7 @@ static int route_resolve(struct broker *b, struct domain *d, const struct rl_msg
 		else if (k != RL_PARAM_U64 && k != RL_PARAM_I64 && r->checks == CHECK_NONE)
 			r->checks = CHECK_SCALARS;
 	}
-	r->valid = true;
-	r->cap = m->cap;
-	r->method = m->method;
+	r->key = route_key(m);
 	r->ce = cap;
 	r->md = md;
 	r->callee = callee;
@@ -660,7 +675,7 @@ static int route_resolve(struct broker *b, struct domain *d, const struct rl_msg
  * callee.
  */
 HOT void call_commit(struct broker *b, struct domain *d, const struct rl_msg *m,
-		     const struct route *rt, uint32_t ci, const uint64_t *args)
+		     struct route *rt, uint32_t ci, const uint64_t *args)
 {
 	struct cont *c = &b->conts[ci];
 	struct domain *callee = rt->callee;
@@ -674,8 +689,7 @@ HOT void call_commit(struct broker *b, struct domain *d, const struct rl_msg *m,
 	c->md = rt->md;
 	c->caller_tag = m->tag;
 	d->outstanding++;
-	stat_inc(&d->calls_out);
-	stat_inc(&callee->calls_in);
+	rt->committed++;
 
 	struct rl_msg *fwd = deliver_slot(b, callee);
 	fwd->kind = RL_MSG_INVOKE;
@@ -775,7 +789,7 @@ static void do_call_objects(struct broker *b, struct domain *d, const struct rl_
 	for (unsigned i = 0; i < md->nparams; i++) {
 		if (md->params[i].kind != RL_PARAM_CAP)
 			continue;
-		rt->valid = false; /* a grant may refresh entries of a table the route came from */
+		rt->key = 0; /* a grant may refresh entries of a table the route came from */
 		struct cap_entry *c = cap_lookup(d, (rl_cap)args[i]);
 		rl_cap h = rl_proxy_cap_grant(callee, c->target, c->export_index, c->iface);
 		if (h == RL_CAP_INVALID) {
@@ -817,9 +831,9 @@ HOT void do_call(struct broker *b, struct domain *d, const struct rl_msg *m, str
 {
 	int err;
 
-	if (!rt->valid || rt->cap != m->cap || rt->method != m->method) {
+	if (rt->key != route_key(m)) {
 		if ((err = route_resolve(b, d, m, rt))) {
-			rt->valid = false;
+			rt->key = 0;
 			return reject(b, d, m, err);
 		}
 	}
@@ -1046,14 +1060,14 @@ static unsigned drain(struct broker *b, struct domain *d)
 	unsigned n = got > 0 ? (unsigned)got : 0; /* an impossible tail is reported on the next pass */
 	rl_ring_release(&d->tx);
 	call_lock(b);
-	struct route route = { .valid = false };
+	struct route route = { .key = 0, .committed = 0 };
 	for (unsigned i = 0; i < n; i++) {
 		const struct rl_msg *m = &batch[i];
 		if (m->kind == RL_MSG_CALL) {
 			do_call(b, d, m, &route);
 			continue;
 		}
-		route.valid = false;
+		route.key = 0;
 		if (m->kind == RL_MSG_REPLY)
 			do_reply(b, d, m);
 		else if (m->kind == RL_MSG_SYS)
@@ -1061,6 +1075,7 @@ static unsigned drain(struct broker *b, struct domain *d)
 		else
 			reject(b, d, m, -EPROTO);
 	}
+	route_count(d, &route);
 	call_unlock(b);
 	stage_flush(b);
 	return n;
