@@ -177,37 +177,56 @@ static void publish_touched(struct broker *b)
 }
 
 /*
- * Stage entry i into its domain's rx ring. A long stream goes out in
- * pieces, so its consumer starts early; quietly: the pass's last publish
- * (rx_dirty stays set) reads the sleeping flag.
+ * Stage entries [i, j), all for domain d, into d's rx ring. A run of short
+ * messages with room for all of them and no backlog ahead is copied unit
+ * by unit and committed at once; anything else goes one by one through
+ * put(). A long stream goes out in pieces of at most a stage, so its
+ * consumer starts early; quietly: the pass's last publish (rx_dirty stays
+ * set) reads the sleeping flag.
  */
-static inline void stage_put(struct broker *b, unsigned i)
+static inline void stage_put_run(struct broker *b, struct domain *d, unsigned i, unsigned j)
 {
-	struct domain *d = stage.to[i];
+	uint8_t flags = 0;
 
-	put(b, d, &stage.msg[i]);
+	for (unsigned k = i; k < j; k++)
+		flags |= stage.msg[k].flags;
+	if (!(flags & RL_MSG_F_LONG) && d->backlog.tail == d->backlog.head &&
+	    rl_ring_room(&d->rx, j - i) >= j - i) {
+		struct rl_ring *ring = d->rx.ring; /* locals: the copies must not make the compiler reload them */
+		uint32_t tail = d->rx.tail;
+		for (unsigned k = i; k < j; k++)
+			memcpy(rl_ring_at(ring, tail++), &stage.msg[k], RL_UNIT_BYTES);
+		rl_ring_commit(&d->rx, j - i);
+		d->rx_dirty = true;
+	} else {
+		for (unsigned k = i; k < j; k++)
+			put(b, d, &stage.msg[k]);
+	}
 	if (rl_ring_unpublished(&d->rx) >= RL_RING_FORWARD_PUBLISH)
 		rl_ring_publish_quiet(&d->rx);
+}
+
+/* The end of the run of stage entries for the same domain as entry i. */
+static inline unsigned stage_run_end(unsigned i)
+{
+	unsigned j = i + 1;
+
+	while (j < stage.n && stage.to[j] == stage.to[i])
+		j++;
+	return j;
 }
 
 /* stage_flush() with more than one proxy thread: each run of entries for one ring under its lock. */
 static __attribute__((noinline)) void stage_flush_locked(struct broker *b)
 {
-	struct domain *locked = NULL;
-
-	for (unsigned i = 0; i < stage.n; i++) {
+	for (unsigned i = 0, j; i < stage.n; i = j) {
 		struct domain *d = stage.to[i];
-		if (d != locked) {
-			if (locked)
-				pthread_mutex_unlock(&locked->rx_lock);
-			pthread_mutex_lock(&d->rx_lock);
-			locked = d;
-			touch(d);
-		}
-		stage_put(b, i);
+		j = stage_run_end(i);
+		pthread_mutex_lock(&d->rx_lock);
+		touch(d);
+		stage_put_run(b, d, i, j);
+		pthread_mutex_unlock(&d->rx_lock);
 	}
-	if (locked)
-		pthread_mutex_unlock(&locked->rx_lock);
 	stage.n = 0;
 }
 
@@ -215,8 +234,10 @@ static void stage_flush(struct broker *b)
 {
 	if (b->nworkers > 1)
 		return stage_flush_locked(b);
-	for (unsigned i = 0; i < stage.n; i++)
-		stage_put(b, i);
+	for (unsigned i = 0, j; i < stage.n; i = j) {
+		j = stage_run_end(i);
+		stage_put_run(b, stage.to[i], i, j);
+	}
 	stage.n = 0;
 }
 
