@@ -130,6 +130,8 @@ static PROXY_TLS struct {
 	_Alignas(64) struct rl_msg msg[RL_RING_FORWARD_PUBLISH];
 	struct domain *to[RL_RING_FORWARD_PUBLISH];
 	unsigned n;
+	bool mixed;    /* entries for more than one domain */
+	uint8_t flags; /* every entry's flags together */
 } stage;
 
 /* With more than one proxy thread: the rx rings this thread wrote since it last published. */
@@ -184,12 +186,8 @@ static void publish_touched(struct broker *b)
  * consumer starts early; quietly: the pass's last publish (rx_dirty stays
  * set) reads the sleeping flag.
  */
-static inline void stage_put_run(struct broker *b, struct domain *d, unsigned i, unsigned j)
+static inline void stage_put_run(struct broker *b, struct domain *d, unsigned i, unsigned j, uint8_t flags)
 {
-	uint8_t flags = 0;
-
-	for (unsigned k = i; k < j; k++)
-		flags |= stage.msg[k].flags;
 	if (!(flags & RL_MSG_F_LONG) && d->backlog.tail == d->backlog.head &&
 	    rl_ring_room(&d->rx, j - i) >= j - i) {
 		struct rl_ring *ring = d->rx.ring; /* locals: the copies must not make the compiler reload them */
@@ -206,14 +204,22 @@ static inline void stage_put_run(struct broker *b, struct domain *d, unsigned i,
 		rl_ring_publish_quiet(&d->rx);
 }
 
-/* The end of the run of stage entries for the same domain as entry i. */
-static inline unsigned stage_run_end(unsigned i)
+/* The end of the run of stage entries for the same domain as entry i, and their flags together. */
+static inline unsigned stage_run_end(unsigned i, uint8_t *flags)
 {
 	unsigned j = i + 1;
 
+	*flags = stage.msg[i].flags;
 	while (j < stage.n && stage.to[j] == stage.to[i])
-		j++;
+		*flags |= stage.msg[j++].flags;
 	return j;
+}
+
+static inline void stage_reset(void)
+{
+	stage.n = 0;
+	stage.mixed = false;
+	stage.flags = 0;
 }
 
 /* stage_flush() with more than one proxy thread: each run of entries for one ring under its lock. */
@@ -221,24 +227,31 @@ static __attribute__((noinline)) void stage_flush_locked(struct broker *b)
 {
 	for (unsigned i = 0, j; i < stage.n; i = j) {
 		struct domain *d = stage.to[i];
-		j = stage_run_end(i);
+		uint8_t flags;
+		j = stage_run_end(i, &flags);
 		pthread_mutex_lock(&d->rx_lock);
 		touch(d);
-		stage_put_run(b, d, i, j);
+		stage_put_run(b, d, i, j, flags);
 		pthread_mutex_unlock(&d->rx_lock);
 	}
-	stage.n = 0;
+	stage_reset();
 }
 
 static void stage_flush(struct broker *b)
 {
 	if (b->nworkers > 1)
 		return stage_flush_locked(b);
-	for (unsigned i = 0, j; i < stage.n; i = j) {
-		j = stage_run_end(i);
-		stage_put_run(b, stage.to[i], i, j);
+	if (!stage.mixed) { /* the common case: one run, its flags known */
+		if (stage.n)
+			stage_put_run(b, stage.to[0], 0, stage.n, stage.flags);
+	} else {
+		for (unsigned i = 0, j; i < stage.n; i = j) {
+			uint8_t flags;
+			j = stage_run_end(i, &flags);
+			stage_put_run(b, stage.to[i], i, j, flags);
+		}
 	}
-	stage.n = 0;
+	stage_reset();
 }
 
 /* The stage entry to build d's next message in; deliver_done() queues it. */
@@ -247,11 +260,13 @@ static struct rl_msg *deliver_slot(struct broker *b, struct domain *d)
 	if (stage.n == RL_RING_FORWARD_PUBLISH)
 		stage_flush(b);
 	stage.to[stage.n] = d;
+	stage.mixed |= d != stage.to[0];
 	return &stage.msg[stage.n];
 }
 
 static void deliver_done(void)
 {
+	stage.flags |= stage.msg[stage.n].flags;
 	stage.n++;
 }
 

@@ -261,38 +261,51 @@ static inline void rl_ring_pop(struct rl_ring_cons *c, unsigned units)
  */
 static inline int rl_ring_take_many(struct rl_ring_cons *c, struct rl_msg *out, unsigned max)
 {
+	/* Locals: the copies into out[] could alias *c, and would make the compiler store head each time. */
+	struct rl_ring *ring = c->ring;
+	uint32_t head = c->head, tail = c->tail_cache;
 	unsigned n = 0, pads = 0;
+	int err = 0;
 
 	while (n < max) {
-		if (c->head == c->tail_cache) {
+		if (head == tail) {
+			c->head = head;
 			int r = rl_ring_ready(c);
-			if (r <= 0)
-				return n ? (int)n : r;
+			if (r <= 0) {
+				err = r;
+				break;
+			}
+			tail = c->tail_cache;
 		}
 		struct rl_msg *m = &out[n];
-		memcpy(m, rl_ring_at(c->ring, c->head), RL_UNIT_BYTES);
+		memcpy(m, rl_ring_at(ring, head), RL_UNIT_BYTES);
 		if (m->kind == RL_MSG_PAD) {
-			c->head++;
+			head++;
 			if (pads++)
 				break;
 			continue;
 		}
 		if (m->flags & RL_MSG_F_LONG) {
-			if (c->tail_cache - c->head < 2) {
+			if (tail - head < 2) {
+				c->head = head;
 				int r = rl_ring_ready_more(c);
-				if (r < 2)
-					return n ? (int)n : r < 0 ? r : 0;
+				if (r < 2) {
+					err = r < 0 ? r : 0;
+					break;
+				}
+				tail = c->tail_cache;
 			}
-			memcpy(&m->arg[1], rl_ring_at(c->ring, c->head + 1), RL_UNIT_BYTES);
-			c->head += 2;
+			memcpy(&m->arg[1], rl_ring_at(ring, head + 1), RL_UNIT_BYTES);
+			head += 2;
 		} else {
 			m->arg[1] = m->arg[2] = m->arg[3] = m->arg[4] = 0;
-			c->head++;
+			head++;
 		}
 		pads = 0;
 		n++;
 	}
-	return (int)n;
+	c->head = head;
+	return n ? (int)n : err;
 }
 
 /* rl_ring_take_many() of one message: 1, 0 or -EPROTO. */
