@@ -30,6 +30,7 @@
 #define STASH_MAX 2048
 #define DEFER_MAX RL_RING_UNITS
 #define REPLY_GROUP 8 /* replies held back at most, while invocations wait (serve_invoke) */
+#define RX_RELEASE_GROUP 16 /* rx units consumed before they go back to the broker (rx_take) */
 
 struct export {
 	uint16_t iface;
@@ -232,10 +233,17 @@ static inline __attribute__((always_inline)) bool rx_take(struct rl_msg *out)
 	if (n < 0)
 		rl_panic("broker wrote an impossible rx index");
 	if (!n) {
+		rl_ring_release(&rt.rx); /* before anyone waits: the broker may be waiting for room */
 		tx_publish(); /* nothing left to serve: no reply waits for company */
 		return false;
 	}
-	rl_ring_release(&rt.rx);
+	/*
+	 * Slots go back in groups: the head's line moves to the broker's CPU
+	 * whenever it checks for room, and a store per message would fetch it
+	 * back each time.
+	 */
+	if (rt.rx.head - rt.rx.released >= RX_RELEASE_GROUP)
+		rl_ring_release(&rt.rx);
 	return true;
 }
 
