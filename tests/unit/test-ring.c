@@ -197,6 +197,73 @@ static void test_units(void)
 }
 
 /*
+ * Taking a batch: short and long messages and a pad in one call, a stop at
+ * a long message whose second unit is not published yet (the messages
+ * before it still count), a stop at a second pad in a row, and an
+ * impossible tail reported only when nothing was taken.
+ */
+static void test_take_many(void)
+{
+	static struct rl_ring r;
+	struct rl_ring_cons c;
+	struct rl_msg out[8];
+
+	rl_ring_cons_init(&c, &r);
+	rl_ring_at(&r, 0)->tag = 1;
+	rl_ring_at(&r, 1)->flags = RL_MSG_F_LONG;
+	rl_ring_at(&r, 1)->tag = 2;
+	rl_ring_at(&r, 2)->tag = 0x22; /* lands in the long one's arg[2] */
+	rl_ring_at(&r, 3)->kind = RL_MSG_PAD;
+	rl_ring_at(&r, 4)->tag = 3; /* short: its arg[1] would be unit 5's first word, which is not zero */
+	rl_ring_at(&r, 5)->flags = RL_MSG_F_LONG;
+	rl_ring_at(&r, 5)->tag = 4;
+	atomic_store(&r.tail, 6); /* the last long message's second unit is not published */
+	t_assert_eq(rl_ring_take_many(&c, out, 8), 3);
+	t_assert(out[0].tag == 1 && out[1].tag == 2 && out[1].arg[2] == 0x22 && out[2].tag == 3);
+	t_assert_eq(out[2].arg[1], 0);
+	t_assert_eq(c.head, 5u); /* stopped in front of the half-published message */
+	t_assert_eq(rl_ring_take_many(&c, out, 8), 0);
+	atomic_store(&r.tail, 7);
+	t_assert_eq(rl_ring_take_many(&c, out, 8), 1);
+	t_assert_eq(out[0].tag, 4u);
+
+	/* max bounds the batch; the rest stays for the next call. */
+	for (unsigned i = 7; i < 12; i++) {
+		memset(rl_ring_at(&r, i), 0, RL_UNIT_BYTES);
+		rl_ring_at(&r, i)->tag = i;
+	}
+	atomic_store(&r.tail, 12);
+	t_assert_eq(rl_ring_take_many(&c, out, 2), 2);
+	t_assert(out[0].tag == 7 && out[1].tag == 8);
+	t_assert_eq(rl_ring_take_many(&c, out, 8), 3);
+	t_assert_eq(out[2].tag, 11u);
+
+	/* Two pads in a row end the batch, with what came before them. */
+	memset(&r, 0, sizeof(r));
+	rl_ring_cons_init(&c, &r);
+	rl_ring_at(&r, 0)->tag = 1;
+	rl_ring_at(&r, 1)->kind = RL_MSG_PAD;
+	rl_ring_at(&r, 2)->kind = RL_MSG_PAD;
+	rl_ring_at(&r, 3)->tag = 2;
+	atomic_store(&r.tail, 4);
+	t_assert_eq(rl_ring_take_many(&c, out, 8), 1);
+	t_assert_eq(rl_ring_take_many(&c, out, 8), 1);
+	t_assert_eq(out[0].tag, 2u);
+
+	/* An impossible tail behind good messages: they count, the error comes when there are none. */
+	memset(&r, 0, sizeof(r));
+	rl_ring_cons_init(&c, &r);
+	rl_ring_at(&r, 0)->tag = 1;
+	rl_ring_at(&r, 1)->tag = 2;
+	atomic_store(&r.tail, 2);
+	t_assert_eq(rl_ring_take_many(&c, out, 1), 1);
+	atomic_store(&r.tail, 2 + RL_RING_UNITS + 1); /* read once the known message is taken */
+	t_assert_eq(rl_ring_take_many(&c, out, 8), 1);
+	t_assert_eq(out[0].tag, 2u);
+	t_assert_eq(rl_ring_take_many(&c, out, 8), -EPROTO);
+}
+
+/*
  * A quiet publish (the middle of a stream) does not read the sleeping flag;
  * the publish that follows it must, even with nothing new to make visible,
  * or a consumer that fell asleep in between is never woken.
@@ -222,6 +289,7 @@ int main(void)
 {
 	test_impossible_indices();
 	test_units();
+	test_take_many();
 	test_quiet_publish();
 	test_two_processes();
 	return t_result();
