@@ -43,7 +43,6 @@
 
 /* Static: a domain has no business asking the broker for big private memory. */
 static double samples[MAX_SAMPLES];
-static double side_samples[MAX_SAMPLES];
 
 static rl_cap test_cap;
 static unsigned iterations = 20000, warmup;
@@ -89,36 +88,40 @@ static void progress(const char *op)
 
 /* ---- synchronous calls ---- */
 
-static void bench_null(rl_cap cap, const char *id)
+/*
+ * The synchronous rows run interleaved, SYNC_BLOCK calls of each in turn,
+ * not one row after the other: this machine changes speed in phases of
+ * seconds, and the rows the targets compare (take and via shadow against
+ * null) must see the same phases. One call of a row: its ticks in *t, and
+ * for take and make the side operation's in *side (the allocation before
+ * take, the drop of what make returned), both outside the call's timing.
+ */
+#define SYNC_BLOCK 500
+
+struct sync_row {
+	const char *id, *side_id; /* side_id: the side operation's row, or NULL */
+	int (*call)(rl_cap cap, unsigned i, double *t, double *side);
+	rl_cap cap;
+	int err;
+};
+
+static int call_null(rl_cap cap, unsigned i, double *t, double *side)
 {
-	progress(id);
-	for (unsigned i = 0; i < warmup + iterations; i++) {
-		uint64_t t0 = rl_tsc_begin();
-		int rc = Test_null(cap);
-		uint64_t t1 = rl_tsc_end();
-		if (rc)
-			return report_error(id, 0, rc);
-		if (i >= warmup)
-			samples[i - warmup] = (double)(t1 - t0);
-	}
-	report(id, 0, samples, iterations);
+	uint64_t t0 = rl_tsc_begin();
+	int rc = Test_null(cap);
+	uint64_t t1 = rl_tsc_end();
+	*t = (double)(t1 - t0);
+	return rc;
 }
 
-static void bench_add(void)
+static int call_add(rl_cap cap, unsigned i, double *t, double *side)
 {
 	uint64_t v = 0;
-
-	progress("add");
-	for (unsigned i = 0; i < warmup + iterations; i++) {
-		uint64_t t0 = rl_tsc_begin();
-		int rc = Test_add(test_cap, i, 1, &v);
-		uint64_t t1 = rl_tsc_end();
-		if (rc || v != (uint64_t)i + 1)
-			return report_error("add", 0, rc ? rc : -EPROTO);
-		if (i >= warmup)
-			samples[i - warmup] = (double)(t1 - t0);
-	}
-	report("add", 0, samples, iterations);
+	uint64_t t0 = rl_tsc_begin();
+	int rc = Test_add(cap, i, 1, &v);
+	uint64_t t1 = rl_tsc_end();
+	*t = (double)(t1 - t0);
+	return rc ? rc : v != (uint64_t)i + 1 ? -EPROTO : 0;
 }
 
 /*
@@ -127,55 +130,34 @@ static void bench_add(void)
  * costs per object when every object leaves (so the magazine refills from
  * the broker every 32), including the zeroing of the 64-byte payload.
  */
-static void bench_take(rl_cap cap, const char *id, const char *alloc_id)
-{
-	uint64_t v = 0;
-
-	progress(id);
-	for (unsigned i = 0; i < warmup + iterations; i++) {
-		rref_payload x;
-		uint64_t a0 = rl_tsc_begin();
-		int rc = rref_payload_new(&x);
-		uint64_t a1 = rl_tsc_end();
-		if (rc)
-			return report_error(id, 0, rc);
-		uint64_t t0 = rl_tsc_begin();
-		rc = Test_take(cap, x, &v);
-		uint64_t t1 = rl_tsc_end();
-		if (rc || v != 0) /* zeroed payload: its sum is 0 */
-			return report_error(id, 0, rc ? rc : -EPROTO);
-		if (i >= warmup) {
-			samples[i - warmup] = (double)(t1 - t0);
-			side_samples[i - warmup] = (double)(a1 - a0);
-		}
-	}
-	report(id, 0, samples, iterations);
-	if (alloc_id)
-		report(alloc_id, 0, side_samples, iterations);
-}
-
-static void bench_peek(void)
+static int call_take(rl_cap cap, unsigned i, double *t, double *side)
 {
 	rref_payload x;
 	uint64_t v = 0;
+	uint64_t a0 = rl_tsc_begin();
 	int rc = rref_payload_new(&x);
-
-	progress("peek");
+	uint64_t a1 = rl_tsc_end();
 	if (rc)
-		return report_error("peek", 0, rc);
-	for (unsigned i = 0; i < warmup + iterations; i++) {
-		uint64_t t0 = rl_tsc_begin();
-		rc = Test_peek(test_cap, x, &v);
-		uint64_t t1 = rl_tsc_end();
-		if (rc) {
-			rref_payload_drop(x);
-			return report_error("peek", 0, rc);
-		}
-		if (i >= warmup)
-			samples[i - warmup] = (double)(t1 - t0);
-	}
-	rref_payload_drop(x);
-	report("peek", 0, samples, iterations);
+		return rc;
+	uint64_t t0 = rl_tsc_begin();
+	rc = Test_take(cap, x, &v);
+	uint64_t t1 = rl_tsc_end();
+	*t = (double)(t1 - t0);
+	*side = (double)(a1 - a0);
+	return rc ? rc : v != 0 ? -EPROTO : 0; /* zeroed payload: its sum is 0 */
+}
+
+/* peek lends the same object every time (allocated before the first call, dropped after the last). */
+static rref_payload peek_obj;
+
+static int call_peek(rl_cap cap, unsigned i, double *t, double *side)
+{
+	uint64_t v = 0;
+	uint64_t t0 = rl_tsc_begin();
+	int rc = Test_peek(cap, peek_obj, &v);
+	uint64_t t1 = rl_tsc_end();
+	*t = (double)(t1 - t0);
+	return rc;
 }
 
 /*
@@ -185,26 +167,86 @@ static void bench_peek(void)
  * its own row: the object crossed a boundary, so it goes back to the broker
  * in batches of 64 (one heap service round trip per 64 drops).
  */
-static void bench_make(void)
+static int call_make(rl_cap cap, unsigned i, double *t, double *side)
 {
-	progress("make");
-	for (unsigned i = 0; i < warmup + iterations; i++) {
-		rref_payload r;
-		uint64_t t0 = rl_tsc_begin();
-		int rc = Test_make(test_cap, i, &r);
-		uint64_t t1 = rl_tsc_end();
-		if (rc)
-			return report_error("make", 0, rc);
-		uint64_t d0 = rl_tsc_begin();
-		rref_payload_drop(r);
-		uint64_t d1 = rl_tsc_end();
-		if (i >= warmup) {
-			samples[i - warmup] = (double)(t1 - t0);
-			side_samples[i - warmup] = (double)(d1 - d0);
+	rref_payload r;
+	uint64_t t0 = rl_tsc_begin();
+	int rc = Test_make(cap, i, &r);
+	uint64_t t1 = rl_tsc_end();
+	if (rc)
+		return rc;
+	uint64_t d0 = rl_tsc_begin();
+	rref_payload_drop(r);
+	uint64_t d1 = rl_tsc_end();
+	*t = (double)(t1 - t0);
+	*side = (double)(d1 - d0);
+	return 0;
+}
+
+enum { MAX_SYNC_ROWS = 7 };
+
+/* Every row's samples, and its side operation's: only the pages a run fills are ever touched. */
+static double sync_samples[MAX_SYNC_ROWS][MAX_SAMPLES];
+static double sync_side[MAX_SYNC_ROWS][MAX_SAMPLES];
+
+static void bench_sync(rl_cap shadow_cap)
+{
+	const struct sync_row all[MAX_SYNC_ROWS] = {
+		{ "null", NULL, call_null, test_cap, 0 },
+		{ "add", NULL, call_add, test_cap, 0 },
+		{ "take", "alloc", call_take, test_cap, 0 },
+		{ "shadow_null", NULL, call_null, shadow_cap, 0 },
+		{ "shadow_take", NULL, call_take, shadow_cap, 0 },
+		{ "peek", NULL, call_peek, test_cap, 0 },
+		{ "make", "drop", call_make, test_cap, 0 },
+	};
+	struct sync_row rows[MAX_SYNC_ROWS];
+	unsigned n = 0;
+
+	for (unsigned k = 0; k < MAX_SYNC_ROWS; k++) {
+		bool want = wanted(all[k].id) || (all[k].side_id && wanted(all[k].side_id));
+		if (want && all[k].cap != RL_CAP_INVALID)
+			rows[n++] = all[k];
+	}
+	if (!n)
+		return;
+	progress("synchronous rows, interleaved");
+	bool peeking = false;
+	for (unsigned k = 0; k < n; k++)
+		if (rows[k].call == call_peek) {
+			int rc = rref_payload_new(&peek_obj);
+			if (rc)
+				rows[k].err = rc;
+			peeking = !rc;
+		}
+	for (unsigned first = 0; first < warmup + iterations; first += SYNC_BLOCK) {
+		unsigned end = first + SYNC_BLOCK < warmup + iterations ? first + SYNC_BLOCK : warmup + iterations;
+		for (unsigned k = 0; k < n; k++) {
+			struct sync_row *r = &rows[k];
+			for (unsigned i = first; i < end && !r->err; i++) {
+				double t = 0, side = 0;
+				r->err = r->call(r->cap, i, &t, &side);
+				if (!r->err && i >= warmup) {
+					sync_samples[k][i - warmup] = t;
+					sync_side[k][i - warmup] = side;
+				}
+			}
 		}
 	}
-	report("make", 0, samples, iterations);
-	report("drop", 0, side_samples, iterations);
+	if (peeking)
+		rref_payload_drop(peek_obj);
+	for (unsigned k = 0; k < n; k++) {
+		const struct sync_row *r = &rows[k];
+		if (r->err) {
+			report_error(r->id, 0, r->err);
+			if (r->side_id)
+				report_error(r->side_id, 0, r->err);
+			continue;
+		}
+		report(r->id, 0, sync_samples[k], iterations);
+		if (r->side_id)
+			report(r->side_id, 0, sync_side[k], iterations);
+	}
 }
 
 /* ---- asynchronous calls ---- */
@@ -402,22 +444,8 @@ int rl_domain_main(int argc, char **argv)
 	if (tput)
 		return throughput(start_ns, end_ns);
 
-	if (wanted("null"))
-		bench_null(test_cap, "null");
-	if (wanted("add"))
-		bench_add();
-	if (wanted("take") || wanted("alloc"))
-		bench_take(test_cap, "take", "alloc");
-	/* Through a shadow of the callee, when the manifest gives one ("shadow"). */
-	rl_cap shadow_cap = rl_cap_lookup("shadow");
-	if (shadow_cap != RL_CAP_INVALID && wanted("shadow_null"))
-		bench_null(shadow_cap, "shadow_null");
-	if (shadow_cap != RL_CAP_INVALID && wanted("shadow_take"))
-		bench_take(shadow_cap, "shadow_take", NULL);
-	if (wanted("peek"))
-		bench_peek();
-	if (wanted("make") || wanted("drop"))
-		bench_make();
+	/* Through a shadow of the callee too, when the manifest gives one ("shadow"). */
+	bench_sync(rl_cap_lookup("shadow"));
 	static const unsigned batches[] = { 1, 8, 32, 128 };
 	for (unsigned i = 0; i < sizeof(batches) / sizeof(batches[0]); i++) {
 		char what[32];
