@@ -1376,13 +1376,12 @@ static int write_json(void)
 	fprintf(f, ",\"others_busy_scaling\":");
 	json_num(f, g.others_scaling);
 	fprintf(f, ",\"line_round_trip\":{\"cpus\":[%d,%d],\"per_round\":[", g.cpu_first, g.cpu_last);
+	static const char *const when[3] = { "before_floors", "before_ours", "after_ours" };
 	for (unsigned k = 0; k < g.repeat; k++) {
-		fprintf(f, "%s{\"before_floors\":", k ? "," : "");
-		json_num(f, g.line_rt[k][0] < 0 ? NAN : g.line_rt[k][0]);
-		fprintf(f, ",\"before_ours\":");
-		json_num(f, g.line_rt[k][1] < 0 ? NAN : g.line_rt[k][1]);
-		fprintf(f, ",\"after_ours\":");
-		json_num(f, g.line_rt[k][2] < 0 ? NAN : g.line_rt[k][2]);
+		for (unsigned i = 0; i < 3; i++) {
+			fprintf(f, "%s\"%s\":", i ? "," : k ? ",{" : "{", when[i]);
+			json_num(f, g.line_rt[k][i] < 0 ? NAN : g.line_rt[k][i]); /* not measured: null */
+		}
 		fprintf(f, "}");
 	}
 	fprintf(f, "]}},\n");
