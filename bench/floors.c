@@ -22,6 +22,7 @@
 #include "floors.h"
 #include "procs.h"
 #include "samples.h"
+#include "share.h"
 #include "redleaf/ring.h"
 #include "tsc.h"
 
@@ -507,43 +508,94 @@ int rl_floor_ring2(const struct rl_floor_params *p, unsigned batch, double *samp
 	return n;
 }
 
+/* A caller-relay-callee system: the harness (or its floor process) is the caller. */
+struct ring3 {
+	struct shm *s;
+	pid_t callee, relay;
+	struct pinning pn;
+	struct ep e;
+};
+
+static int ring3_start(struct ring3 *r, const struct rl_floor_params *p)
+{
+	r->s = shm_create();
+	if (!r->s)
+		return -ENOMEM;
+	bool yield = spin_yields(p->spin_ns, 3, p->usable_cpus);
+	struct partner callee = { r->s, p->spin_ns, yield, p->cpu[1], true };
+	struct partner relay = { r->s, p->spin_ns, yield, p->cpu[2], true };
+	r->callee = rl_procs_fork(callee_main, &callee);
+	if (r->callee < 0) {
+		munmap(r->s, sizeof(*r->s));
+		return r->callee;
+	}
+	r->relay = rl_procs_fork(relay_main, &relay);
+	if (r->relay < 0) {
+		rl_procs_stop(r->callee);
+		munmap(r->s, sizeof(*r->s));
+		return r->relay;
+	}
+	caller_pin(&r->pn, p->cpu[0]);
+	ep_init(&r->e, r->s, CALLER_TX, CALLER_RX, p->spin_ns, yield, true);
+	r->e.watch[0] = r->callee;
+	r->e.watch[1] = r->relay;
+	return 0;
+}
+
+static void ring3_stop(struct ring3 *r)
+{
+	caller_unpin(&r->pn);
+	rl_procs_stop(r->relay);
+	rl_procs_stop(r->callee);
+	munmap(r->s, sizeof(*r->s));
+}
+
 int rl_floor_ring3(const struct rl_floor_params *p, unsigned batch, unsigned window,
 		   double *samples, size_t max)
 {
-	struct shm *s = shm_create();
-	struct pinning pn;
-	struct ep e;
-	int n;
+	struct ring3 r;
+	int n = ring3_start(&r, p);
 
-	if (!s)
-		return -ENOMEM;
-	bool yield = spin_yields(p->spin_ns, 3, p->usable_cpus);
-	struct partner callee = { s, p->spin_ns, yield, p->cpu[1], true };
-	struct partner relay = { s, p->spin_ns, yield, p->cpu[2], true };
-	pid_t callee_pid = rl_procs_fork(callee_main, &callee);
-	if (callee_pid < 0) {
-		munmap(s, sizeof(*s));
-		return callee_pid;
-	}
-	pid_t relay_pid = rl_procs_fork(relay_main, &relay);
-	if (relay_pid < 0) {
-		rl_procs_stop(callee_pid);
-		munmap(s, sizeof(*s));
-		return relay_pid;
-	}
-	caller_pin(&pn, p->cpu[0]);
-	ep_init(&e, s, CALLER_TX, CALLER_RX, p->spin_ns, yield, true);
-	e.watch[0] = callee_pid;
-	e.watch[1] = relay_pid;
+	if (n)
+		return n;
 	if (window)
-		n = measure_window(&e, p, window, samples, max);
+		n = measure_window(&r.e, p, window, samples, max);
 	else
-		n = measure_batches(&e, p, batch, samples, max);
-	caller_unpin(&pn);
-	rl_procs_stop(relay_pid);
-	rl_procs_stop(callee_pid);
-	munmap(s, sizeof(*s));
+		n = measure_batches(&r.e, p, batch, samples, max);
+	ring3_stop(&r);
 	return n;
+}
+
+/* Batch round trips in the phase's slots only; each kept sample with its slot. */
+static int measure_shared(struct ep *e, struct rl_floor_phase *ph)
+{
+	uint64_t tag = 0;
+	size_t n = 0;
+
+	while (n < ph->max && rl_share_enter(&ph->share)) {
+		uint64_t t0 = rl_tsc_begin();
+		int rc = round_trip(e, ph->batch, &tag);
+		uint64_t t1 = rl_tsc_end();
+		if (rc)
+			return rc;
+		if (rl_share_keep(&ph->share)) {
+			ph->samples[n] = (double)(t1 - t0) / ph->batch;
+			ph->slots[n++] = (uint32_t)ph->share.slot;
+		}
+	}
+	return (int)n;
+}
+
+int rl_floor_ring3_shared(const struct rl_floor_params *p, struct rl_floor_phase *ph, unsigned nph)
+{
+	struct ring3 r;
+	int rc = ring3_start(&r, p);
+
+	for (unsigned i = 0; i < nph; i++)
+		ph[i].n = rc ? rc : measure_shared(&r.e, &ph[i]);
+	if (!rc)
+		ring3_stop(&r);
+	return rc;
 }
 
 /* ---- the distance between two CPUs ---- */

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "share.h"
+
 #define RL_FLOOR_POLL UINT64_MAX /* spin_ns for pure polling: never sleep */
 
 struct rl_floor_params {
@@ -46,6 +48,25 @@ int rl_floor_ring2(const struct rl_floor_params *p, unsigned batch, double *samp
  */
 int rl_floor_ring3(const struct rl_floor_params *p, unsigned batch, unsigned window,
 		   double *samples, size_t max);
+
+/*
+ * The same relay, time-shared with our rows (share.h): one system, then
+ * for each phase batch-call round trips in the phase's slots (share, side
+ * 0) only, until the phase ends or max samples are kept. Every kept sample
+ * (ticks per call) goes to samples[] and its slot to slots[]; n is how
+ * many, or a negative errno. Returns 0, or a negative errno when the
+ * system could not start (every n then says so too).
+ */
+struct rl_floor_phase {
+	unsigned batch;
+	struct rl_share share;
+	double *samples;
+	uint32_t *slots;
+	size_t max;
+	int n;
+};
+
+int rl_floor_ring3_shared(const struct rl_floor_params *p, struct rl_floor_phase *ph, unsigned nph);
 
 /* Futex ping-pong, both sides always sleeping (no spinning at all). */
 int rl_floor_futex(const struct rl_floor_params *p, double *samples, size_t max);

@@ -20,8 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +34,7 @@
 #include "redleaf/ring.h"
 #include "rl_config.h"
 #include "samples.h"
+#include "share.h"
 #include "system_run.h"
 #include "tsc.h"
 
@@ -52,6 +55,13 @@ struct row {
 	struct rl_stats s; /* TSC ticks per call (with --repeat: medians of the rounds' figures) */
 	double round_median[MAX_ROUNDS]; /* each round's median (--repeat) */
 	unsigned nrounds;
+	/*
+	 * Time-shared with its floor (share.h): the median over slot pairs of
+	 * ours / the floor, and how many pairs; with --repeat the median of
+	 * the rounds' and each round's. pairs 0: not time-shared.
+	 */
+	double paired, round_paired[MAX_ROUNDS];
+	unsigned pairs, npaired;
 };
 
 struct table {
@@ -81,6 +91,7 @@ struct system_record {
 static struct {
 	/* options */
 	unsigned iterations, warmup, spin_us, repeat;
+	unsigned slot_ms; /* time-sharing slot (share.h); 0: floors and ours one after the other */
 	bool quick, check, placed;
 	const char *only; /* --only: comma-separated selection, NULL = everything */
 	char json_path[PATH_MAX];
@@ -202,6 +213,30 @@ static void progress(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/*
+ * The rows time-shared with their floors (share.h): ours in the odd slots
+ * of a phase, the relay floor in the even ones, both at once in a run.
+ */
+static const struct shared_pair {
+	const char *ours, *floor;
+	unsigned batch;
+} shared_pairs[] = { { "null", "raw3.b1", 1 }, { "batch.32", "raw3.b32", 32 }, { "batch.128", "raw3.b128", 128 } };
+#define NPAIRS (sizeof(shared_pairs) / sizeof(shared_pairs[0]))
+
+static bool pair_shared(const struct shared_pair *sp)
+{
+	return g.slot_ms && selected("ours", sp->ours) && selected("floors", sp->floor);
+}
+
+/* The time-shared pair whose floor is id, or NULL. */
+static const struct shared_pair *shared_floor(const char *id)
+{
+	for (unsigned i = 0; i < NPAIRS; i++)
+		if (!strcmp(shared_pairs[i].floor, id) && pair_shared(&shared_pairs[i]))
+			return &shared_pairs[i];
+	return NULL;
+}
+
 /* Every floor's row id (--only checks its items against these). */
 static const char *const floor_ids[] = {
 	"indirect", "raw2.b1", "raw2.b8", "raw2.b32", "raw2.b128", "raw3.b1", "raw3.b8", "raw3.b32",
@@ -209,7 +244,13 @@ static const char *const floor_ids[] = {
 	"raw3.pinned.b32", "raw3.pinned.b128", "raw3.pinned.w512",
 };
 
-static void run_floors(void)
+/*
+ * The floors' processes: with relay, caller-relay-callee, else a caller and
+ * one partner. --placed: the relay (or the two-process partner) alone on
+ * the last CPU, caller and callee together on the first -- the placement
+ * the broker would get with its proxy thread on a CPU of its own.
+ */
+static struct rl_floor_params floor_params(bool relay)
 {
 	struct rl_floor_params p = {
 		.iterations = g.iterations,
@@ -218,18 +259,19 @@ static void run_floors(void)
 		.cpu = { -1, -1, -1 },
 		.usable_cpus = g.usable_cpus,
 	};
-	/*
-	 * --placed: the relay (or the two-process partner) alone on the last
-	 * CPU, caller and callee together on the first -- the placement the
-	 * broker would get with its proxy thread on a CPU of its own.
-	 */
-	struct rl_floor_params p3 = p;
-	if (g.placed) {
+	if (g.placed && relay) {
+		p.cpu[0] = p.cpu[1] = g.cpu_first;
+		p.cpu[2] = g.cpu_last;
+	} else if (g.placed) {
 		p.cpu[0] = g.cpu_first;
 		p.cpu[1] = g.cpu_last;
-		p3.cpu[0] = p3.cpu[1] = g.cpu_first;
-		p3.cpu[2] = g.cpu_last;
 	}
+	return p;
+}
+
+static void run_floors(void)
+{
+	struct rl_floor_params p = floor_params(false), p3 = floor_params(true);
 	static const unsigned batches[] = { 1, 8, 32, 128 };
 	unsigned step = 0, total = 0;
 	for (unsigned k = 0; k < sizeof(floor_ids) / sizeof(floor_ids[0]); k++)
@@ -267,6 +309,11 @@ static void run_floors(void)
 		snprintf(label, sizeof(label), batches[i] == 1 ? "raw 3-process relay (caller-relay-callee)" :
 			 "raw 3-process relay, batch %u, per call", batches[i]);
 		r = row_add(&g.floors, id, label);
+		if (shared_floor(id)) {
+			if (selected("floors", r->id))
+				progress("floor %2u/%u: %s: time-shared with ours, later", ++step, total, r->label);
+			continue;
+		}
 		STEP(r->label);
 		MEASURE(rl_floor_ring3(&p3, batches[i], 0, samples, max_samples));
 	}
@@ -595,9 +642,179 @@ static bool bench_line_id(const char *json, char *id, size_t len)
 	return true;
 }
 
+/* ---- time-shared comparisons (sched.h) ---- */
+
+#define FLOOR_SHARE_MAX (1u << 20) /* samples per phase: a 25 ms slot holds ~8 000 relay round trips */
+#define MAX_SLOT_MEDIANS 2048
+
+/* Between the harness and its floor process (MAP_SHARED); the pointers in ph point into it. */
+struct floor_share {
+	struct rl_floor_params params;
+	unsigned n;
+	int rc;
+	struct rl_floor_phase ph[NPAIRS];
+	double samples[NPAIRS][FLOOR_SHARE_MAX];
+	uint32_t slots[NPAIRS][FLOOR_SHARE_MAX];
+};
+
+/* This round's schedule and what ipcbench reported of it. */
+static struct share_plan {
+	unsigned n; /* phases */
+	const struct shared_pair *pair[NPAIRS];
+	unsigned first[NPAIRS], end[NPAIRS];
+	uint64_t t0_ns, slot_ns;
+	struct rl_slot_median ours[NPAIRS][MAX_SLOT_MEDIANS];
+	size_t nours[NPAIRS];
+	struct floor_share *fs;
+	pid_t pid;
+} sched;
+
+static void floor_share_main(void *arg)
+{
+	struct floor_share *fs = arg;
+	fs->rc = rl_floor_ring3_shared(&fs->params, fs->ph, fs->n);
+}
+
+/*
+ * The schedule of this round: a phase per pair whose rows are both run,
+ * starting lead_ms from now, each long enough for our side's iterations
+ * (estimated at 5 us per synchronous call of each of the 7 rows, 0.3 us per
+ * batched call) and at least 10 pairs of slots, plus one pair to warm up.
+ */
+static void share_plan_make(unsigned lead_ms)
+{
+	memset(&sched, 0, sizeof(sched));
+	sched.pid = -1;
+	sched.slot_ns = (uint64_t)g.slot_ms * 1000000;
+	sched.t0_ns = rl_share_now_ns() + (uint64_t)lead_ms * 1000000;
+	unsigned slot = 0;
+	for (unsigned i = 0; i < NPAIRS; i++) {
+		const struct shared_pair *sp = &shared_pairs[i];
+		if (!pair_shared(sp))
+			continue;
+		double ns_needed = g.iterations * (sp->batch == 1 ? 7 * 5000.0 : 300.0);
+		unsigned pairs = (unsigned)ceil(ns_needed / (double)sched.slot_ns);
+		if (pairs < 10)
+			pairs = 10;
+		sched.pair[sched.n] = sp;
+		sched.first[sched.n] = slot;
+		sched.end[sched.n] = slot + 2 * (pairs + 1);
+		slot = sched.end[sched.n++];
+	}
+}
+
+/* The schedule's end: when the floor process is done. */
+static uint64_t share_plan_end_ns(void)
+{
+	return sched.n ? sched.t0_ns + sched.end[sched.n - 1] * sched.slot_ns : 0;
+}
+
+/* Starts the floor process on the schedule; the relay floor rows fail when it cannot. */
+static void share_floor_start(void)
+{
+	if (!sched.n)
+		return;
+	void *m = mmap(NULL, sizeof(struct floor_share), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int err = m == MAP_FAILED ? -errno : 0;
+	if (!err) {
+		struct floor_share *fs = sched.fs = m;
+		fs->params = floor_params(true);
+		fs->n = sched.n;
+		fs->rc = -ECHILD; /* until the process says otherwise */
+		for (unsigned i = 0; i < sched.n; i++) {
+			struct rl_floor_phase *ph = &fs->ph[i];
+			ph->batch = sched.pair[i]->batch;
+			rl_share_init(&ph->share, sched.t0_ns, sched.slot_ns, sched.first[i], sched.end[i], 0);
+			ph->samples = fs->samples[i];
+			ph->slots = fs->slots[i];
+			ph->max = FLOOR_SHARE_MAX;
+			ph->n = -ECHILD;
+		}
+		sched.pid = rl_procs_fork(floor_share_main, fs);
+		err = sched.pid < 0 ? sched.pid : 0;
+	}
+	if (err) {
+		for (unsigned i = 0; i < sched.n; i++)
+			row_note(row_find(&g.floors, sched.pair[i]->floor), ROW_FAILED,
+				 "cannot start the time-shared relay: %s", strerror(-err));
+		if (sched.fs)
+			munmap(sched.fs, sizeof(*sched.fs));
+		sched.fs = NULL;
+		sched.n = 0;
+	}
+}
+
+/* ipcbench's arguments for the schedule: appended to args. */
+static void share_args(char *args, size_t len)
+{
+	size_t l = strlen(args);
+	if (!sched.n)
+		return;
+	l += (size_t)snprintf(args + l, len - l, ", --share-clock, \"%llu\", \"%llu\"",
+			      (unsigned long long)sched.t0_ns, (unsigned long long)sched.slot_ns);
+	for (unsigned i = 0; i < sched.n && l < len; i++)
+		l += (size_t)snprintf(args + l, len - l, ", --share, \"%s\", \"%u\", \"%u\"", sched.pair[i]->ours,
+				      sched.first[i], sched.end[i]);
+}
+
+/* A slot line of ipcbench ({"op":"slot","row":...}): its median kept for the pairing. */
+static void share_line(const char *json)
+{
+	char row[32];
+	double slot, n, median;
+
+	if (rl_json_string(json, "row", row, sizeof(row)) || rl_json_number(json, "slot", &slot) ||
+	    rl_json_number(json, "n", &n) || rl_json_number(json, "median", &median))
+		return;
+	for (unsigned i = 0; i < sched.n; i++)
+		if (!strcmp(sched.pair[i]->ours, row) && sched.nours[i] < MAX_SLOT_MEDIANS)
+			sched.ours[i][sched.nours[i]++] =
+				(struct rl_slot_median){ .slot = (uint32_t)slot, .n = (uint32_t)n, .median = median };
+}
+
+/*
+ * After the system: waits for the floor process (it ends with the
+ * schedule), fills the relay floor rows and pairs them with ours.
+ */
+static void share_finish(struct table *t)
+{
+	if (!sched.n)
+		return;
+	uint64_t now = rl_share_now_ns(), end = share_plan_end_ns();
+	int wait_ms = 10000 + (end > now ? (int)((end - now) / 1000000) : 0);
+	int status = rl_procs_wait(sched.pid, wait_ms);
+	if (status == -ETIMEDOUT)
+		status = rl_procs_stop(sched.pid);
+	struct floor_share *fs = sched.fs;
+	for (unsigned i = 0; i < sched.n; i++) {
+		struct row *f = row_find(&g.floors, sched.pair[i]->floor);
+		struct row *o = row_find(t, sched.pair[i]->ours);
+		int n = fs->ph[i].n;
+		if (fs->rc || n <= 0) {
+			int err = fs->rc ? fs->rc : n ? n : -ENODATA;
+			row_note(f, ROW_FAILED, "time-shared relay: %s%s", strerror(-err),
+				 WIFEXITED(status) && !WEXITSTATUS(status) ? "" : " (its process did not end cleanly)");
+			continue;
+		}
+		static struct rl_slot_median floor_slots[MAX_SLOT_MEDIANS];
+		size_t nf = rl_share_slot_medians(fs->samples[i], fs->slots[i], (size_t)n, floor_slots,
+						  MAX_SLOT_MEDIANS);
+		rl_stats_compute(fs->samples[i], (size_t)n, &f->s);
+		f->state = ROW_MEASURED;
+		if (!measured(o))
+			continue;
+		o->paired = rl_share_paired(sched.ours[i], sched.nours[i], floor_slots, nf, &o->pairs);
+		if (!o->pairs)
+			row_note(o, ROW_FAILED, "time-shared with %s, but no slot pair has %u samples on both sides",
+				 f->id, RL_SHARE_MIN_SAMPLES);
+	}
+	munmap(fs, sizeof(*fs));
+	sched.fs = NULL;
+}
+
 static void run_latency(struct table *t, const char *part, const struct pin_plan *pin)
 {
-	char args[512];
+	char args[1024];
 	struct rl_system_run run;
 
 	char only[256] = "";
@@ -625,11 +842,19 @@ static void run_latency(struct table *t, const char *part, const struct pin_plan
 	snprintf(args, sizeof(args), "--iterations, \"%u\", --warmup, \"%u\"%s%s%s%s", g.iterations, g.warmup,
 		 subset ? ", --only, \"" : "", subset ? only : "", subset ? "\"" : "",
 		 g.placed && !pin ? ", --settle-ms, \"300\"" : "");
+	/* The broker starts its domains in well under a second; placing them takes 300 ms more. */
+	sched.n = 0;
+	if (!pin)
+		share_plan_make(g.placed ? 1800 : 1500);
+	share_args(args, sizeof(args));
 	char *m = manifest_text(1, args, pin, 1);
 	if (!m) {
 		for (unsigned i = 0; i < t->n; i++)
 			if (t->rows[i].state != ROW_SKIPPED)
 				row_note(&t->rows[i], ROW_FAILED, "out of memory");
+		for (unsigned i = 0; i < sched.n; i++)
+			row_note(row_find(&g.floors, sched.pair[i]->floor), ROW_FAILED, "out of memory");
+		sched.n = 0;
 		return;
 	}
 	unsigned ndomains = pin && pin->shadow < 0 ? 2 : 3;
@@ -639,13 +864,17 @@ static void run_latency(struct table *t, const char *part, const struct pin_plan
 			 g.iterations);
 	else
 		progress("ours: starting the broker with callee and ipcbench (%u iterations per row)", g.iterations);
-	int ret = run_system(pin ? "pinned" : "latency", m, ndomains, "ipcbench", 60000 + (int)g.iterations * 4,
-			     g.placed && !pin, &run);
+	share_floor_start();
+	int timeout_ms = 60000 + (int)g.iterations * 4;
+	if (sched.n)
+		timeout_ms += (int)((share_plan_end_ns() - rl_share_now_ns()) / 1000000);
+	int ret = run_system(pin ? "pinned" : "latency", m, ndomains, "ipcbench", timeout_ms, g.placed && !pin, &run);
 	free(m);
 	if (ret) {
 		for (unsigned i = 0; i < t->n; i++)
 			if (t->rows[i].state != ROW_SKIPPED)
 				row_note(&t->rows[i], ROW_FAILED, "cannot run the system: %s", strerror(-ret));
+		share_finish(t);
 		rl_system_run_free(&run);
 		return;
 	}
@@ -655,6 +884,10 @@ static void run_latency(struct table *t, const char *part, const struct pin_plan
 		double v;
 		if (!bench_line_id(j, id, sizeof(id)))
 			continue;
+		if (!strcmp(id, "slot")) {
+			share_line(j);
+			continue;
+		}
 		struct row *r = row_find(t, id);
 		if (!r)
 			continue;
@@ -672,6 +905,7 @@ static void run_latency(struct table *t, const char *part, const struct pin_plan
 		rl_json_number(j, "max", &r->s.max);
 		r->state = ROW_MEASURED;
 	}
+	share_finish(t);
 	bool missing = false;
 	for (unsigned i = 0; i < t->n; i++) {
 		struct row *r = &t->rows[i];
@@ -893,6 +1127,7 @@ static void aggregate(struct table *out, const struct table *rounds, unsigned nr
 		unsigned k = 0;
 		size_t n = 0;
 		double lo = 0, hi = 0;
+		unsigned pairs = 0;
 		for (unsigned j = 0; j < nrounds; j++) {
 			const struct row *x = &rounds[j].rows[i];
 			if (x->state == ROW_FAILED && r->state != ROW_FAILED) {
@@ -906,15 +1141,26 @@ static void aggregate(struct table *out, const struct table *rounds, unsigned nr
 			if (!k || x->s.max > hi)
 				hi = x->s.max;
 			r->round_median[k] = med[k] = x->s.median;
+			if (x->pairs) {
+				r->round_paired[r->npaired++] = x->paired;
+				pairs += x->pairs;
+			}
 			p99[k] = x->s.p99;
 			mean[k] = x->s.mean;
 			n += x->s.n;
 			k++;
 		}
 		r->nrounds = k;
+		r->pairs = pairs;
 		if (r->state != ROW_MEASURED || !k)
 			continue;
 		struct rl_stats t;
+		if (r->npaired) {
+			double v[MAX_ROUNDS];
+			memcpy(v, r->round_paired, sizeof(v));
+			rl_stats_compute(v, r->npaired, &t);
+			r->paired = t.median;
+		}
 		rl_stats_compute(med, k, &t);
 		r->s.median = t.median;
 		rl_stats_compute(p99, k, &t);
@@ -970,6 +1216,7 @@ static void print_stats_cells(const struct row *r)
 /* Our rows of t as lines of the report, with the paper's figure and the ratio to each line's floor. */
 static void print_lines(const struct our_line *lines, unsigned n, struct table *t, bool ranges)
 {
+	bool paired = false;
 	printf("\n%-40s | %10s | %10s | %9s | %6s | %-16s | %s%s\n", "operation", "ours med", "ours p99",
 	       "ours ns", "paper", "floor", "ours/floor", ranges ? " | range" : "");
 	printf("%.*s\n", 121, "----------------------------------------------------------------------"
@@ -984,8 +1231,12 @@ static void print_lines(const struct our_line *lines, unsigned n, struct table *
 		print_stats_cells(r);
 		const struct row *f = compare_row(l->floor);
 		char ratio[32] = "-";
-		if (measured(r) && measured(f) && f->s.median > 0)
+		if (measured(r) && r->pairs && l->floor && shared_floor(l->floor)) {
+			snprintf(ratio, sizeof(ratio), "%.2f *", r->paired);
+			paired = true;
+		} else if (measured(r) && measured(f) && f->s.median > 0) {
 			snprintf(ratio, sizeof(ratio), "%.2f", r->s.median / f->s.median);
+		}
 		char range[48];
 		printf(" %6s | %-16s | %-10s", paper, l->floor ? l->floor : "-", ratio);
 		if (ranges)
@@ -994,6 +1245,10 @@ static void print_lines(const struct our_line *lines, unsigned n, struct table *
 			printf("  (%s)", r->note);
 		printf("\n");
 	}
+	if (paired)
+		printf("* time-shared with its floor in %u ms slots: the median over slot pairs of ours / the\n"
+		       "  floor's in the slot just before%s (share.h)\n", g.slot_ms,
+		       g.repeat > 1 ? ", then the median over the rounds" : "");
 }
 
 /*
@@ -1075,13 +1330,20 @@ static void print_table(void)
 	for (unsigned i = 0; i < g.floors.n; i++) {
 		const struct row *r = &g.floors.rows[i];
 		char range[48];
-		printf("%-16s | %-50.50s |", r->id, r->label);
+		char id[32];
+		snprintf(id, sizeof(id), "%s%s", r->id, shared_floor(r->id) ? " *" : "");
+		printf("%-16s | %-50.50s |", id, r->label);
 		if (measured(r))
 			printf(" %10.1f | %10.1f | %10.1f | %9.1f%s%s\n", r->s.median, r->s.p99, r->s.min,
 			       ns(r->s.median), g.repeat > 1 ? " | " : "", round_range(r, range, sizeof(range)));
 		else
 			printf(" %s\n", r->note);
 	}
+	for (unsigned i = 0; i < NPAIRS; i++)
+		if (pair_shared(&shared_pairs[i])) {
+			printf("* time-shared with our rows (in the even slots, ours in the odd ones)\n");
+			break;
+		}
 	if (g.usable_cpus < 3) {
 		printf("ours pinned polling: skipped: the call path has 3 spinning processes (caller, broker,\n"
 		       "  callee) and we may use %ld CPU(s)\n", g.usable_cpus);
@@ -1118,6 +1380,7 @@ struct check {
 	char name[96];
 	char rule[96];
 	bool evaluated, met;
+	bool interleaved; /* judged over every round: both sides ran interleaved in time */
 	double value, limit;
 	char why[160];
 };
@@ -1131,11 +1394,22 @@ static bool every_round(const struct row *r)
 	return measured(r) && r->nrounds == g.repeat;
 }
 
+static unsigned judged_mask; /* the rounds in which the CPUs held still (all when none did) */
+static bool judged_steady;
+
+/*
+ * ours_id / base_id <= factor, per round, then the median over the judged
+ * rounds: every round when the two ran interleaved in time, else those in
+ * judged_mask.
+ */
 static void check_ratio(const char *name, const char *ours_id, struct table *bt, const char *base_id,
-			double factor, unsigned mask)
+			double factor, bool interleaved)
 {
+	unsigned mask = interleaved ? (1u << g.repeat) - 1 : judged_mask;
 	struct check *c = &checks[nchecks++];
 	struct row *a = row_find(&g.ours, ours_id), *b = row_find(bt, base_id);
+
+	c->interleaved = interleaved;
 
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	snprintf(c->rule, sizeof(c->rule), "%s <= %.2f x %s", ours_id, factor, base_id);
@@ -1147,6 +1421,9 @@ static void check_ratio(const char *name, const char *ours_id, struct table *bt,
 		double ratio[MAX_ROUNDS];
 		for (unsigned k = 0; k < g.repeat; k++)
 			ratio[k] = b->round_median[k] > 0 ? a->round_median[k] / b->round_median[k] : NAN;
+		/* Time-shared in every round: each round's ratio is its slot pairs'. */
+		if (a->npaired == g.repeat && shared_floor(base_id))
+			memcpy(ratio, a->round_paired, sizeof(ratio));
 		c->value = rl_judged_median(ratio, g.repeat, mask);
 	} else {
 		c->value = a->s.median / b->s.median;
@@ -1160,19 +1437,24 @@ static void check_ratio(const char *name, const char *ours_id, struct table *bt,
 	c->met = c->value <= factor;
 }
 
-static unsigned judged_mask;
-static bool judged_steady;
 
 static void evaluate_checks(void)
 {
 	unsigned m = judged_mask = rl_judged_rounds(g.line_rt, g.repeat, g.usable_cpus >= 2, &judged_steady);
 
-	check_ratio("null call through the broker vs raw 3-process relay", "null", &g.floors, "raw3.b1", 1.25, m);
-	check_ratio("moving one RRef vs null call", "take", &g.ours, "null", 1.10, m);
-	check_ratio("null call via a shadow vs direct null call", "shadow_null", &g.ours, "null", 2.3, m);
-	check_ratio("batch 32 vs raw 3-process relay batch 32", "batch.32", &g.floors, "raw3.b32", 1.25, m);
-	check_ratio("batch 128 vs raw 3-process relay batch 128", "batch.128", &g.floors, "raw3.b128", 1.25, m);
-
+	/*
+	 * A ratio whose two sides ran interleaved in time (a time-shared floor;
+	 * take and via shadow in turns with null) saw the same machine on both
+	 * sides, whatever the line probes did: every round counts.
+	 */
+	check_ratio("null call through the broker vs raw 3-process relay", "null", &g.floors, "raw3.b1", 1.25,
+		    shared_floor("raw3.b1"));
+	check_ratio("moving one RRef vs null call", "take", &g.ours, "null", 1.10, true);
+	check_ratio("null call via a shadow vs direct null call", "shadow_null", &g.ours, "null", 2.3, true);
+	check_ratio("batch 32 vs raw 3-process relay batch 32", "batch.32", &g.floors, "raw3.b32", 1.25,
+		    shared_floor("raw3.b32"));
+	check_ratio("batch 128 vs raw 3-process relay batch 128", "batch.128", &g.floors, "raw3.b128", 1.25,
+		    shared_floor("raw3.b128"));
 	struct check *c = &checks[nchecks++];
 	struct row *p = row_find(&g.ours, "pipeline.512");
 	snprintf(c->name, sizeof(c->name), "512 outstanding, per call");
@@ -1223,17 +1505,18 @@ static bool print_checks(void)
 	bool all = true;
 
 	if (g.repeat == 1)
-		printf("\ntargets (this run's medians%s)\n",
+		printf("\ntargets (this run's figures%s)\n",
 		       judged_steady ? "" : "; the CPUs' distance changed during the run, see above");
 	else if (!judged_steady)
 		printf("\ntargets (per round, then the median over all %u rounds: in none of them did the\n"
 		       "  CPUs' distance hold still, see above)\n", g.repeat);
 	else {
-		printf("\ntargets (per round, then the median over rounds");
+		printf("\ntargets (per round, then the median over the rounds: every round for a ratio\n"
+		       "  whose sides ran interleaved in time [i], else rounds");
 		for (unsigned k = 0, n = 0; k < g.repeat; k++)
 			if (judged_mask & (1u << k))
 				printf("%s%u", n++ ? ", " : " ", k + 1);
-		printf(" of %u: those in which\n  the CPUs' distance held still, within %.1fx)\n", g.repeat,
+		printf(" of %u, those in which the\n  CPUs' distance held still, within %.1fx)\n", g.repeat,
 		       RL_JUDGE_STEADY);
 	}
 	for (unsigned i = 0; i < nchecks; i++) {
@@ -1244,8 +1527,8 @@ static bool print_checks(void)
 			continue;
 		}
 		bool ratio = c->limit < 10;
-		printf("  %-6s %s: %s%.2f (%s)\n", c->met ? "MET" : "MISSED", c->name, ratio ? "ratio " : "",
-		       c->value, c->rule);
+		printf("  %-6s %s: %s%.2f (%s)%s\n", c->met ? "MET" : "MISSED", c->name, ratio ? "ratio " : "",
+		       c->value, c->rule, c->interleaved ? " [i]" : "");
 		all &= c->met;
 	}
 	return all;
@@ -1321,6 +1604,9 @@ static void json_row(FILE *f, const struct row *r, const char *extra_floor, int 
 		}
 		fprintf(f, "]");
 	}
+	const struct shared_pair *sp = shared_floor(r->id);
+	if (sp && r->state == ROW_MEASURED)
+		fprintf(f, ",\"time_shared_with\":\"ours.%s\"", sp->ours);
 	if (paper)
 		fprintf(f, ",\"paper_cycles\":%d", paper);
 	if (extra_floor) {
@@ -1330,6 +1616,16 @@ static void json_row(FILE *f, const struct row *r, const char *extra_floor, int 
 		if (measured(r) && measured(fl) && fl->s.median > 0) {
 			fprintf(f, ",\"ratio_to_floor\":");
 			json_num(f, r->s.median / fl->s.median);
+		}
+		if (measured(r) && r->pairs && shared_floor(extra_floor)) {
+			fprintf(f, ",\"paired_ratio\":");
+			json_num(f, r->paired);
+			fprintf(f, ",\"pairs\":%u,\"round_paired\":[", r->pairs);
+			for (unsigned k = 0; k < r->npaired; k++) {
+				fprintf(f, "%s", k ? "," : "");
+				json_num(f, r->round_paired[k]);
+			}
+			fprintf(f, "]");
 		}
 	}
 	fprintf(f, "}");
@@ -1385,10 +1681,10 @@ static int write_json(void)
 		fprintf(f, "}");
 	}
 	fprintf(f, "]}},\n");
-	fprintf(f, "\"config\":{\"iterations\":%u,\"warmup\":%u,\"repeat\":%u,\"spin_us\":%u,\"quick\":%s,"
+	fprintf(f, "\"config\":{\"iterations\":%u,\"warmup\":%u,\"repeat\":%u,\"spin_us\":%u,\"slot_ms\":%u,\"quick\":%s,"
 		   "\"waiting\":\"spin %u us, then futex; floors spin by %s (2 processes) and %s (3 processes)\","
 		   "\"usable_cpus\":%ld,\"pinning\":\"%s\",\"weights\":\"%s\",\"cycles\":\"TSC ticks\"},\n",
-		g.iterations, g.warmup, g.repeat, g.spin_us, g.quick ? "true" : "false", g.spin_us,
+		g.iterations, g.warmup, g.repeat, g.spin_us, g.slot_ms, g.quick ? "true" : "false", g.spin_us,
 		2 > g.usable_cpus ? "yielding" : "pausing", 3 > g.usable_cpus ? "yielding" : "pausing",
 		g.usable_cpus, g.placed ? "placed: broker/relay on the last CPU, domains on the first" : "none",
 		latency_weights().text);
@@ -1450,7 +1746,7 @@ static int write_json(void)
 		json_num(f, c->evaluated ? c->value : NAN);
 		fprintf(f, ",\"limit\":");
 		json_num(f, c->evaluated ? c->limit : NAN);
-		fprintf(f, "}");
+		fprintf(f, ",\"rounds\":\"%s\"}", c->interleaved ? "all (interleaved)" : "judged");
 	}
 	fprintf(f, "],\n\"checks_rounds\":{\"steady\":%s,\"judged\":[", judged_steady ? "true" : "false");
 	for (unsigned k = 0, n = 0; k < g.repeat; k++)
@@ -1532,7 +1828,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ipc [--quick] [--iterations N] [--repeat N] [--spin-us N] [--only LIST] [--placed]\n"
-		"           [--json FILE] [--check]\n"
+		"           [--slot-ms N] [--json FILE] [--check]\n"
 		"\n"
 		"Measures the cost of cross-domain calls in one run and prints them next to the\n"
 		"RedLeaf paper's numbers and to floors measured on this machine:\n"
@@ -1554,6 +1850,11 @@ static void usage(FILE *f)
 		"  load     batch 128 and 512 in flight again, each in a system of its own, with\n"
 		"           the broker's account of its proxy thread: its busy time per message\n"
 		"           beside the row's cost per call\n"
+		"The null call and batches of 32 and 128 are time-shared with the relay floor they\n"
+		"are judged against: both run at once, taking turns in slots of CLOCK_MONOTONIC\n"
+		"(the floor in the even ones, ours in the odd ones), and a ratio is the median\n"
+		"over slot pairs of ours / the floor's in the slot just before. The machine's\n"
+		"speed changes every few seconds; a pair of slots (50 ms) sees one speed.\n"
 		"Before the floors, before ours and after ours in every round it times one cache\n"
 		"line's round trip between the first and last usable CPU: every cross-CPU figure\n"
 		"moves with it, and on a VM it changes when the host moves the vCPUs.\n"
@@ -1561,7 +1862,9 @@ static void usage(FILE *f)
 		"found in <dir of ipc> and <dir of ipc>/../domains.\n"
 		"\n"
 		"  --quick         short run (1000 iterations per row, 0.3 s scaling windows)\n"
-		"  --iterations N  timed calls per row (default 50000; warm-up is a tenth, at least 100)\n"
+		"  --iterations N  timed calls per row (default 50000; warm-up is a tenth, at least 100);\n"
+		"                  time-shared rows run about as long as N calls take (at least 10 slot\n"
+		"                  pairs, the first pair warms up)\n"
 		"  --spin-us N     how long every waiter spins before it sleeps, for the floors and\n"
 		"                  the broker's manifest alike (default 5, at most 1000)\n"
 		"  --json FILE     write every number here (default <dir of ipc>/results/ipc.json)\n"
@@ -1572,6 +1875,8 @@ static void usage(FILE *f)
 		"  --repeat N      measure floors and our rows N times (1..9), alternating, and report\n"
 		"                  per row the median over the rounds and their range: one run's\n"
 		"                  placement of processes (and of the VM's vCPUs) can shift whole rows\n"
+		"  --slot-ms N     time-sharing slot, 5..1000 ms (default 25); 0 measures those floors\n"
+		"                  before our rows instead, like the others\n"
 		"  --placed        pin the broker's threads (and the floors' relay) to the last usable\n"
 		"                  CPU and every domain (and the floors' caller and callee) to the\n"
 		"                  first, instead of leaving placement to the scheduler; waiting is\n"
@@ -1581,9 +1886,12 @@ static void usage(FILE *f)
 		"                    null via a shadow <= 2.3 x null;\n"
 		"                    batches of 32 and 128 <= 1.25 x raw relay at the same batch;\n"
 		"                    512 outstanding < 124 cycles per call\n"
-		"                  each judged per round, then the median over the rounds in\n"
-		"                  which the CPUs' distance (the line probe) held still within 1.5x;\n"
-		"                  over all rounds when none did\n"
+		"                  each judged per round (a ratio to a time-shared floor as its\n"
+		"                  slot pairs give it), then the median over the rounds: every\n"
+		"                  round when both sides ran interleaved in time (time-shared\n"
+		"                  floors; take and via shadow in turns with null), else the rounds\n"
+		"                  in which the CPUs' distance (the line probe) held still within\n"
+		"                  1.5x, or all rounds when none did\n"
 		"  --help          this text\n"
 		"\n"
 		"Exit status: 0 when every row was measured (and with --check, every target met);\n"
@@ -1610,6 +1918,7 @@ static int parse_options(int argc, char **argv)
 		{ "only", required_argument, NULL, 'o' },
 		{ "placed", no_argument, NULL, 'p' },
 		{ "repeat", required_argument, NULL, 'r' },
+		{ "slot-ms", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1619,6 +1928,7 @@ static int parse_options(int argc, char **argv)
 	g.iterations = 50000;
 	g.spin_us = 5;
 	g.repeat = 1;
+	g.slot_ms = 25;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -1659,6 +1969,12 @@ static int parse_options(int argc, char **argv)
 		case 'r':
 			if (parse_uint(optarg, 1, MAX_ROUNDS, &g.repeat)) {
 				fprintf(stderr, "ipc: --repeat takes 1..%u\n", MAX_ROUNDS);
+				return 2;
+			}
+			break;
+		case 't':
+			if (parse_uint(optarg, 0, 1000, &g.slot_ms) || (g.slot_ms && g.slot_ms < 5)) {
+				fprintf(stderr, "ipc: --slot-ms takes 0 (no time-sharing) or 5..1000\n");
 				return 2;
 			}
 			break;

@@ -14,6 +14,12 @@
  *       batch.1/8/32/128, pipeline.512; --only runs the rows named ("batch"
  *       names every batch size); --settle-ms sleeps first (time for the
  *       harness to pin processes)
+ *   ipcbench ... --share-clock T0_NS SLOT_NS --share ROW FIRST END ...
+ *       time-shared rows (share.h): ROW (null: every synchronous row, or
+ *       batch.N) runs in the odd slots of [FIRST, END) only, while the
+ *       harness's relay floor runs in the even ones; the slot medians of
+ *       null or batch.N go out as lines {"op":"slot","row":ROW,"slot":S,
+ *       "n":N,"median":M}. Time-shared rows run first, then the others
  *   ipcbench --throughput --window START_NS END_NS
  *       synchronous null calls back to back; counts the calls that complete
  *       inside [START_NS, END_NS) of CLOCK_MONOTONIC (shared by all
@@ -35,6 +41,7 @@
 #include "redleaf/ring.h"
 #include "redleaf_idl.h"
 #include "samples.h"
+#include "share.h"
 #include "tsc.h"
 
 #define MAX_SAMPLES (1u << 20)
@@ -47,6 +54,38 @@ static double samples[MAX_SAMPLES];
 static rl_cap test_cap;
 static unsigned iterations = 20000, warmup;
 static const char *only; /* comma-separated row ids to run (--only), NULL = all */
+
+/* Time-shared rows (--share): each runs in the odd slots of its phase. */
+#define MAX_PHASES 4
+struct phase {
+	const char *row; /* "null" (all synchronous rows) or "batch.N" */
+	unsigned first, end;
+};
+static uint64_t share_t0, share_slot;
+static struct phase phases[MAX_PHASES];
+static unsigned nphases;
+static uint32_t slots[MAX_SAMPLES]; /* the slot of each sample of the time-shared row being run */
+static struct rl_slot_median slot_medians[MAX_SAMPLES / 64];
+
+/* The phase of row id, or NULL when it is not time-shared. */
+static const struct phase *phase_of(const char *id)
+{
+	for (unsigned i = 0; i < nphases; i++)
+		if (!strcmp(phases[i].row, id))
+			return &phases[i];
+	return NULL;
+}
+
+/* Slot medians of a time-shared row (before report(), which sorts v whole). */
+static void report_slots(const char *row, double *v, size_t n)
+{
+	size_t k = rl_share_slot_medians(v, slots, n, slot_medians,
+					 sizeof(slot_medians) / sizeof(slot_medians[0]));
+	for (size_t i = 0; i < k; i++)
+		rl_log("BENCH {\"op\":\"slot\",\"batch\":0,\"row\":\"%s\",\"slot\":%u,\"n\":%u,"
+		       "\"median\":%.1f}",
+		       row, slot_medians[i].slot, slot_medians[i].n, slot_medians[i].median);
+}
 
 /* Is row id (e.g. "take", "batch.32") selected? "batch" selects every batch size. */
 static int wanted(const char *id)
@@ -103,6 +142,7 @@ struct sync_row {
 	int (*call)(rl_cap cap, unsigned i, double *t, double *side);
 	rl_cap cap;
 	int err;
+	unsigned n; /* samples taken */
 };
 
 static int call_null(rl_cap cap, unsigned i, double *t, double *side)
@@ -192,13 +232,13 @@ static double sync_side[MAX_SYNC_ROWS][MAX_SAMPLES];
 static void bench_sync(rl_cap shadow_cap)
 {
 	const struct sync_row all[MAX_SYNC_ROWS] = {
-		{ "null", NULL, call_null, test_cap, 0 },
-		{ "add", NULL, call_add, test_cap, 0 },
-		{ "take", "alloc", call_take, test_cap, 0 },
-		{ "shadow_null", NULL, call_null, shadow_cap, 0 },
-		{ "shadow_take", NULL, call_take, shadow_cap, 0 },
-		{ "peek", NULL, call_peek, test_cap, 0 },
-		{ "make", "drop", call_make, test_cap, 0 },
+		{ "null", NULL, call_null, test_cap, 0, 0 },
+		{ "add", NULL, call_add, test_cap, 0, 0 },
+		{ "take", "alloc", call_take, test_cap, 0, 0 },
+		{ "shadow_null", NULL, call_null, shadow_cap, 0, 0 },
+		{ "shadow_take", NULL, call_take, shadow_cap, 0, 0 },
+		{ "peek", NULL, call_peek, test_cap, 0, 0 },
+		{ "make", "drop", call_make, test_cap, 0, 0 },
 	};
 	struct sync_row rows[MAX_SYNC_ROWS];
 	unsigned n = 0;
@@ -219,7 +259,31 @@ static void bench_sync(rl_cap shadow_cap)
 				rows[k].err = rc;
 			peeking = !rc;
 		}
-	for (unsigned first = 0; first < warmup + iterations; first += SYNC_BLOCK) {
+	const struct phase *ph = phase_of("null");
+	if (ph) {
+		/* Time-shared: turns in our slots until the phase ends; the first slot warms up. */
+		struct rl_share sh;
+		rl_share_init(&sh, share_t0, share_slot, ph->first, ph->end, 1);
+		for (bool more = true; more;)
+			for (unsigned k = 0; k < n && more; k++) {
+				struct sync_row *r = &rows[k];
+				for (unsigned b = 0; b < SYNC_BLOCK && !r->err; b++) {
+					double t = 0, side = 0;
+					if (!rl_share_enter(&sh)) {
+						more = false;
+						break;
+					}
+					r->err = r->call(r->cap, b, &t, &side);
+					if (r->err || !rl_share_keep(&sh) || r->n == MAX_SAMPLES)
+						continue;
+					if (r->call == call_null && r->cap == test_cap)
+						slots[r->n] = (uint32_t)sh.slot;
+					sync_samples[k][r->n] = t;
+					sync_side[k][r->n++] = side;
+				}
+			}
+	}
+	for (unsigned first = 0; !ph && first < warmup + iterations; first += SYNC_BLOCK) {
 		unsigned end = first + SYNC_BLOCK < warmup + iterations ? first + SYNC_BLOCK : warmup + iterations;
 		for (unsigned k = 0; k < n; k++) {
 			struct sync_row *r = &rows[k];
@@ -229,6 +293,7 @@ static void bench_sync(rl_cap shadow_cap)
 				if (!r->err && i >= warmup) {
 					sync_samples[k][i - warmup] = t;
 					sync_side[k][i - warmup] = side;
+					r->n = i - warmup + 1;
 				}
 			}
 		}
@@ -243,9 +308,11 @@ static void bench_sync(rl_cap shadow_cap)
 				report_error(r->side_id, 0, r->err);
 			continue;
 		}
-		report(r->id, 0, sync_samples[k], iterations);
+		if (ph && r->call == call_null && r->cap == test_cap)
+			report_slots(r->id, sync_samples[k], r->n);
+		report(r->id, 0, sync_samples[k], r->n);
 		if (r->side_id)
-			report(r->side_id, 0, sync_side[k], iterations);
+			report(r->side_id, 0, sync_side[k], r->n);
 	}
 }
 
@@ -274,30 +341,57 @@ static int collect(unsigned n)
  * most one doorbell), then wait until all batch completions are in. One
  * sample per batch: its ticks divided by the batch size.
  */
-static void bench_batch(unsigned batch)
+static int one_batch(unsigned batch, uint64_t *tag, double *ticks)
+{
+	uint64_t t0 = rl_tsc_begin();
+	for (unsigned k = 0; k < batch; k++) {
+		int rc = rl_call_submit(test_cap, RL_METHOD_Test_null, NULL, 0, (*tag)++);
+		if (rc < 0)
+			return rc;
+	}
+	rl_call_flush();
+	int rc = collect(batch);
+	uint64_t t1 = rl_tsc_end();
+	*ticks = (double)(t1 - t0) / batch;
+	return rc;
+}
+
+static void bench_batch(unsigned batch, const struct phase *ph)
 {
 	unsigned nbatches = iterations / batch;
 	unsigned nwarm = warmup / batch + 10;
 	uint64_t tag = 1;
+	double t;
+	char id[32];
+	int rc;
 
+	if (ph) {
+		/* Time-shared: batches in our slots until the phase ends; the first slot warms up. */
+		struct rl_share sh;
+		size_t n = 0;
+		rl_share_init(&sh, share_t0, share_slot, ph->first, ph->end, 1);
+		while (n < MAX_SAMPLES && rl_share_enter(&sh)) {
+			if ((rc = one_batch(batch, &tag, &t)))
+				return report_error("batch", batch, rc);
+			if (rl_share_keep(&sh)) {
+				slots[n] = (uint32_t)sh.slot;
+				samples[n++] = t;
+			}
+		}
+		snprintf(id, sizeof(id), "batch.%u", batch);
+		report_slots(id, samples, n);
+		report("batch", batch, samples, n);
+		return;
+	}
 	if (nbatches < 200)
 		nbatches = 200;
 	if (nbatches > MAX_SAMPLES)
 		nbatches = MAX_SAMPLES;
 	for (unsigned b = 0; b < nwarm + nbatches; b++) {
-		uint64_t t0 = rl_tsc_begin();
-		for (unsigned k = 0; k < batch; k++) {
-			int rc = rl_call_submit(test_cap, RL_METHOD_Test_null, NULL, 0, tag++);
-			if (rc < 0)
-				return report_error("batch", batch, rc);
-		}
-		rl_call_flush();
-		int rc = collect(batch);
-		uint64_t t1 = rl_tsc_end();
-		if (rc)
+		if ((rc = one_batch(batch, &tag, &t)))
 			return report_error("batch", batch, rc);
 		if (b >= nwarm)
-			samples[b - nwarm] = (double)(t1 - t0) / batch;
+			samples[b - nwarm] = t;
 	}
 	report("batch", batch, samples, nbatches);
 }
@@ -413,6 +507,16 @@ int rl_domain_main(int argc, char **argv)
 			settle_ms = number(argv[++i], &bad);
 		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
 			only = argv[++i];
+		} else if (!strcmp(argv[i], "--share-clock") && i + 2 < argc) {
+			share_t0 = number(argv[++i], &bad);
+			share_slot = number(argv[++i], &bad);
+		} else if (!strcmp(argv[i], "--share") && i + 3 < argc && nphases < MAX_PHASES) {
+			struct phase *ph = &phases[nphases++];
+			ph->row = argv[++i];
+			ph->first = (unsigned)number(argv[++i], &bad);
+			ph->end = (unsigned)number(argv[++i], &bad);
+			bad |= ph->first % 2 || ph->end <= ph->first ||
+			       (strcmp(ph->row, "null") && strncmp(ph->row, "batch.", 6));
 		} else if (!strcmp(argv[i], "--throughput")) {
 			tput = 1;
 		} else if (!strcmp(argv[i], "--window") && i + 2 < argc) {
@@ -423,8 +527,10 @@ int rl_domain_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (bad || !iterations || iterations > MAX_SAMPLES || (tput && end_ns <= start_ns)) {
-		rl_log("bad arguments (iterations 1..%u; --window START_NS END_NS with START < END)",
+	if (bad || !iterations || iterations > MAX_SAMPLES || (tput && end_ns <= start_ns) ||
+	    (nphases && !share_slot)) {
+		rl_log("bad arguments (iterations 1..%u; --window START_NS END_NS with START < END; "
+		       "--share ROW FIRST END: null or batch.N, FIRST even, END > FIRST, with --share-clock T0_NS SLOT_NS)",
 		       MAX_SAMPLES);
 		return 2;
 	}
@@ -444,16 +550,42 @@ int rl_domain_main(int argc, char **argv)
 	if (tput)
 		return throughput(start_ns, end_ns);
 
-	/* Through a shadow of the callee too, when the manifest gives one ("shadow"). */
-	bench_sync(rl_cap_lookup("shadow"));
+	/*
+	 * Time-shared rows first, in the harness's schedule; then the others,
+	 * after the schedule's last slot, when the floor's processes are gone.
+	 */
+	rl_cap shadow_cap = rl_cap_lookup("shadow"); /* via shadow too, when the manifest gives one */
 	static const unsigned batches[] = { 1, 8, 32, 128 };
+	unsigned schedule_end = 0;
+	for (unsigned i = 0; i < nphases; i++) {
+		if (phases[i].end > schedule_end)
+			schedule_end = phases[i].end;
+		if (!strcmp(phases[i].row, "null")) {
+			bench_sync(shadow_cap);
+			continue;
+		}
+		unsigned b = (unsigned)strtoul(phases[i].row + 6, NULL, 10);
+		if (!b || b > 1024 || !wanted(phases[i].row)) {
+			rl_log("--share %s: not a batch row this run has", phases[i].row);
+			return 2;
+		}
+		progress(phases[i].row);
+		bench_batch(b, &phases[i]);
+	}
+	if (nphases) {
+		uint64_t at = share_t0 + (schedule_end + 1) * share_slot;
+		struct timespec ts = { (time_t)(at / 1000000000ull), (long)(at % 1000000000ull) };
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	}
+	if (!phase_of("null"))
+		bench_sync(shadow_cap);
 	for (unsigned i = 0; i < sizeof(batches) / sizeof(batches[0]); i++) {
 		char what[32];
 		snprintf(what, sizeof(what), "batch.%u", batches[i]);
-		if (!wanted(what))
+		if (!wanted(what) || phase_of(what))
 			continue;
 		progress(what);
-		bench_batch(batches[i]);
+		bench_batch(batches[i], NULL);
 	}
 	if (wanted("pipeline.512"))
 		bench_pipeline();
