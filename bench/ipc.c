@@ -679,7 +679,8 @@ static void floor_share_main(void *arg)
  * The schedule of this round: a phase per pair whose rows are both run,
  * starting lead_ms from now, each long enough for our side's iterations
  * (estimated at 5 us per synchronous call of each of the 7 rows, 0.3 us per
- * batched call) and at least 10 pairs of slots, plus one pair to warm up.
+ * batched call), at least 2 s (--quick 0.5 s) and 10 pairs of slots, plus
+ * one pair to warm up.
  */
 static void share_plan_make(unsigned lead_ms)
 {
@@ -694,6 +695,10 @@ static void share_plan_make(unsigned lead_ms)
 			continue;
 		double ns_needed = g.iterations * (sp->batch == 1 ? 7 * 5000.0 : 300.0);
 		unsigned pairs = (unsigned)ceil(ns_needed / (double)sched.slot_ns);
+		/* Modes switch within tens of ms: a phase spans at least 2 s (0.5 s --quick) of them. */
+		unsigned min_pairs = (unsigned)((g.quick ? 500 : 2000) / (2 * g.slot_ms));
+		if (pairs < min_pairs)
+			pairs = min_pairs;
 		if (pairs < 10)
 			pairs = 10;
 		sched.pair[sched.n] = sp;
@@ -1863,8 +1868,8 @@ static void usage(FILE *f)
 		"\n"
 		"  --quick         short run (1000 iterations per row, 0.3 s scaling windows)\n"
 		"  --iterations N  timed calls per row (default 50000; warm-up is a tenth, at least 100);\n"
-		"                  time-shared rows run about as long as N calls take (at least 10 slot\n"
-		"                  pairs, the first pair warms up)\n"
+		"                  a time-shared row runs about as long as N calls take, at least 2 s\n"
+		"                  (0.5 s with --quick) and 10 slot pairs; the first pair warms up\n"
 		"  --spin-us N     how long every waiter spins before it sleeps, for the floors and\n"
 		"                  the broker's manifest alike (default 5, at most 1000)\n"
 		"  --json FILE     write every number here (default <dir of ipc>/results/ipc.json)\n"
