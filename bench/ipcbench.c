@@ -264,7 +264,10 @@ static void bench_sync(rl_cap shadow_cap)
 		/* Time-shared: turns in our slots until the phase ends; the first slot warms up. */
 		struct rl_share sh;
 		rl_share_init(&sh, share_t0, share_slot, ph->first, ph->end, 1);
-		for (bool more = true; more;)
+		for (bool more = true; more;) {
+			more = false; /* another turn only while some row still works */
+			for (unsigned k = 0; k < n; k++)
+				more |= !rows[k].err;
 			for (unsigned k = 0; k < n && more; k++) {
 				struct sync_row *r = &rows[k];
 				for (unsigned b = 0; b < SYNC_BLOCK && !r->err; b++) {
@@ -282,6 +285,7 @@ static void bench_sync(rl_cap shadow_cap)
 					sync_side[k][r->n++] = side;
 				}
 			}
+		}
 	}
 	for (unsigned first = 0; !ph && first < warmup + iterations; first += SYNC_BLOCK) {
 		unsigned end = first + SYNC_BLOCK < warmup + iterations ? first + SYNC_BLOCK : warmup + iterations;
