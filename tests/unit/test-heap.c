@@ -178,6 +178,17 @@ int main(void)
 	int ro = rl_heap_registry_ro_fd(&h);
 	t_assert(ro >= 0);
 	t_assert(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, ro, 0) == MAP_FAILED);
+	/*
+	 * Nor can a read-only mapping be made writable afterwards (a domain
+	 * may mprotect): its header holds broker_sleeping, which decides
+	 * whether producers ring the broker's bell.
+	 */
+	void *view = mmap(NULL, 4096, PROT_READ, MAP_SHARED, ro, 0);
+	t_assert(view != MAP_FAILED);
+	if (view != MAP_FAILED) {
+		t_assert(mprotect(view, 4096, PROT_READ | PROT_WRITE) < 0);
+		munmap(view, 4096);
+	}
 	close(ro);
 	rl_heap_destroy(&h);
 	return t_result();
