@@ -379,6 +379,16 @@ static int round_trip(struct ep *e, unsigned n, uint64_t *tag)
 	return 0;
 }
 
+/* One timed round trip of n calls: its ticks per call in *t. */
+static int timed_round_trip(struct ep *e, unsigned n, uint64_t *tag, double *t)
+{
+	uint64_t t0 = rl_tsc_begin();
+	int rc = round_trip(e, n, tag);
+	uint64_t t1 = rl_tsc_end();
+	*t = (double)(t1 - t0) / n;
+	return rc;
+}
+
 /* Samples of batch-call round trips, amortized per call. */
 static int measure_batches(struct ep *e, const struct rl_floor_params *p, unsigned batch,
 			   double *samples, size_t max)
@@ -395,12 +405,9 @@ static int measure_batches(struct ep *e, const struct rl_floor_params *p, unsign
 		if (round_trip(e, batch, &tag))
 			return -EPIPE;
 	for (size_t i = 0; i < n; i++) {
-		uint64_t t0 = rl_tsc_begin();
-		int rc = round_trip(e, batch, &tag);
-		uint64_t t1 = rl_tsc_end();
+		int rc = timed_round_trip(e, batch, &tag, &samples[i]);
 		if (rc)
 			return rc;
-		samples[i] = (double)(t1 - t0) / batch;
 	}
 	return (int)n;
 }
@@ -573,13 +580,12 @@ static int measure_shared(struct ep *e, struct rl_floor_phase *ph)
 	size_t n = 0;
 
 	while (n < ph->max && rl_share_enter(&ph->share)) {
-		uint64_t t0 = rl_tsc_begin();
-		int rc = round_trip(e, ph->batch, &tag);
-		uint64_t t1 = rl_tsc_end();
+		double t;
+		int rc = timed_round_trip(e, ph->batch, &tag, &t);
 		if (rc)
 			return rc;
 		if (rl_share_keep(&ph->share)) {
-			ph->samples[n] = (double)(t1 - t0) / ph->batch;
+			ph->samples[n] = t;
 			ph->slots[n++] = (uint32_t)ph->share.slot;
 		}
 	}

@@ -260,6 +260,11 @@ static void bench_sync(rl_cap shadow_cap)
 			peeking = !rc;
 		}
 	const struct phase *ph = phase_of("null");
+	/* The row whose slots are reported when time-shared: the direct null call. */
+	unsigned slotted = n;
+	for (unsigned k = 0; k < n; k++)
+		if (rows[k].call == call_null && rows[k].cap == test_cap)
+			slotted = k;
 	if (ph) {
 		/* Time-shared: turns in our slots until the phase ends; the first slot warms up. */
 		struct rl_share sh;
@@ -279,7 +284,7 @@ static void bench_sync(rl_cap shadow_cap)
 					r->err = r->call(r->cap, b, &t, &side);
 					if (r->err || !rl_share_keep(&sh) || r->n == MAX_SAMPLES)
 						continue;
-					if (r->call == call_null && r->cap == test_cap)
+					if (k == slotted)
 						slots[r->n] = (uint32_t)sh.slot;
 					sync_samples[k][r->n] = t;
 					sync_side[k][r->n++] = side;
@@ -312,7 +317,7 @@ static void bench_sync(rl_cap shadow_cap)
 				report_error(r->side_id, 0, r->err);
 			continue;
 		}
-		if (ph && r->call == call_null && r->cap == test_cap)
+		if (ph && k == slotted)
 			report_slots(r->id, sync_samples[k], r->n);
 		report(r->id, 0, sync_samples[k], r->n);
 		if (r->side_id)
