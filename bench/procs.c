@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "procs.h"
+#include "redleaf/stack.h"
 
 #define MAX_KIDS 32
 #define MAX_FILES 32
@@ -176,6 +177,7 @@ pid_t rl_procs_fork(void (*fn)(void *), void *arg)
 	pid_t pid = fork();
 	if (pid == 0) {
 		child_setup(parent, SIGKILL);
+		RL_STACK_PIN(); /* a floor's frames where a domain's are (redleaf/stack.h) */
 		fn(arg);
 		_exit(0);
 	}

@@ -26,6 +26,7 @@
 #include "redleaf/domain.h"
 #include "redleaf/heap.h"
 #include "redleaf/seccomp_policy.h"
+#include "redleaf/stack.h"
 #include "rl_config.h"
 #include "runtime.h"
 
@@ -104,6 +105,7 @@ int main(int argc, char **argv)
 	if (ret)
 		return fail(prog, "installing the seccomp filter", -ret);
 
+	RL_STACK_PIN(); /* the domain's frames at the same place within a page, every run */
 	ret = rl_domain_main(argc, argv);
 	/* exit_group directly: no atexit handlers run under the filter. */
 	syscall(SYS_exit_group, ret);
