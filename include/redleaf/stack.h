@@ -5,13 +5,13 @@
  *
  * The kernel randomizes a new process's stack pointer below page
  * granularity too, so the runtime's hot frames land at a different offset
- * within a page in every process. On this project's test machine about a
- * third of those offsets made a batch of 128 calls 11-12 % slower for the
- * lifetime of the system, in the slow and the fast machine states alike:
- * two systems of one build differed by up to 22 % (docs/performance.md,
- * item 18). RL_STACK_PIN() moves the stack down to the same offset in
- * every process -- 64 bytes below a page boundary -- so one build runs the
- * same way every time. The page itself stays randomized.
+ * within a page in every process. On this project's test machine some of
+ * those offsets made batches of 128 calls 11-22 % slower for the lifetime
+ * of the system, and two systems of one build disagreed that much
+ * (docs/performance.md, item 18). RL_STACK_PIN() moves the stack down to
+ * the same offset in every process -- 64 bytes below a page boundary --
+ * so one build runs the same way every time. The page itself stays
+ * randomized.
  *
  * A macro: the alloca() must live in the frame that goes on to run the
  * code. It costs at most a page plus 64 bytes of stack.
