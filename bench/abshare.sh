@@ -29,7 +29,8 @@ if [ $# -lt 2 ] || [ $# -gt 5 ]; then
 	exit 2
 fi
 a=$1 b=$2 row=${3:-batch.128} secs=${4:-20} slot_ms=${5:-25}
-case $row in null | batch.[0-9]*) ;; *) echo "abshare.sh: ROW must be null or batch.N" >&2; exit 2 ;; esac
+case $row in null | batch.[0-9]*) ;; *) row=bad ;; esac
+case $row in bad | batch.*[!0-9]*) echo "abshare.sh: ROW must be null or batch.N" >&2; exit 2 ;; esac
 for n in "$secs" "$slot_ms"; do
 	case $n in '' | *[!0-9]*) echo "abshare.sh: SECONDS and SLOT_MS are whole numbers" >&2; exit 2 ;; esac
 done
@@ -39,8 +40,8 @@ for d in "$a" "$b"; do
 		[ -x "$d/$x" ] || { echo "abshare.sh: $d/$x not found: build first" >&2; exit 1; }
 	done
 done
-first=$(python3 -c "import os; c=sorted(os.sched_getaffinity(0)); print(c[0], c[-1], len(c))")
-set -- $first
+cpus=$(python3 -c "import os; c=sorted(os.sched_getaffinity(0)); print(c[0], c[-1], len(c))")
+set -- $cpus
 cpu_first=$1 cpu_last=$2 ncpu=$3
 if [ "$ncpu" -lt 2 ]; then
 	echo "abshare.sh: skipped: needs 2 usable CPUs (has $ncpu)" >&2
@@ -53,7 +54,8 @@ cleanup() {
 	for p in $pids; do wait "$p" 2>/dev/null || :; done
 	rm -rf "$tmp"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM # through the EXIT trap: systems stopped, files removed
 
 slot_ns=$((slot_ms * 1000000))
 # Startup takes well under a second; the phase starts 2 s from now.
