@@ -45,7 +45,12 @@
 
 /* ---- what we measured ---- */
 
-enum row_state { ROW_PENDING, ROW_MEASURED, ROW_SKIPPED, ROW_FAILED };
+/*
+ * ROW_STARVED: it ran and nothing failed, but its time slots saw no sample
+ * (a machine too busy to give it time). Not a failure of function: reported,
+ * and judged as not measured, but the exit status does not count it.
+ */
+enum row_state { ROW_PENDING, ROW_MEASURED, ROW_SKIPPED, ROW_FAILED, ROW_STARVED };
 
 struct row {
 	char id[32];
@@ -116,6 +121,7 @@ static struct {
 	struct system_record systems[MAX_ROUNDS + 6];
 	unsigned nsystems;
 	bool any_failed;
+	bool any_starved; /* rows that got no time: reported, not a failure */
 } g;
 
 static struct row *row_add(struct table *t, const char *id, const char *label)
@@ -173,6 +179,8 @@ static void row_note(struct row *r, enum row_state st, const char *fmt, ...)
 	va_end(ap);
 	if (st == ROW_FAILED)
 		g.any_failed = true;
+	if (st == ROW_STARVED)
+		g.any_starved = true;
 }
 
 static double ns(double ticks)
@@ -795,6 +803,11 @@ static void share_finish(struct table *t)
 		struct row *f = row_find(&g.floors, sched.pair[i]->floor);
 		struct row *o = row_find(t, sched.pair[i]->ours);
 		int n = fs->ph[i].n;
+		if (!fs->rc && !n) {
+			row_note(f, ROW_STARVED, "not measured: the time-shared relay completed no call in its slots "
+				 "(a busy machine)");
+			continue;
+		}
 		if (fs->rc || n <= 0) {
 			int err = fs->rc ? fs->rc : n ? n : -ENODATA;
 			row_note(f, ROW_FAILED, "time-shared relay: %s%s", strerror(-err),
@@ -810,8 +823,8 @@ static void share_finish(struct table *t)
 			continue;
 		o->paired = rl_share_paired(sched.ours[i], sched.nours[i], floor_slots, nf, &o->pairs);
 		if (!o->pairs)
-			row_note(o, ROW_FAILED, "time-shared with %s, but no slot pair has %u samples on both sides",
-				 f->id, RL_SHARE_MIN_SAMPLES);
+			row_note(o, ROW_STARVED, "not measured: time-shared with %s, but no slot pair has %u samples "
+				 "on both sides (a busy machine)", f->id, RL_SHARE_MIN_SAMPLES);
 	}
 	munmap(fs, sizeof(*fs));
 	sched.fs = NULL;
@@ -898,6 +911,10 @@ static void run_latency(struct table *t, const char *part, const struct pin_plan
 			continue;
 		if (!rl_json_number(j, "error", &v)) {
 			row_note(r, ROW_FAILED, "the call failed: %s", strerror((int)-v));
+			continue;
+		}
+		if (!rl_json_number(j, "n", &v) && !v) {
+			row_note(r, ROW_STARVED, "not measured: no call completed in this row's time slots (a busy machine)");
 			continue;
 		}
 		if (rl_json_number(j, "median", &r->s.median) || rl_json_number(j, "p99", &r->s.p99) ||
@@ -1157,6 +1174,8 @@ static void aggregate(struct table *out, const struct table *rounds, unsigned nr
 		}
 		r->nrounds = k;
 		r->pairs = pairs;
+		if (r->state == ROW_STARVED && k)
+			r->state = ROW_MEASURED; /* measured in the other rounds */
 		if (r->state != ROW_MEASURED || !k)
 			continue;
 		struct rl_stats t;
@@ -1568,7 +1587,7 @@ static void json_num(FILE *f, double v)
 
 static void json_row(FILE *f, const struct row *r, const char *extra_floor, int paper)
 {
-	static const char *const state[] = { "pending", "measured", "skipped", "failed" };
+	static const char *const state[] = { "pending", "measured", "skipped", "failed", "starved" };
 
 	fprintf(f, "{\"id\":");
 	json_string(f, r->id);
@@ -2121,9 +2140,13 @@ static double line_probe(void)
 		return -1;
 	double rt = rl_line_round_trip(g.cpu_first, g.cpu_last, (uint64_t)g.tsc_hz);
 	if (rt < 0) {
-		fprintf(stderr, "ipc: cache-line round trip between CPUs %d and %d: %s\n", g.cpu_first,
-			g.cpu_last, strerror((int)-rt));
-		g.any_failed = true;
+		fprintf(stderr, "ipc: cache-line round trip between CPUs %d and %d: %s%s\n", g.cpu_first,
+			g.cpu_last, strerror((int)-rt), rt == -ETIMEDOUT ? " (a busy machine)" : "");
+		/* A probe the machine gave no time to is not measured; any other error is a failure. */
+		if (rt == -ETIMEDOUT)
+			g.any_starved = true;
+		else
+			g.any_failed = true;
 		return -1;
 	}
 	return rt;
@@ -2286,6 +2309,9 @@ int main(int argc, char **argv)
 	placement_hint();
 	if (g.any_failed)
 		printf("\nsome measurements failed: see the notes above and the log on stderr\n");
+	if (g.any_starved)
+		printf("\nsome rows were not measured: the machine gave them no time (see the notes above);\n"
+		       "run again on a quieter machine\n");
 	ret = write_json();
 	if (ret)
 		fprintf(stderr, "ipc: cannot write %s: %s\n", g.json_path, strerror(-ret));

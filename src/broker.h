@@ -105,6 +105,7 @@ struct domain {
 	_Atomic bool injected;    /* a crash was injected from the CLI since its last start */
 	uint16_t waiters[RL_MAX_DOMAINS];   /* domains waiting (RL_SYS_WAIT_ALIVE) for it */
 	uint64_t waiter_tags[RL_MAX_DOMAINS];
+	uint64_t waiter_deadline_ns[RL_MAX_DOMAINS]; /* -ETIMEDOUT at this rl_now_ns() (0 = never) */
 	unsigned nwaiters;
 	uint64_t recovery_ns[RL_RECOVERY_LOG]; /* death -> serving again, last RL_RECOVERY_LOG */
 	_Atomic uint32_t nrecoveries;
@@ -258,14 +259,22 @@ void rl_recovery_handle_death(struct broker *b, struct domain *d);
 void rl_describe_death(struct domain *d, int code, int status);
 /* Restarts a dead (or never started) domain now; 0 or a negative errno. */
 int rl_recovery_restart(struct broker *b, struct domain *d);
-/* Runs restarts whose time has come; returns ns until the next one (UINT64_MAX if none). */
+/*
+ * Runs restarts whose time has come and times out waiters whose deadline
+ * passed; returns ns until the next such event (UINT64_MAX if none).
+ */
 uint64_t rl_recovery_tick(struct broker *b, uint64_t now);
-/* Ns from now until the next restart still ahead (UINT64_MAX if none); *due: one's time has come. */
+/* Ns from now until the next restart or waiter deadline still ahead (UINT64_MAX if none); *due: one's time has come. */
 uint64_t rl_recovery_next(const struct broker *b, uint64_t now, bool *due);
 /* The first reply of a restarted domain: it serves again. */
 void rl_recovery_serving(struct broker *b, struct domain *d);
-/* RL_SYS_WAIT_ALIVE: complete at once if running, else when restarted (or given up). */
-void rl_recovery_wait_alive(struct broker *b, struct domain *waiter, uint64_t tag, struct domain *target);
+/*
+ * RL_SYS_WAIT_ALIVE: complete at once if running, else when restarted (0),
+ * given up (-EHOSTDOWN) or at deadline_ns on rl_now_ns()'s clock (-ETIMEDOUT;
+ * 0 = no deadline).
+ */
+void rl_recovery_wait_alive(struct broker *b, struct domain *waiter, uint64_t tag, struct domain *target,
+			    uint64_t deadline_ns);
 
 /* proxy.c helpers recovery.c needs. */
 void rl_proxy_complete(struct broker *b, struct domain *caller, uint64_t tag, int status,

@@ -1021,7 +1021,7 @@ static void do_sys(struct broker *b, struct domain *d, const struct rl_msg *m)
 			c = &d->caps[m->arg[0] & 0xffff];
 		if (!c || m->arg[0] > UINT32_MAX)
 			return reject(b, d, m, -EBADF);
-		rl_recovery_wait_alive(b, d, m->tag, &b->dom[c->target]);
+		rl_recovery_wait_alive(b, d, m->tag, &b->dom[c->target], m->arg[1]);
 		return;
 	}
 	case RL_SYS_AUDIT: {

@@ -115,6 +115,7 @@ void rl_recovery_handle_death(struct broker *b, struct domain *d)
 		for (unsigned k = 0; k < t->nwaiters; k++)
 			if (t->waiters[k] != d->id) {
 				t->waiters[keep] = t->waiters[k];
+				t->waiter_deadline_ns[keep] = t->waiter_deadline_ns[k];
 				t->waiter_tags[keep++] = t->waiter_tags[k];
 			}
 		t->nwaiters = keep;
@@ -245,21 +246,50 @@ int rl_recovery_restart(struct broker *b, struct domain *d)
 	return 0;
 }
 
+/* One event at time `at` (0 = none): due now, or the nearest ahead. */
+static void next_event(uint64_t at, uint64_t now, uint64_t *next, bool *due)
+{
+	if (!at)
+		return;
+	if (at <= now)
+		*due = true;
+	else if (at - now < *next)
+		*next = at - now;
+}
+
 uint64_t rl_recovery_next(const struct broker *b, uint64_t now, bool *due)
 {
 	uint64_t next = UINT64_MAX;
 
 	*due = false;
 	for (unsigned i = 1; i <= b->ndom; i++) {
-		uint64_t at = b->dom[i].restart_at_ns;
-		if (!at)
-			continue;
-		if (at <= now)
-			*due = true;
-		else if (at - now < next)
-			next = at - now;
+		const struct domain *d = &b->dom[i];
+		next_event(d->restart_at_ns, now, &next, due);
+		/* Waiters exist only while d is to be restarted: this loop runs when they can. */
+		for (unsigned k = 0; k < d->nwaiters; k++)
+			next_event(d->waiter_deadline_ns[k], now, &next, due);
 	}
 	return next;
+}
+
+/* Completes, with -ETIMEDOUT, the waits on d whose deadline has passed. */
+static void expire_waiters(struct broker *b, struct domain *d, uint64_t now)
+{
+	unsigned keep = 0;
+
+	for (unsigned k = 0; k < d->nwaiters; k++) {
+		uint64_t at = d->waiter_deadline_ns[k];
+		if (at && at <= now) {
+			struct domain *w = &b->dom[d->waiters[k]];
+			if (atomic_load(&w->state) == DOM_RUNNING)
+				rl_proxy_sys_done(b, w, d->waiter_tags[k], -ETIMEDOUT);
+			continue;
+		}
+		d->waiters[keep] = d->waiters[k];
+		d->waiter_tags[keep] = d->waiter_tags[k];
+		d->waiter_deadline_ns[keep++] = at;
+	}
+	d->nwaiters = keep;
 }
 
 uint64_t rl_recovery_tick(struct broker *b, uint64_t now)
@@ -270,6 +300,7 @@ uint64_t rl_recovery_tick(struct broker *b, uint64_t now)
 		struct domain *d = &b->dom[i];
 		if (d->restart_at_ns && d->restart_at_ns <= now)
 			rl_recovery_restart(b, d);
+		expire_waiters(b, d, now);
 	}
 	return rl_recovery_next(b, now, &due);
 }
@@ -285,7 +316,8 @@ void rl_recovery_serving(struct broker *b, struct domain *d)
 	atomic_store(&d->nrecoveries, n + 1);
 }
 
-void rl_recovery_wait_alive(struct broker *b, struct domain *waiter, uint64_t tag, struct domain *target)
+void rl_recovery_wait_alive(struct broker *b, struct domain *waiter, uint64_t tag, struct domain *target,
+			    uint64_t deadline_ns)
 {
 	if (atomic_load(&target->state) == DOM_RUNNING && !atomic_load(&target->death_pending)) {
 		rl_proxy_sys_done(b, waiter, tag, 0);
@@ -300,6 +332,11 @@ void rl_recovery_wait_alive(struct broker *b, struct domain *waiter, uint64_t ta
 		rl_proxy_sys_done(b, waiter, tag, -EAGAIN);
 		return;
 	}
+	if (deadline_ns && deadline_ns <= rl_now_ns()) {
+		rl_proxy_sys_done(b, waiter, tag, -ETIMEDOUT);
+		return;
+	}
 	target->waiters[target->nwaiters] = waiter->id;
+	target->waiter_deadline_ns[target->nwaiters] = deadline_ns;
 	target->waiter_tags[target->nwaiters++] = tag;
 }

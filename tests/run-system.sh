@@ -3,15 +3,19 @@
 # Runs one system under the broker for a test:
 #   run-system.sh [--until D1,D2] [--expect-status N] [--expect-log TEXT]...
 #                 [--expect-count TEXT MIN]... [--set KEY=VALUE]...
-#                 [--cli "ARGS" | --wait-ps REGEX]... [--threads N] MANIFEST
+#                 [--cli "ARGS" | --wait-ps REGEX | --wait-log TEXT MIN]...
+#                 [--threads N] MANIFEST
 # --set replaces KEY by VALUE in a private copy of the manifest; --threads
 # gives that copy `broker: {threads: N}` (it must have no broker key). Each --cli
 # runs `redleaf ARGS` against the system once its control socket answers, in
 # order, and must succeed; a --wait-ps step polls `redleaf ps --json` (for at
-# most 10 s) until its output matches the extended regular expression REGEX.
+# most 10 s) until its output matches the extended regular expression REGEX;
+# a --wait-log step polls the broker's log (for at most 120 s, and fails at
+# once if the broker exits) until it holds MIN lines containing TEXT.
 # The test fails unless the broker exits with the
 # expected status and its log holds every expected line (at least MIN times
-# for --expect-count). The broker and its domains are ended on every path
+# for --expect-count; the count seen and its rate over the broker's run are
+# printed either way). The broker and its domains are ended on every path
 # (domains die with the broker: PDEATHSIG).
 set -u
 until_list= expect_status=0 manifest= threads=
@@ -28,6 +32,7 @@ while [ $# -gt 0 ]; do
 	--set) printf '%s\n' "$2" >> "$dir/set"; shift 2 ;;
 	--cli) printf 'cli %s\n' "$2" >> "$dir/cli"; shift 2 ;;
 	--wait-ps) printf 'wait %s\n' "$2" >> "$dir/cli"; shift 2 ;;
+	--wait-log) printf 'log %s\t%s\n' "$3" "$2" >> "$dir/cli"; shift 3 ;;
 	--threads) threads=$2; shift 2 ;;
 	*) manifest=$1; shift ;;
 	esac
@@ -77,6 +82,20 @@ if [ -s "$dir/cli" ]; then
 			done
 			continue
 		fi
+		if [ "${step%% *}" = log ]; then
+			min=${args%%	*} text=${args#*	}
+			tries=0
+			until [ "$(grep -cF -- "$text" "$dir/log")" -ge "$min" ]; do
+				tries=$((tries + 1))
+				if [ $tries -gt 2400 ] || ! kill -0 "$pid" 2>/dev/null; then
+					echo "FAIL: the log never held $min lines containing '$text'" >&2
+					fail=1
+					break
+				fi
+				sleep 0.05
+			done
+			continue
+		fi
 		# shellcheck disable=SC2086
 		set -- $args
 		cmd=$1
@@ -103,8 +122,12 @@ while IFS= read -r line; do
 		fail=1
 	fi
 done < "$dir/expect"
+# The broker's run time, from its last timestamped line: "redleaf[  12.345]: ...".
+secs=$(sed -n 's/^redleaf\[ *\([0-9]*\.[0-9]*\)\].*/\1/p' "$dir/log" | tail -n 1)
 while IFS="$(printf '\t')" read -r min line; do
 	n=$(grep -cF -- "$line" "$dir/log")
+	echo "count: $n lines containing '$line' (at least $min wanted) in ${secs:-?} s," \
+		"$(awk -v n="$n" -v s="${secs:-0}" 'BEGIN { if (s > 0) printf "%.1f per s", n / s; else print "rate unknown" }')" >&2
 	if [ "$n" -lt "$min" ]; then
 		echo "FAIL: log has $n lines containing '$line', expected at least $min" >&2
 		fail=1

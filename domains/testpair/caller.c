@@ -24,6 +24,9 @@
  * with -ECONNRESET or, at point "after", succeeds, later calls fail.
  * `caller --checksum SECONDS` calls checksum() with payloads of known sums
  * for that long; every answer must be right.
+ * `caller --checksum-fails ETIMEDOUT|EHOSTDOWN` makes one checksum() call,
+ * which must fail with that error (a shadow's deadline, or a restart policy
+ * giving up).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -254,6 +257,18 @@ int rl_domain_main(int argc, char **argv)
 	if (t == RL_CAP_INVALID)
 		rl_panic("no import named 'test'");
 
+	if (argc == 3 && !strcmp(argv[1], "--checksum-fails")) {
+		int want = !strcmp(argv[2], "ETIMEDOUT") ? -ETIMEDOUT : !strcmp(argv[2], "EHOSTDOWN") ? -EHOSTDOWN : 0;
+		if (!want)
+			rl_panic("--checksum-fails takes ETIMEDOUT or EHOSTDOWN, not '%s'", argv[2]);
+		uint64_t t0 = rl_now_ns(), sum, got = 0;
+		int r = Test_checksum(t, new_payload(1, &sum), &got);
+		rl_log("checksum() returned %d (%s) after %llu ms", r, r ? strerrorname_np(-r) : "ok",
+		       (unsigned long long)((rl_now_ns() - t0) / 1000000));
+		T_EQ(r, want);
+		T_EQ(rl_heap_audit(), 0);
+		return t_report();
+	}
 	if (argc == 5 && !strcmp(argv[1], "--crash-at")) {
 		unsigned n = (unsigned)strtoul(argv[2], NULL, 10);
 		bool after = !strcmp(argv[4], "after");

@@ -36,6 +36,12 @@ rl_cap rl_cap_lookup(const char *import_name);
  */
 int rl_cap_wait_alive(rl_cap cap);
 
+/*
+ * rl_cap_wait_alive() that gives up at deadline_ns (on rl_now_ns()'s
+ * clock; 0 = never): -ETIMEDOUT then, with the domain still down.
+ */
+int rl_cap_wait_alive_until(rl_cap cap, uint64_t deadline_ns);
+
 /* ---- calls ---- */
 
 /*
@@ -147,11 +153,26 @@ int rl_heap_audit(void);
  * the broker to restart it (manifest restart policy), replays the calls the
  * IDL marks `init` that it recorded, and re-issues the failed call if the IDL
  * marks it `idempotent` -- so its clients see success.
+ *
+ * It keeps trying for as long as the restart policy does: a domain that dies
+ * again during the replay or the re-issue is waited for again, however often,
+ * and a call the broker refused before delivery (the domain was down) is sent
+ * again whether idempotent or not. A client sees an error only when the
+ * broker gives up on the domain (-EHOSTDOWN), when the shadow's deadline has
+ * passed (-ETIMEDOUT), or when a call that is not idempotent reached the
+ * domain and it died during it (-ECONNRESET: it may have run in part).
  */
 struct rl_shadow;
 
 /* A shadow of the domain behind import_name; NULL if there is no such import. */
 struct rl_shadow *rl_shadow_new(const char *import_name);
+
+/*
+ * Bounds how long one call may spend waiting out crashes of the wrapped
+ * domain: after ms milliseconds from its arrival it fails with -ETIMEDOUT
+ * (0, the default: no bound but the restart policy's).
+ */
+void rl_shadow_set_deadline(struct rl_shadow *shadow, uint64_t ms);
 
 /* Crashes of the wrapped domain this shadow has hidden so far. */
 unsigned long rl_shadow_recoveries(const struct rl_shadow *shadow);

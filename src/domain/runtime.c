@@ -761,6 +761,11 @@ int rl_cap_wait_alive(rl_cap cap)
 	return sys_call(RL_SYS_WAIT_ALIVE, cap, 0);
 }
 
+int rl_cap_wait_alive_until(rl_cap cap, uint64_t deadline_ns)
+{
+	return sys_call(RL_SYS_WAIT_ALIVE, cap, deadline_ns);
+}
+
 int rl_heap_audit(void)
 {
 	return sys_call(RL_SYS_AUDIT, 0, 0);
@@ -786,7 +791,6 @@ void *rl_devmem(size_t *size)
 /* ---- shadows ---- */
 
 #define SHADOW_INIT_MAX 64
-#define SHADOW_MAX_ATTEMPTS 64
 
 struct shadow_init {
 	uint16_t method;
@@ -802,6 +806,7 @@ struct rl_shadow {
 	unsigned ninit;
 	bool init_warned;
 	rl_cap replayed_for; /* the target's handle for the incarnation whose init calls are done */
+	uint64_t deadline_ns; /* per call, from its arrival (0 = none) */
 	/*
 	 * Copies of moved arguments, for re-issuing: one set per forward in
 	 * progress, since a forward's wait serves nested calls into the shadow.
@@ -824,6 +829,11 @@ struct rl_shadow *rl_shadow_new(const char *import_name)
 	return sh;
 }
 
+void rl_shadow_set_deadline(struct rl_shadow *sh, uint64_t ms)
+{
+	sh->deadline_ns = ms > UINT64_MAX / 1000000 ? 0 : ms * 1000000;
+}
+
 unsigned long rl_shadow_recoveries(const struct rl_shadow *sh)
 {
 	return sh->recoveries;
@@ -837,19 +847,23 @@ static bool shadow_lost(int r)
 
 /*
  * Waits until the broker runs the wrapped domain again, takes the fresh
- * capability and replays the recorded init calls. 0, or -EHOSTDOWN when the
- * domain is not coming back (restart policy never, or it gave up).
+ * capability and replays the recorded init calls; a death during the replay
+ * is waited out the same way, however often it happens. 0; -EHOSTDOWN when
+ * the domain is not coming back (restart policy never, or it gave up);
+ * -ETIMEDOUT at deadline_ns (0 = none).
  */
-static int shadow_recover(struct rl_shadow *sh)
+static int shadow_recover(struct rl_shadow *sh, uint64_t deadline_ns)
 {
-	for (unsigned attempt = 0; attempt < SHADOW_MAX_ATTEMPTS; attempt++) {
+	for (;;) {
 		/* The broker refreshes the import at every restart: always ask with the newest handle. */
 		sh->target = rl_cap_lookup(sh->import);
-		int r = sys_call(RL_SYS_WAIT_ALIVE, sh->target, 0);
-		if (r == -EHOSTDOWN)
-			return r;
+		int r = rl_cap_wait_alive_until(sh->target, deadline_ns);
+		if (r == -EAGAIN) { /* the broker's table of waiters is full: ask again */
+			sched_yield();
+			continue;
+		}
 		if (r)
-			continue; /* restarted again between the lookup and the wait */
+			return r;
 		sh->target = rl_cap_lookup(sh->import);
 		/* A nested forward may have recovered this incarnation already: replay init once. */
 		if (sh->target == sh->replayed_for)
@@ -864,8 +878,9 @@ static int shadow_recover(struct rl_shadow *sh)
 			sh->recoveries++;
 			return 0;
 		}
+		if (deadline_ns && rl_now_ns() >= deadline_ns)
+			return -ETIMEDOUT;
 	}
-	return -EHOSTDOWN;
 }
 
 static void shadow_record_init(struct rl_shadow *sh, const struct rl_method_desc *md, uint16_t method,
@@ -890,6 +905,14 @@ static void shadow_record_init(struct rl_shadow *sh, const struct rl_method_desc
 	in->method = method;
 	in->nargs = nargs;
 	memcpy(in->args, args, nargs * sizeof(uint64_t));
+}
+
+/* A call the shadow gives up on consumes what was moved to it, like any failed call. */
+static void shadow_drop_moved(const struct rl_method_desc *md, const uint64_t *args, unsigned nargs)
+{
+	for (unsigned i = 0; i < md->nparams && i < nargs; i++)
+		if (md->params[i].kind == RL_PARAM_RREF)
+			rl_rref_drop(rl_rref_from_wire(args[i])); /* a no-op unless still ours */
 }
 
 static rpc_result shadow_forward_at(struct rl_shadow *sh, unsigned lvl, uint16_t iface_id, uint16_t method,
@@ -920,17 +943,37 @@ static rpc_result shadow_forward_at(struct rl_shadow *sh, unsigned lvl, uint16_t
 		memcpy(sh->levels[lvl][i], p, len[i]);
 	}
 
-	for (unsigned attempt = 0;; attempt++) {
-		int r = rl_call(sh->target, method, a, nargs, ret);
+	uint64_t deadline = sh->deadline_ns ? rl_now_ns() + sh->deadline_ns : 0;
+	for (;;) {
+		rl_cap used = sh->target;
+		int r = rl_call(used, method, a, nargs, ret);
 		if (!shadow_lost(r)) {
 			if (!r && (md->flags & RL_METHOD_INIT))
 				shadow_record_init(sh, md, method, a, nargs);
 			return r;
 		}
-		int rr = shadow_recover(sh);
-		if (rr || !reissue || attempt == SHADOW_MAX_ATTEMPTS)
-			return r; /* not coming back, or not safe to send twice */
-		for (unsigned i = 0; i < md->nparams && i < nargs; i++) {
+		/*
+		 * -ECONNRESET: it reached the domain, which died during it. The others
+		 * (-EHOSTDOWN, -ESTALE): the broker refused it before delivery, so
+		 * nothing ran and its moved arguments are still ours: it can go again
+		 * even when it is not idempotent.
+		 */
+		bool delivered = r == -ECONNRESET;
+		int rr = shadow_recover(sh, deadline);
+		/*
+		 * Still the incarnation the call went to: it never went away, so the
+		 * refusal was about the call itself (a nested RRef that died with an
+		 * earlier incarnation says -ESTALE too). Sending it again would loop.
+		 */
+		if (!rr && sh->target == used)
+			rr = r;
+		if (!rr && deadline && rl_now_ns() >= deadline)
+			rr = -ETIMEDOUT;
+		if (rr || (delivered && !reissue)) {
+			shadow_drop_moved(md, a, nargs);
+			return rr ? rr : r; /* not coming back (why), or not safe to send twice */
+		}
+		for (unsigned i = 0; reissue && i < md->nparams && i < nargs; i++) {
 			if (md->params[i].kind != RL_PARAM_RREF)
 				continue;
 			rl_rref old = rl_rref_from_wire(a[i]), fresh;
