@@ -311,11 +311,11 @@ int rl_domain_main(int argc, char **argv)
 		return t_report();
 	}
 	if (argc == 2 && !strcmp(argv[1], "--slow-victim")) {
-		/* Dies (killed from the CLI) while this call is in flight. */
+		/* Dies (killed from the CLI) while this call is in flight: 4 s leave the test room on a slow machine. */
 		static const struct Test_ops dummy = { .null = victim_null };
 		Test_export(&dummy, NULL);
 		rref_payload r;
-		int ret = Test_slow_make(t, 1500, 3, &r);
+		int ret = Test_slow_make(t, 4000, 3, &r);
 		rl_panic("slow_make returned %d: this domain should have been killed during it", ret);
 	}
 	if (argc == 2 && !strcmp(argv[1], "--after-orphan")) {
@@ -378,7 +378,7 @@ int rl_domain_main(int argc, char **argv)
 	}
 	if (argc == 3 && !strcmp(argv[1], "--backlog")) {
 		/*
-		 * One slow call (the callee sleeps 300 ms in it), then N null calls
+		 * One slow call (the callee sleeps 1 s in it), then N null calls
 		 * at once: they pile up behind it, more than the callee's rx ring
 		 * holds, and every one must still complete.
 		 */
@@ -395,7 +395,7 @@ int rl_domain_main(int argc, char **argv)
 		rref_payload r = { RL_RREF_NULL };
 		T_EQ(Test_make(t, 1, &r), 0);
 		rref_payload_drop(r);
-		uint64_t slow[2] = { 300, 1 };
+		uint64_t slow[2] = { 1000, 1 }; /* time enough for n submissions on a slow machine */
 		T_EQ(rl_call_submit(t, RL_METHOD_Test_slow_make, slow, 2, n + 1), 1);
 		for (unsigned long i = 1; i <= n + 1; i++)
 			status[i] = 1; /* no completion yet */
