@@ -25,7 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/broker.h"
+#include "../src/broker/caps.h"
+#include "../src/broker/proxy.h"
 #include "redleaf_idl.h"
 #include "opts.h"
 #include "samples.h"
@@ -344,7 +345,7 @@ int main(int argc, char **argv)
 	unsigned long long batch = o.batch, rounds = o.rounds;
 
 	setup();
-	rl_cap cap = rl_proxy_cap_grant(&b->dom[CALLER], CALLEE, 0, RL_IFACE_Test);
+	rl_cap cap = rl_caps_grant(&b->dom[CALLER], CALLEE, 0, RL_IFACE_Test);
 	double *calls = malloc(rounds * sizeof(double)), *replies = malloc(rounds * sizeof(double));
 	if (!calls || !replies) {
 		fprintf(stderr, "proxycost: out of memory\n");

@@ -20,52 +20,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "broker.h"
-#include "cli.h"
+#include "../cli.h"
+#include "caps.h"
+#include "control.h"
+#include "proxy.h"
+#include "spawn.h"
 #include "redleaf/seccomp_policy.h"
-
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-
-void rl_broker_log(struct broker *b, const char *fmt, ...)
-{
-	va_list ap;
-	uint64_t t = rl_now_ns() - b->start_ns;
-
-	if (b->quiet)
-		return;
-	pthread_mutex_lock(&log_lock);
-	fprintf(stderr, "redleaf[%4llu.%03llu]: ", (unsigned long long)(t / 1000000000ull),
-		(unsigned long long)(t / 1000000ull % 1000));
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	pthread_mutex_unlock(&log_lock);
-}
-
-void rl_broker_ring_bell(struct broker *b)
-{
-	atomic_fetch_add(&b->bell->word, 1);
-	rl_futex_wake(&b->bell->word, INT_MAX); /* every sleeping proxy thread */
-}
-
-void rl_broker_request_stop(struct broker *b)
-{
-	uint64_t one = 1;
-
-	atomic_store(&b->stop, 1);
-	if (b->wake_fd >= 0)
-		(void)!write(b->wake_fd, &one, sizeof(one));
-	rl_broker_ring_bell(b);
-}
-
-struct domain *rl_broker_domain_by_name(struct broker *b, const char *name)
-{
-	for (unsigned i = 1; i <= b->ndom; i++)
-		if (!strcmp(b->dom[i].name, name))
-			return &b->dom[i];
-	return NULL;
-}
 
 /* ---- checking the manifest against the IDL and the file system ---- */
 
@@ -192,46 +152,6 @@ static void *map_memfd(const char *name, size_t size, int *fd_out)
 	return p;
 }
 
-static int export_index(const struct domain *d, uint16_t iface)
-{
-	for (unsigned i = 0; i < d->nexports; i++)
-		if (d->exports[i] == iface)
-			return (int)i;
-	return -1;
-}
-
-/* Fills d's capability table and control page from the manifest. */
-void rl_broker_wire(struct broker *b, struct domain *d)
-{
-	struct rl_chan_ctl *ctl = &d->chan->ctl;
-	const struct rl_manifest_domain *md = d->m;
-
-	ctl->nimports = 0;
-	for (unsigned k = 0; k < md->nimports; k++) {
-		const struct rl_manifest_import *imp = &md->imports[k];
-		struct domain *target = rl_broker_domain_by_name(b, imp->from);
-		uint16_t iface = rl_idl_iface_by_name(imp->iface)->id;
-		struct rl_chan_import *ci = &ctl->imports[ctl->nimports++];
-		snprintf(ci->name, sizeof(ci->name), "%s", imp->name);
-		ci->iface_id = iface;
-		int idx = export_index(target, iface);
-		ci->cap = idx < 0 ? RL_CAP_INVALID : rl_proxy_cap_grant(d, target->id, (uint8_t)idx, iface);
-		d->import_caps[k] = ci->cap;
-	}
-}
-
-int rl_broker_alloc_tables(struct broker *b)
-{
-	b->conts = calloc(RL_MAX_CONTS, sizeof(*b->conts));
-	b->expected_borrows = calloc(b->heap.hdr->nslots, sizeof(uint16_t));
-	if (!b->conts || !b->expected_borrows)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < RL_MAX_CONTS; i++)
-		b->conts[i].next_free = i + 1 < RL_MAX_CONTS ? i + 1 : UINT32_MAX;
-	b->cont_free = 0;
-	return 0;
-}
-
 static int build(struct broker *b)
 {
 	const struct rl_manifest *m = b->m;
@@ -311,7 +231,7 @@ static int build(struct broker *b)
 		ctl->ngroups = (uint16_t)(md->nsyscalls < RL_MAX_GROUPS ? md->nsyscalls : RL_MAX_GROUPS);
 	}
 	for (unsigned i = 1; i <= b->ndom; i++)
-		rl_broker_wire(b, &b->dom[i]);
+		rl_caps_wire(b, &b->dom[i], NULL);
 	if ((ret = rl_proxy_init_locks(b))) {
 		fprintf(stderr, "redleaf: cannot set up the proxy threads' locks: %s\n", strerror(-ret));
 		return ret;

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * What happens when a domain dies, on the proxy thread: every call in
- * flight into it completes at its caller with -ECONNRESET, calls it made
- * are marked so their replies are discarded (and returned objects freed),
- * its capabilities are revoked and its heap objects reclaimed -- lent-out
- * ones once their last loan ends. Later calls get -EHOSTDOWN.
+ * What happens when a domain dies, on the proxy thread, once the proxy has
+ * taken the replies it published before dying: every call in flight into
+ * it completes at its caller with -ECONNRESET, calls it made are marked so
+ * their replies are discarded (and returned objects freed), its
+ * capabilities are revoked and its heap objects reclaimed -- lent-out ones
+ * once their last loan ends. Later calls get -EHOSTDOWN. Then the restart
+ * policy decides, and a restart re-wires every import from the domain.
+ * Recovery calls only layers below it (delivery, capabilities,
+ * continuations, spawning): never back into the call path.
  */
 #include <errno.h>
 #include <signal.h>
@@ -14,7 +18,11 @@
 #include <sys/epoll.h>
 #include <sys/wait.h>
 
-#include "broker.h"
+#include "caps.h"
+#include "conts.h"
+#include "deliver.h"
+#include "recovery.h"
+#include "spawn.h"
 #include "redleaf/seccomp_policy.h"
 
 static void schedule_restart(struct broker *b, struct domain *d, uint64_t now);
@@ -64,8 +72,6 @@ void rl_recovery_handle_death(struct broker *b, struct domain *d)
 	size_t used = 0;
 
 	atomic_store(&d->death_pending, 0);
-	/* Replies it published before dying still complete their calls normally. */
-	rl_proxy_drain_replies(b, d);
 	atomic_store(&d->state, DOM_DEAD);
 	d->died_ns = rl_now_ns();
 	d->awaiting_service = false;
@@ -84,11 +90,11 @@ void rl_recovery_handle_death(struct broker *b, struct domain *d)
 			}
 			if (!c->caller_dead) {
 				struct domain *caller = &b->dom[c->caller];
-				rl_proxy_complete(b, caller, c->caller_tag, -ECONNRESET, 0, RL_MSG_F_BROKER);
+				rl_deliver_complete(b, caller, c->caller_tag, -ECONNRESET, 0, RL_MSG_F_BROKER);
 				if (caller->outstanding)
 					caller->outstanding--;
 			}
-			rl_proxy_free_cont(b, i);
+			rl_conts_free(b, i);
 			failed++;
 		} else if (c->caller == d->id) {
 			c->caller_dead = 1;
@@ -97,8 +103,7 @@ void rl_recovery_handle_death(struct broker *b, struct domain *d)
 	}
 	free(d->backlog.q);
 	memset(&d->backlog, 0, sizeof(d->backlog));
-	for (unsigned i = 0; i < RL_MAX_CAPS; i++)
-		d->caps[i].used = 0; /* revoked; the generation survives so old handles stay stale */
+	rl_caps_revoke_all(d);
 	d->outstanding = 0;
 	unsigned freed = rl_registry_reclaim(&b->heap, d->id);
 
@@ -149,7 +154,7 @@ static void fail_waiters(struct broker *b, struct domain *d, int status)
 	for (unsigned i = 0; i < d->nwaiters; i++) {
 		struct domain *w = &b->dom[d->waiters[i]];
 		if (atomic_load(&w->state) == DOM_RUNNING)
-			rl_proxy_sys_done(b, w, d->waiter_tags[i], status);
+			rl_deliver_sys_done(b, w, d->waiter_tags[i], status);
 	}
 	d->nwaiters = 0;
 }
@@ -198,9 +203,8 @@ int rl_recovery_restart(struct broker *b, struct domain *d)
 	}
 	d->incarnation++;
 	d->chan->ctl.inject_countdown = 0;
-	for (unsigned i = 0; i < RL_MAX_CAPS; i++)
-		d->caps[i].used = 0; /* its own capabilities start afresh; generations live on */
-	rl_broker_wire(b, d);
+	rl_caps_revoke_all(d); /* its own capabilities start afresh */
+	rl_caps_wire(b, d, NULL);
 	ret = rl_spawn_domain(b, d, false);
 	if (ret) {
 		rl_broker_log(b, "%s: restart failed: %s", d->name, strerror(-ret));
@@ -214,22 +218,9 @@ int rl_recovery_restart(struct broker *b, struct domain *d)
 		epoll_ctl(b->epoll_fd, EPOLL_CTL_ADD, d->pidfd, &ev);
 	}
 	/* Everyone importing from d gets a fresh handle; the old one now says -ESTALE. */
-	for (unsigned i = 1; i <= b->ndom; i++) {
-		struct domain *e = &b->dom[i];
-		for (unsigned k = 0; k < e->m->nimports && e != d; k++) {
-			if (strcmp(e->m->imports[k].from, d->name))
-				continue;
-			uint16_t iface = e->chan->ctl.imports[k].iface_id;
-			int idx = -1;
-			for (unsigned x = 0; x < d->nexports; x++)
-				if (d->exports[x] == rl_idl_iface_by_name(e->m->imports[k].iface)->id)
-					idx = (int)x;
-			if (idx < 0)
-				continue;
-			e->import_caps[k] = rl_proxy_cap_grant(e, d->id, (uint8_t)idx, iface);
-			e->chan->ctl.imports[k].cap = e->import_caps[k];
-		}
-	}
+	for (unsigned i = 1; i <= b->ndom; i++)
+		if (&b->dom[i] != d)
+			rl_caps_wire(b, &b->dom[i], d);
 	if (d->died_ns) { /* a first start (start: false in the manifest) is no restart */
 		d->awaiting_service = true;
 		atomic_fetch_add(&d->restarts, 1);
@@ -240,7 +231,7 @@ int rl_recovery_restart(struct broker *b, struct domain *d)
 	for (unsigned i = 0; i < d->nwaiters; i++) {
 		struct domain *w = &b->dom[d->waiters[i]];
 		if (atomic_load(&w->state) == DOM_RUNNING)
-			rl_proxy_sys_done(b, w, d->waiter_tags[i], 0);
+			rl_deliver_sys_done(b, w, d->waiter_tags[i], 0);
 	}
 	d->nwaiters = 0;
 	return 0;
@@ -282,7 +273,7 @@ static void expire_waiters(struct broker *b, struct domain *d, uint64_t now)
 		if (at && at <= now) {
 			struct domain *w = &b->dom[d->waiters[k]];
 			if (atomic_load(&w->state) == DOM_RUNNING)
-				rl_proxy_sys_done(b, w, d->waiter_tags[k], -ETIMEDOUT);
+				rl_deliver_sys_done(b, w, d->waiter_tags[k], -ETIMEDOUT);
 			continue;
 		}
 		d->waiters[keep] = d->waiters[k];
@@ -320,20 +311,20 @@ void rl_recovery_wait_alive(struct broker *b, struct domain *waiter, uint64_t ta
 			    uint64_t deadline_ns)
 {
 	if (atomic_load(&target->state) == DOM_RUNNING && !atomic_load(&target->death_pending)) {
-		rl_proxy_sys_done(b, waiter, tag, 0);
+		rl_deliver_sys_done(b, waiter, tag, 0);
 		return;
 	}
 	bool restarting = target->restart_at_ns || atomic_load(&target->death_pending);
 	if (!restarting || target->gave_up || target->m->restart == RL_RESTART_NEVER) {
-		rl_proxy_sys_done(b, waiter, tag, -EHOSTDOWN);
+		rl_deliver_sys_done(b, waiter, tag, -EHOSTDOWN);
 		return;
 	}
 	if (target->nwaiters == RL_MAX_DOMAINS) {
-		rl_proxy_sys_done(b, waiter, tag, -EAGAIN);
+		rl_deliver_sys_done(b, waiter, tag, -EAGAIN);
 		return;
 	}
 	if (deadline_ns && deadline_ns <= rl_now_ns()) {
-		rl_proxy_sys_done(b, waiter, tag, -ETIMEDOUT);
+		rl_deliver_sys_done(b, waiter, tag, -ETIMEDOUT);
 		return;
 	}
 	target->waiters[target->nwaiters] = waiter->id;

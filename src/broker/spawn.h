@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* Starting a domain's process (see spawn.c for what the child sets up). */
+#ifndef RL_BROKER_SPAWN_H
+#define RL_BROKER_SPAWN_H
+
+#include <stddef.h>
+
+#include "state.h"
+
+/*
+ * Starts d's process; 0 or a negative errno. With wait, returns once the
+ * process has exec'd its binary (or failed to, which is then the error);
+ * without, right after the fork, leaving d->start_pipe for
+ * rl_spawn_failure().
+ */
+int rl_spawn_domain(struct broker *b, struct domain *d, bool wait);
+/* After d's process ended: why it could not start, or NULL if it did start. */
+const char *rl_spawn_failure(struct domain *d, char *buf, size_t len);
+
+#endif /* RL_BROKER_SPAWN_H */

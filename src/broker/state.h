@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The broker's state, at the bottom of its layers: the structs every other
+ * part reads and writes, and the few services they all use (the log, the
+ * bell, asking the broker to stop). Threads share it:
+ *  - the proxy threads (1 to RL_MANIFEST_THREADS_MAX, `broker: {threads}`)
+ *    own the call path: rings, capabilities, continuations and the
+ *    registry. Proxy thread k (from 0) drains the tx rings of domains
+ *    k + 1, k + 1 + n, ...; with more than one, validation runs under
+ *    b->validation_lock, writes into a domain's rx ring under its rx_lock, and
+ *    thread 0 handles deaths, restarts and the mailbox with the others
+ *    parked (docs/design.md, "Proxy threads").
+ *  - the event thread owns the control socket, signals and the pidfds; it
+ *    reaps dead domains and hands the rest of their death to proxy thread 0
+ *    (death_pending + the bell), and passes commands that need the proxy
+ *    threads' state through the mailbox.
+ * The layers above, each calling only those below it (docs/design.md,
+ * "The broker's layers"): deliver, caps, conts, ownership, spawn,
+ * recovery, service, calls, proxy, control, run.
+ */
+#ifndef RL_BROKER_STATE_H
+#define RL_BROKER_STATE_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "redleaf/channel.h"
+#include "redleaf/heap.h"
+#include "redleaf/idl.h"
+#include "redleaf/manifest.h"
+#include "redleaf/ring.h"
+
+#define RL_MAX_CAPS 64
+#define RL_MAX_CONTS 16384
+#define RL_MAX_OUTSTANDING 1024 /* calls one domain may have in flight */
+#define RL_MAX_GRAPH 256        /* heap objects one argument may carry (nested RRefs) */
+#define RL_BACKLOG_MAX 8192     /* undelivered messages before a domain counts as stuck */
+
+enum dom_state {
+	DOM_STOPPED = 0, /* never started (start: false) */
+	DOM_RUNNING,
+	DOM_DEAD,
+};
+
+struct cap_entry {
+	uint16_t gen;         /* bumped at every grant and refresh; older handles are stale */
+	uint8_t used;
+	uint8_t export_index; /* which of the target's exports */
+	uint16_t target;      /* domain id */
+	uint16_t iface;       /* interface id */
+	uint32_t incarnation; /* of the target when granted; a restart makes the entry stale */
+};
+
+#define RL_RECOVERY_LOG 4096 /* recovery times kept per domain for `ps --json` */
+
+/* Messages for a domain whose rx ring was full, in order. */
+struct backlog {
+	struct rl_msg *q;
+	uint32_t head, tail, size;
+};
+
+struct broker;
+
+struct domain {
+	struct broker *broker;
+	uint16_t id;
+	char name[RL_NAME_MAX];
+	const struct rl_manifest_domain *m;
+	char binary[PATH_MAX];
+	_Atomic int state;
+	_Atomic int death_pending;
+
+	pid_t pid;
+	int pidfd;
+	/*
+	 * A restart does not wait for exec: the read end of the pipe on which
+	 * the child reports an exec failure stays here, and the event thread
+	 * reads it when it reaps the process (-1 when none).
+	 */
+	int start_pipe;
+	int channel_fd;
+	int devmem_fd; /* device memory kept across restarts, or -1 */
+	struct rl_chan *chan;
+	struct rl_ring_cons tx; /* broker's private view: the domain cannot move it */
+	struct rl_ring_prod rx;
+	pthread_mutex_t rx_lock; /* with more than one proxy thread: rx, rx_dirty and backlog */
+	bool rx_dirty;
+	bool tx_insane; /* the domain published an impossible tail; reported once */
+	struct backlog backlog;
+
+	struct cap_entry caps[RL_MAX_CAPS];
+	uint16_t exports[RL_MAX_EXPORTS];
+	unsigned nexports;
+	uint32_t outstanding;
+	uint32_t loans_head; /* first continuation lending to this domain, UINT32_MAX if none */
+	rl_cap import_caps[RL_MAX_IMPORTS]; /* the broker's own record of the manifest imports */
+
+	/* Restarts: incarnation counts starts; a restart makes capabilities to older ones stale. */
+	uint32_t incarnation;
+	uint64_t died_ns;         /* when the last death was seen (0 while running) */
+	uint64_t restart_at_ns;   /* scheduled restart (0 = none) */
+	unsigned quick_deaths;    /* consecutive deaths soon after a start: drives the backoff */
+	bool gave_up;             /* the restart policy stopped trying */
+	bool awaiting_service;    /* restarted, first reply not seen yet (recovery time) */
+	bool served;              /* replied to a call since its last start */
+	_Atomic bool injected;    /* a crash was injected from the CLI since its last start */
+	uint16_t waiters[RL_MAX_DOMAINS];   /* domains waiting (RL_SYS_WAIT_ALIVE) for it */
+	uint64_t waiter_tags[RL_MAX_DOMAINS];
+	uint64_t waiter_deadline_ns[RL_MAX_DOMAINS]; /* -ETIMEDOUT at this rl_now_ns() (0 = never) */
+	unsigned nwaiters;
+	uint64_t recovery_ns[RL_RECOVERY_LOG]; /* death -> serving again, last RL_RECOVERY_LOG */
+	_Atomic uint32_t nrecoveries;
+	_Atomic uint64_t last_recovery_ns;
+
+	/* Statistics, read racily by the event thread for `redleaf ps`. */
+	_Atomic uint64_t calls_out, calls_in, rejected;
+	_Atomic uint64_t backlogged; /* messages that waited for room in its rx ring */
+	_Atomic uint32_t restarts;
+	int exit_code;       /* waitid si_code */
+	int exit_status;     /* waitid si_status */
+	char cause[160];     /* last death, as text */
+	char kill_reason[64]; /* set when the broker itself ended the domain */
+	uint64_t started_ns;
+};
+
+/* A call in flight: what the broker must undo or complete when either side dies. */
+struct cont {
+	uint32_t gen;
+	uint8_t used;
+	uint8_t caller_dead;
+	uint8_t nborrow;
+	uint16_t caller, callee;
+	uint16_t iface, method;
+	const struct rl_method_desc *md; /* rl_idl_ifaces[iface].methods[method] */
+	uint64_t caller_tag;
+	uint32_t borrow[RL_MSG_ARGS];
+	uint32_t next_free;
+	/* Calls with loans, listed per callee: what a callee may lend on (holds_loan). */
+	uint32_t loan_next, loan_prev;
+};
+
+enum mailbox_op {
+	MB_NONE = 0,
+	MB_AUDIT,
+	MB_RESTART, /* mb_arg = domain id */
+};
+
+struct broker {
+	struct rl_manifest *m;
+	struct rl_heap heap;
+	int bell_fd;
+	struct rl_bell *bell;
+	struct domain dom[RL_MAX_DOMAINS + 1]; /* index = domain id; 0 unused */
+	unsigned ndom;
+	uint32_t spin_ns;
+	bool spin_yield; /* more processes than CPUs: spin by yielding */
+	uint64_t start_ns;
+	bool quiet;
+
+	/*
+	 * The proxy threads, and their load: each alone writes its msgs
+	 * (messages taken from tx rings) and busy (clock ticks of the passes
+	 * that found work); `redleaf ps` reads their sums. proxy_t0 and
+	 * proxy_ns0 pair a tick count with a time at the threads' start, so
+	 * ticks convert to ns.
+	 */
+	unsigned nworkers;
+	struct rl_proxy_worker {
+		struct broker *b;
+		unsigned idx;
+		pthread_t thread;
+		bool started;
+		_Alignas(64) _Atomic uint64_t msgs, busy;
+	} workers[RL_MANIFEST_THREADS_MAX];
+	uint64_t proxy_t0, proxy_ns0;
+	/* More than one proxy thread: validation's lock, and thread 0's stop-the-others. */
+	pthread_mutex_t validation_lock;
+	_Alignas(64) _Atomic int quiesce;
+	_Atomic unsigned parked;
+
+	struct cont *conts;
+	uint32_t cont_free; /* head of the free list, UINT32_MAX when empty */
+	uint16_t *expected_borrows;
+
+	unsigned restarts_pending; /* domains with a restart scheduled */
+
+	/* --until: the broker ends when all these domains ended; first failure is the status. */
+	bool until[RL_MAX_DOMAINS + 1];
+	unsigned until_left;
+	_Atomic int stop;
+	int exit_status;
+
+	int control_fd;
+	int epoll_fd; /* the event thread's; the proxy thread adds restarted domains' pidfds */
+	int wake_fd; /* eventfd: the proxy thread wakes the event thread (stop) */
+	char socket_path[108];
+
+	/* Requests from the event thread to the proxy thread. */
+	pthread_mutex_t mb_lock;
+	pthread_cond_t mb_cond;
+	_Atomic int mb_op;
+	unsigned mb_arg;
+	int mb_result;
+	char mb_text[512];
+};
+
+/* The log: one line, prefixed with the time since the broker started. */
+void rl_broker_log(struct broker *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Wakes every sleeping proxy thread. */
+void rl_broker_ring_bell(struct broker *b);
+/* Asks the broker to stop (from any thread): ends the event loop promptly. */
+void rl_broker_request_stop(struct broker *b);
+struct domain *rl_broker_domain_by_name(struct broker *b, const char *name);
+/* The continuation table (all free) and borrow counts, for a heap already created; 0 or -ENOMEM. */
+int rl_broker_alloc_tables(struct broker *b);
+
+/*
+ * Statistics have one writer at a time (one proxy thread, or whoever holds
+ * validation_lock); `redleaf ps` reads them from the event thread. A plain load
+ * and store is enough and avoids a locked read-modify-write on every call.
+ */
+static inline void rl_stat_add(_Atomic uint64_t *counter, uint64_t n)
+{
+	atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+static inline void rl_stat_inc(_Atomic uint64_t *counter)
+{
+	rl_stat_add(counter, 1);
+}
+
+/* The proxy thread's clock: the TSC where there is one (cheap enough for every pass). */
+static inline uint64_t rl_proxy_ticks(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return __builtin_ia32_rdtsc();
+#else
+	return rl_now_ns();
+#endif
+}
+
+/* The hot path's helpers, inlined into it from the private headers. */
+#define RL_HOT static inline __attribute__((always_inline))
+
+#endif /* RL_BROKER_STATE_H */
