@@ -23,7 +23,7 @@
 #include "procs.h"
 #include "samples.h"
 #include "share.h"
-#include "redleaf/ring.h"
+#include "ring.h"
 #include "tsc.h"
 
 #define RELAY_DRAIN 64     /* as the broker's DRAIN_BATCH */

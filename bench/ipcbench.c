@@ -38,7 +38,7 @@
 #include <time.h>
 
 #include "redleaf/domain.h"
-#include "redleaf/ring.h"
+#include "redleaf/clock.h"
 #include "redleaf_idl.h"
 #include "samples.h"
 #include "share.h"

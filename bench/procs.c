@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "procs.h"
-#include "redleaf/stack.h"
+#include "../src/domain/stack.h"
 
 #define MAX_KIDS 32
 #define MAX_FILES 32

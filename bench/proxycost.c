@@ -3,8 +3,9 @@
  * proxycost: the broker's per-message work, alone.
  *
  * One process plays a caller and a callee around the broker's real proxy
- * code (src/proxy.c, linked in): the caller writes a batch of calls into its
- * tx ring, one proxy pass validates and forwards them, the callee reads the
+ * code (src/broker/, linked in, in the bed of tests/broker/bed.c): the
+ * caller writes a batch of calls into its tx ring, one proxy pass
+ * validates and forwards them, the callee reads the
  * invocations and writes replies, another pass completes them, and the
  * caller checks every completion. No other process, no waiting, no line
  * transfers between CPUs: what is left is the instructions the broker
@@ -25,21 +26,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/broker/caps.h"
 #include "../src/broker/proxy.h"
+#include "../tests/broker/bed.h"
 #include "redleaf_idl.h"
 #include "opts.h"
 #include "samples.h"
 
 enum { CALLER = 1, CALLEE = 2 };
 
-struct side {
-	struct rl_ring_prod tx; /* the domain's end of its tx ring */
-	struct rl_ring_cons rx;
-};
-
+static struct t_bed bed;
 static struct broker *b;
-static struct side side[3];
 
 static int fail(const char *what, unsigned i, long long got, long long want)
 {
@@ -49,56 +45,15 @@ static int fail(const char *what, unsigned i, long long got, long long want)
 
 static void setup(void)
 {
-	b = calloc(1, sizeof(*b));
-	if (!b) {
-		fprintf(stderr, "proxycost: out of memory\n");
-		exit(1);
-	}
-	b->quiet = true;
-	int err = rl_heap_create(&b->heap, 64ull << 20, false);
+	int err = t_bed_create(&bed, 2, 64ull << 20);
 	if (err) {
-		fprintf(stderr, "proxycost: cannot create the heap: %s\n", strerror(-err));
+		fprintf(stderr, "proxycost: cannot set up the broker: %s\n", strerror(-err));
 		exit(1);
 	}
-	if (rl_broker_alloc_tables(b)) {
-		fprintf(stderr, "proxycost: out of memory\n");
-		exit(1);
-	}
-	b->ndom = 2;
-	for (unsigned i = 1; i <= b->ndom; i++) {
-		struct domain *d = &b->dom[i];
-		d->id = (uint16_t)i;
-		d->broker = b;
-		d->pidfd = d->start_pipe = d->devmem_fd = d->channel_fd = -1;
-		d->loans_head = UINT32_MAX;
-		d->incarnation = 1;
-		snprintf(d->name, sizeof(d->name), "%s", i == CALLER ? "caller" : "callee");
-		/* aligned_alloc() takes whole multiples of the alignment. */
-		size_t chan_size = (sizeof(struct rl_chan) + 4095) & ~(size_t)4095;
-		d->chan = aligned_alloc(4096, chan_size);
-		if (!d->chan) {
-			fprintf(stderr, "proxycost: out of memory\n");
-			exit(1);
-		}
-		memset(d->chan, 0, sizeof(*d->chan));
-		rl_ring_cons_init(&d->tx, &d->chan->tx);
-		rl_ring_prod_init(&d->rx, &d->chan->rx);
-		rl_ring_prod_init(&side[i].tx, &d->chan->tx);
-		rl_ring_cons_init(&side[i].rx, &d->chan->rx);
-		atomic_store(&d->state, DOM_RUNNING);
-	}
-	b->dom[CALLEE].exports[0] = RL_IFACE_Test;
-	b->dom[CALLEE].nexports = 1;
-}
-
-static void teardown(void)
-{
-	for (unsigned i = 1; i <= b->ndom; i++)
-		free(b->dom[i].chan);
-	free(b->conts);
-	free(b->expected_borrows);
-	rl_heap_destroy(&b->heap);
-	free(b);
+	b = bed.b;
+	snprintf(b->dom[CALLER].name, sizeof(b->dom[CALLER].name), "caller");
+	snprintf(b->dom[CALLEE].name, sizeof(b->dom[CALLEE].name), "callee");
+	t_bed_export(&bed, CALLEE, RL_IFACE_Test);
 }
 
 /* Batches up to this many calls: long messages (add) take two ring units each. */
@@ -107,8 +62,7 @@ static void teardown(void)
 /* Writes m as a domain's runtime would: long when an argument word past the first is set. */
 static void post(unsigned who, struct rl_msg *m)
 {
-	m->flags = m->arg[1] | m->arg[2] | m->arg[3] | m->arg[4] ? RL_MSG_F_LONG : 0;
-	if (!rl_ring_write(&side[who].tx, m)) {
+	if (!t_bed_post(&bed, who, m)) {
 		fprintf(stderr, "proxycost: %s's tx ring is full\n", b->dom[who].name);
 		exit(1);
 	}
@@ -117,7 +71,7 @@ static void post(unsigned who, struct rl_msg *m)
 static const struct rl_msg *take(unsigned who)
 {
 	static struct rl_msg m;
-	if (rl_ring_take(&side[who].rx, &m) <= 0) {
+	if (rl_ring_take(&bed.side[who].rx, &m) <= 0) {
 		fprintf(stderr, "proxycost: %s's rx ring is empty\n", b->dom[who].name);
 		exit(1);
 	}
@@ -214,7 +168,7 @@ static void round_trip(rl_cap cap, enum method meth, unsigned batch, uint64_t se
 		}
 		post(CALLER, &m);
 	}
-	rl_ring_publish(&side[CALLER].tx);
+	rl_ring_publish(&bed.side[CALLER].tx);
 
 	uint64_t t0 = rl_proxy_ticks();
 	unsigned n = pass_calls(batch);
@@ -261,10 +215,10 @@ static void round_trip(rl_cap cap, enum method meth, unsigned batch, uint64_t se
 		}
 		post(CALLEE, &r);
 	}
-	if (rl_ring_ready(&side[CALLEE].rx) != 0)
-		fail("invocations left over", 0, rl_ring_ready(&side[CALLEE].rx), 0);
-	rl_ring_release(&side[CALLEE].rx);
-	rl_ring_publish(&side[CALLEE].tx);
+	if (rl_ring_ready(&bed.side[CALLEE].rx) != 0)
+		fail("invocations left over", 0, rl_ring_ready(&bed.side[CALLEE].rx), 0);
+	rl_ring_release(&bed.side[CALLEE].rx);
+	rl_ring_publish(&bed.side[CALLEE].tx);
 
 	uint64_t t2 = rl_proxy_ticks();
 	n = pass_replies(served);
@@ -286,7 +240,7 @@ static void round_trip(rl_cap cap, enum method meth, unsigned batch, uint64_t se
 			if ((c->status != 0) != ((c->flags & RL_MSG_F_BROKER) != 0))
 				fail("broker flag", (unsigned)k, c->flags, c->status ? RL_MSG_F_BROKER : 0);
 		}
-		rl_ring_release(&side[CALLER].rx);
+		rl_ring_release(&bed.side[CALLER].rx);
 		*t_calls = t1 - t0;
 		*t_replies = t3 - t2;
 		return;
@@ -305,7 +259,7 @@ static void round_trip(rl_cap cap, enum method meth, unsigned batch, uint64_t se
 			rl_registry_free(&b->heap, slots[i]);
 		}
 	}
-	rl_ring_release(&side[CALLER].rx);
+	rl_ring_release(&bed.side[CALLER].rx);
 	if (b->dom[CALLER].outstanding)
 		fail("calls outstanding", 0, b->dom[CALLER].outstanding, 0);
 	*t_calls = t1 - t0;
@@ -345,7 +299,7 @@ int main(int argc, char **argv)
 	unsigned long long batch = o.batch, rounds = o.rounds;
 
 	setup();
-	rl_cap cap = rl_caps_grant(&b->dom[CALLER], CALLEE, 0, RL_IFACE_Test);
+	rl_cap cap = t_bed_grant(&bed, CALLER, CALLEE, RL_IFACE_Test);
 	double *calls = malloc(rounds * sizeof(double)), *replies = malloc(rounds * sizeof(double));
 	if (!calls || !replies) {
 		fprintf(stderr, "proxycost: out of memory\n");
@@ -378,6 +332,6 @@ int main(int argc, char **argv)
 	printf("ticks per reply message: median %.1f, p99 %.1f\n", sr.median, sr.p99);
 	free(calls);
 	free(replies);
-	teardown();
+	t_bed_destroy(&bed);
 	return 0;
 }

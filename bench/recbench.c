@@ -43,7 +43,7 @@
 
 #include "opts.h"
 #include "redleaf/domain.h"
-#include "redleaf/ring.h"
+#include "redleaf/clock.h"
 #include "redleaf_idl.h"
 
 #define MAX_BUCKETS 200000u /* e.g. 2000 s of 10 ms */

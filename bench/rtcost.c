@@ -25,10 +25,11 @@
 
 #include "../src/domain/runtime.h"
 #include "opts.h"
-#include "redleaf/channel.h"
+#include "channel.h"
 #include "redleaf/domain.h"
-#include "redleaf/heap.h"
-#include "redleaf/ring.h"
+#include "heap.h"
+#include "registry.h"
+#include "ring.h"
 #include "redleaf_idl.h"
 #include "samples.h"
 

@@ -16,7 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "redleaf/heap.h"
+#include "heap.h"
+#include "registry.h"
 
 #ifndef MFD_HUGETLB
 #define MFD_HUGETLB 0x0004U

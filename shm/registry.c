@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "redleaf/heap.h"
+#include "heap.h"
+#include "registry.h"
 
 static void own_link(struct rl_heap *h, uint32_t slot, uint16_t owner)
 {

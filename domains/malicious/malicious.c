@@ -11,7 +11,8 @@
 #include <string.h>
 
 #include "../testpair/check.h"
-#include "redleaf/heap.h"
+#include "heap.h"
+#include "registry.h"
 #include "redleaf_idl.h"
 #include "runtime.h"
 

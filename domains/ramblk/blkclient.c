@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "redleaf/ring.h"
+#include "redleaf/clock.h"
 #include "redleaf_idl.h"
 
 static void pattern(uint8_t *buf, uint32_t blockno, uint64_t round)

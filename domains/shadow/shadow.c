@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * A shadow domain: wraps the domain behind its import (default "target")
- * and exports the same interfaces through the IDL-generated shadow
- * dispatchers, so its clients never see that domain crash and restart.
+ * The shadow domain: wraps the domain behind its import (default "target")
+ * and exports the same interface through the IDL-generated shadow
+ * dispatcher, so its clients never see that domain crash and restart. It is
+ * generic: any interface declared `shadow interface` in the IDL can be
+ * wrapped, named only in the manifest.
  *
  *   shadow [--deadline MS] [IMPORT]
  *
@@ -22,7 +24,6 @@ int rl_domain_main(int argc, char **argv)
 {
 	const char *import = "target";
 	unsigned long long deadline_ms = 0;
-	int exported = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--deadline")) {
@@ -46,12 +47,18 @@ int rl_domain_main(int argc, char **argv)
 	if (!sh)
 		rl_panic("no import named '%s' to shadow", import);
 	rl_shadow_set_deadline(sh, deadline_ms);
-	/* Export a shadow of every interface the manifest lists for us. */
-	if (!BDev_export_shadow(sh))
-		exported++;
-	if (!Test_export_shadow(sh))
-		exported++;
-	if (!exported)
-		rl_panic("the manifest gives this shadow no interface it knows (BDev, Test)");
+	uint16_t iface = 0;
+	const unsigned n = sizeof(rl_idl_shadow_dispatch) / sizeof(rl_idl_shadow_dispatch[0]);
+	int r = rl_shadow_export(sh, rl_idl_shadow_dispatch, n, &iface);
+	const char *name = iface < rl_idl_nifaces ? rl_idl_ifaces[iface].name : "?";
+	if (r == -ENOENT)
+		rl_panic("the manifest gives this shadow no interface to export");
+	if (r == -ENOTSUP)
+		rl_panic("interface %s has no shadow: declare it 'shadow interface %s' in its .idl", name, name);
+	if (r == -EPROTOTYPE)
+		rl_panic("exports %s, but import '%s' is another interface: a shadow exports what it wraps",
+			 name, import);
+	if (r)
+		rl_panic("cannot export %s: %s", name, strerror(-r));
 	rl_serve();
 }

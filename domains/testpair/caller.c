@@ -35,7 +35,7 @@
 #include <time.h>
 
 #include "check.h"
-#include "redleaf/ring.h"
+#include "redleaf/clock.h"
 #include "redleaf_idl.h"
 
 static rref_payload new_payload(uint8_t seed, uint64_t *sum)

@@ -123,6 +123,7 @@ struct idl_decl {
 	/* interface */
 	struct idl_method *methods;
 	unsigned nmethods;
+	bool shadow;       /* `shadow interface`: a shadow domain may wrap it */
 	uint16_t iface_id; /* checker */
 };
 

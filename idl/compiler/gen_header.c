@@ -264,8 +264,10 @@ static void emit_iface(struct idl_unit *u, struct idl_buf *o, struct idl_decl *d
 		       "static inline int %s_export(const struct %s_ops *ops, void *self)\n"
 		       "{\n\treturn rl_export(RL_IFACE_%s, %s_dispatch, ops, self);\n}\n",
 		       n, n, n, n, n);
+	if (!d->shadow)
+		return;
 	idl_buf_printf(o,
-		       "\n/* Shadow: forwards every call to the wrapped domain (rl_shadow_forward). */\n"
+		       "\n/* Shadow (`shadow interface`): forwards every call to the wrapped domain (rl_shadow_forward). */\n"
 		       "int %s_shadow_dispatch(const void *ops, void *shadow, uint16_t method,\n"
 		       "\t\tconst uint64_t *args, uint64_t *ret);\n"
 		       "static inline int %s_export_shadow(void *shadow)\n"
@@ -293,5 +295,8 @@ void idl_gen_header(struct idl_unit *u, struct idl_buf *o)
 	emit_helpers(u, o);
 	for (unsigned id = 1; id < u->nifaces; id++)
 		emit_iface(u, o, u->ifaces[id]);
+	idl_buf_printf(o,
+		       "\n/* By interface id: the shadow dispatcher of a `shadow interface`, NULL for the others. */\n"
+		       "extern const rl_dispatch_fn rl_idl_shadow_dispatch[%u];\n", u->nifaces);
 	idl_buf_puts(o, "\n#endif /* REDLEAF_IDL_GENERATED_H */\n");
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The generated stubs file: caller stubs (pack arguments into message words,
- * rl_call, unpack the result), callee dispatchers (the reverse) and shadow
- * dispatchers. Words: unsigned scalars zero-extended, signed ones as their
+ * rl_call, unpack the result), callee dispatchers (the reverse), and shadow
+ * dispatchers for the interfaces declared `shadow interface`, with the
+ * table rl_idl_shadow_dispatch[] (by interface id; NULL for the others). Words: unsigned scalars zero-extended, signed ones as their
  * same-width unsigned bit pattern zero-extended, bool 0/1, rrefs as
  * rl_rref_to_wire(), capabilities as the 32-bit handle.
  */
@@ -119,6 +120,14 @@ void idl_gen_stubs(struct idl_unit *u, const char *header_name, struct idl_buf *
 		for (const struct idl_method *m = d->methods; m; m = m->next)
 			emit_stub(u, o, d, m);
 		emit_dispatch(u, o, d);
-		emit_shadow_dispatch(o, d);
+		if (d->shadow)
+			emit_shadow_dispatch(o, d);
 	}
+	/* What a generic shadow domain looks up: the shadow dispatcher of each interface that asks for one. */
+	idl_buf_printf(o, "\nconst rl_dispatch_fn rl_idl_shadow_dispatch[%u] = {\n", u->nifaces);
+	for (unsigned id = 1; id < u->nifaces; id++)
+		if (u->ifaces[id]->shadow)
+			idl_buf_printf(o, "\t[RL_IFACE_%s] = %s_shadow_dispatch,\n", u->ifaces[id]->name,
+				       u->ifaces[id]->name);
+	idl_buf_puts(o, "};\n");
 }

@@ -379,11 +379,13 @@ static struct idl_method *parse_method(struct parser *p)
 }
 
 /* interface NAME { method* } */
-static bool parse_interface(struct parser *p, struct idl_decl **out)
+/* [shadow] interface NAME { method* } */
+static bool parse_interface(struct parser *p, bool shadow, struct idl_decl **out)
 {
 	struct idl_decl *d = new_decl(p, DECL_IFACE);
 	struct idl_method **tail = &d->methods;
 
+	d->shadow = shadow;
 	advance(p);
 	d->pos = p->tok.pos;
 	if (!is(p, TOK_IDENT))
@@ -431,10 +433,22 @@ int idl_parse(struct idl_unit *u, uint32_t file)
 			parse_struct(&p, &d);
 			break;
 		case TOK_INTERFACE:
-			parse_interface(&p, &d);
+			parse_interface(&p, false, &d);
 			break;
+		case TOK_IDENT:
+			/* `shadow` is special only before `interface`. */
+			if (p.tok.len == 6 && !memcmp(p.tok.text, "shadow", 6)) {
+				advance(&p);
+				if (is(&p, TOK_INTERFACE)) {
+					parse_interface(&p, true, &d);
+					break;
+				}
+				syntax_error(&p, "'interface' after 'shadow'");
+				break;
+			}
+			/* fall through */
 		default:
-			syntax_error(&p, "'const', 'struct' or 'interface'");
+			syntax_error(&p, "'const', 'struct', 'interface' or 'shadow interface'");
 			advance(&p);
 			break;
 		}

@@ -168,6 +168,16 @@ struct rl_shadow;
 struct rl_shadow *rl_shadow_new(const char *import_name);
 
 /*
+ * Exports a shadow of every interface the manifest lists for this domain:
+ * table holds, by interface id (n entries), the generated shadow dispatcher
+ * of each `shadow interface` (the IDL's rl_idl_shadow_dispatch). 0, or with
+ * *iface set to the interface at fault: -ENOTSUP (not declared `shadow
+ * interface`), -EPROTOTYPE (not the interface of the import it wraps);
+ * -ENOENT when the manifest lists no export.
+ */
+int rl_shadow_export(struct rl_shadow *shadow, const rl_dispatch_fn *table, unsigned n, uint16_t *iface);
+
+/*
  * Bounds how long one call may spend waiting out crashes of the wrapped
  * domain: after ms milliseconds from its arrival it fails with -ETIMEDOUT
  * (0, the default: no bound but the restart policy's).

@@ -23,7 +23,7 @@
 #include "deliver.h"
 #include "recovery.h"
 #include "spawn.h"
-#include "redleaf/seccomp_policy.h"
+#include "seccomp_policy.h"
 
 static void schedule_restart(struct broker *b, struct domain *d, uint64_t now);
 

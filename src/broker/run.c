@@ -25,7 +25,7 @@
 #include "control.h"
 #include "proxy.h"
 #include "spawn.h"
-#include "redleaf/seccomp_policy.h"
+#include "seccomp_policy.h"
 
 /* ---- checking the manifest against the IDL and the file system ---- */
 

@@ -28,11 +28,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "redleaf/channel.h"
-#include "redleaf/heap.h"
+#include "channel.h"
+#include "heap.h"
+#include "registry.h"
 #include "redleaf/idl.h"
-#include "redleaf/manifest.h"
-#include "redleaf/ring.h"
+#include "manifest.h"
+#include "ring.h"
 
 #define RL_MAX_CAPS 64
 #define RL_MAX_CONTS 16384

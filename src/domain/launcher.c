@@ -22,11 +22,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "redleaf/channel.h"
+#include "channel.h"
 #include "redleaf/domain.h"
-#include "redleaf/heap.h"
-#include "redleaf/seccomp_policy.h"
-#include "redleaf/stack.h"
+#include "heap.h"
+#include "seccomp_policy.h"
+#include "stack.h"
 #include "rl_config.h"
 #include "runtime.h"
 

@@ -16,9 +16,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "redleaf/channel.h"
+#include "channel.h"
 #include "redleaf/domain.h"
-#include "redleaf/heap.h"
+#include "heap.h"
+#include "registry.h"
 #include "redleaf/idl.h"
 #include "runtime.h"
 
@@ -827,6 +828,30 @@ struct rl_shadow *rl_shadow_new(const char *import_name)
 	sh->target = c;
 	sh->replayed_for = c; /* the first incarnation gets its init calls from the clients */
 	return sh;
+}
+
+int rl_shadow_export(struct rl_shadow *sh, const rl_dispatch_fn *table, unsigned n, uint16_t *iface)
+{
+	const struct rl_chan_ctl *c = &rt.chan->ctl;
+	uint16_t wrapped = 0;
+
+	for (unsigned i = 0; i < c->nimports && i < RL_MAX_IMPORTS; i++)
+		if (!strncmp(c->imports[i].name, sh->import, RL_NAME_MAX))
+			wrapped = c->imports[i].iface_id;
+	if (!c->nexports)
+		return -ENOENT;
+	for (unsigned i = 0; i < c->nexports && i < RL_MAX_EXPORTS; i++) {
+		uint16_t id = c->export_iface[i];
+		*iface = id;
+		if (id >= n || !table[id])
+			return -ENOTSUP;
+		if (id != wrapped)
+			return -EPROTOTYPE;
+		int r = rl_export(id, table[id], NULL, sh);
+		if (r)
+			return r;
+	}
+	return 0;
 }
 
 void rl_shadow_set_deadline(struct rl_shadow *sh, uint64_t ms)

@@ -3,8 +3,9 @@
 #ifndef RL_DOMAIN_RUNTIME_H
 #define RL_DOMAIN_RUNTIME_H
 
-#include "redleaf/channel.h"
-#include "redleaf/heap.h"
+#include "channel.h"
+#include "heap.h"
+#include "registry.h"
 
 void __rl_runtime_devmem(void *mem, size_t size);
 void __rl_runtime_init(struct rl_chan *chan, struct rl_bell *bell, const struct rl_heap *heap);

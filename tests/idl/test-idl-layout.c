@@ -422,7 +422,7 @@ static void t_check_ifaces(void)
 	const struct rl_iface_desc *e, *s;
 	const struct rl_method_desc *m;
 
-	T_EQ(rl_idl_nifaces, 3);
+	T_EQ(rl_idl_nifaces, 4); /* Sink, Everything, Plain */
 	T_EQ(RL_IFACE_Sink, 1);
 	T_EQ(RL_IFACE_Everything, 2);
 	s = rl_idl_iface_by_name("Sink");
@@ -673,6 +673,12 @@ static void t_check_export_and_shadow(void)
 	T_CHECK(t_last_export.dispatch == Everything_dispatch);
 	T_CHECK(t_last_export.ops == &t_everything_ops && t_last_export.self == &t_self);
 
+	/* the shadow table: the dispatcher of each `shadow interface`, NULL for the others */
+	T_EQ(sizeof(rl_idl_shadow_dispatch) / sizeof(rl_idl_shadow_dispatch[0]), (size_t)rl_idl_nifaces);
+	T_CHECK(rl_idl_shadow_dispatch[0] == NULL);
+	T_CHECK(rl_idl_shadow_dispatch[RL_IFACE_Sink] == Sink_shadow_dispatch);
+	T_CHECK(rl_idl_shadow_dispatch[RL_IFACE_Everything] == Everything_shadow_dispatch);
+	T_CHECK(rl_idl_shadow_dispatch[RL_IFACE_Plain] == NULL);
 	T_EQ(Sink_export_shadow(&shadow), 0);
 	T_EQ(t_last_export.iface, RL_IFACE_Sink);
 	T_CHECK(t_last_export.dispatch == Sink_shadow_dispatch);

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "redleaf/manifest.h"
+#include "manifest.h"
 
 
 #define CHECK_STR(a, b) t_check(strcmp((a), (b)) == 0, "%s:%d: '%s' != '%s'", __FILE__, __LINE__, (a), (b))

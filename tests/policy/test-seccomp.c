@@ -33,7 +33,7 @@
 #include <linux/ioctl.h>
 
 #include "helpers.h"
-#include "redleaf/seccomp_policy.h"
+#include "seccomp_policy.h"
 #include "rl_config.h"
 
 #ifndef AF_XDP

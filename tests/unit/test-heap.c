@@ -6,7 +6,8 @@
 #include <unistd.h>
 
 #include "../helpers.h"
-#include "redleaf/heap.h"
+#include "heap.h"
+#include "registry.h"
 
 static bool alive[RL_MAX_DOMAINS + 1];
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "../helpers.h"
-#include "redleaf/ring.h"
+#include "ring.h"
 
 #define COUNT 1000000u
 

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "redleaf/manifest.h"
+#include "manifest.h"
 
 #define FUZZ_PATH "fuzz.yaml"
 

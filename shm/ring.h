@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Single-producer single-consumer rings of messages in shared memory, and
- * the futex-based waiting around them.
+ * Single-producer single-consumer rings of messages in shared memory
+ * (waiting on them: wait.h).
  *
  * A ring is RL_RING_UNITS units of 32 bytes, two to a cache line. A short
  * message (the first 32 bytes of struct rl_msg: header, tag, status and
@@ -36,7 +36,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "redleaf/clock.h"
 #include "redleaf/types.h"
+#include "wait.h"
 
 #define RL_RING_ORDER 9
 #define RL_RING_UNITS (1U << RL_RING_ORDER)
@@ -323,52 +325,10 @@ static inline void rl_ring_release(struct rl_ring_cons *c)
 	}
 }
 
-/* Shared (not process-private) futexes: the word lives in a MAP_SHARED memfd. */
-static inline int rl_futex_wait(_Atomic uint32_t *word, uint32_t expected, const struct timespec *timeout)
-{
-	long r = syscall(SYS_futex, word, FUTEX_WAIT, expected, timeout, NULL, 0);
-	return r < 0 ? -errno : 0;
-}
-
-static inline void rl_futex_wake(_Atomic uint32_t *word, int n)
-{
-	syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
-}
-
+/* Wakes a consumer sleeping on the ring's tail. */
 static inline void rl_ring_wake(struct rl_ring *r)
 {
 	rl_futex_wake(&r->tail, 1);
-}
-
-static inline void rl_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#else
-	atomic_signal_fence(memory_order_seq_cst);
-#endif
-}
-
-/*
- * One step of a spin-wait. With more spinning processes than CPUs, a pause
- * loop only burns the time slice the awaited process needs (a call then
- * costs a scheduler tick or a futex wake-up); yielding hands the CPU over
- * at the price of a system call per step. The broker decides which from
- * the machine and tells every domain (struct rl_chan_ctl.spin_yield).
- */
-static inline void rl_spin_step(bool yield)
-{
-	if (yield)
-		sched_yield();
-	else
-		rl_cpu_relax();
-}
-
-static inline uint64_t rl_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 #endif /* REDLEAF_RING_H */

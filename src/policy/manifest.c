@@ -23,8 +23,8 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include "redleaf/manifest.h"
-#include "redleaf/seccomp_policy.h"
+#include "manifest.h"
+#include "seccomp_policy.h"
 
 /* Our schema nests five deep (top, domains, domain, imports, import); leave room for a clear message. */
 #define MAX_DEPTH 16

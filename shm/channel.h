@@ -15,7 +15,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "redleaf/ring.h"
+#include "ring.h"
 #include "redleaf/types.h"
 
 #define RL_CHAN_MAGIC 0x524c4348u /* "RLCH" */

@@ -19,7 +19,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "redleaf/seccomp_policy.h"
+#include "seccomp_policy.h"
 
 #ifndef AF_XDP
 #define AF_XDP 44
