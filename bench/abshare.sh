@@ -36,9 +36,12 @@ for n in "$secs" "$slot_ms"; do
 done
 [ "$secs" -ge 2 ] && [ "$slot_ms" -ge 5 ] || { echo "abshare.sh: at least 2 s and 5 ms slots" >&2; exit 2; }
 for d in "$a" "$b"; do
-	for x in src/redleaf bench/ipcbench domains/callee; do
+	for x in src/redleaf bench/ipcbench; do
 		[ -x "$d/$x" ] || { echo "abshare.sh: $d/$x not found: build first" >&2; exit 1; }
 	done
+	# The call pair: a test fixture (tests/domains), in domains/ in older builds.
+	[ -x "$d/tests/domains/callee" ] || [ -x "$d/domains/callee" ] ||
+		{ echo "abshare.sh: no callee domain in $d/tests/domains or $d/domains: build first" >&2; exit 1; }
 done
 cpus=$(python3 -c "import os; c=sorted(os.sched_getaffinity(0)); print(c[0], c[-1], len(c))")
 set -- $cpus
@@ -81,7 +84,7 @@ domains:
     imports:
       - {name: test, iface: Test, from: callee}
 EOF
-	REDLEAF_DOMAIN_PATH="$2/bench:$2/domains" ${ABSHARE_WRAP:-} "$2/src/redleaf" run --until ipcbench --socket "$tmp/$1.sock" \
+	REDLEAF_DOMAIN_PATH="$2/bench:$2/domains:$2/tests/domains" ${ABSHARE_WRAP:-} "$2/src/redleaf" run --until ipcbench --socket "$tmp/$1.sock" \
 		"$tmp/$1.yaml" >"$tmp/$1.log" 2>&1 &
 	pids="$pids $!"
 }

@@ -31,7 +31,8 @@ int ipc_machine_paths(void)
 	*slash = 0;
 	snprintf(g.exe_dir, sizeof(g.exe_dir), "%s", self);
 	if (snprintf(g.redleaf, sizeof(g.redleaf), "%s/../src/redleaf", g.exe_dir) >= (int)sizeof(g.redleaf) ||
-	    snprintf(g.domain_path, sizeof(g.domain_path), "%s:%s/../domains", g.exe_dir, g.exe_dir) >=
+	    snprintf(g.domain_path, sizeof(g.domain_path), "%s:%s/../domains:%s/../tests/domains", g.exe_dir,
+		     g.exe_dir, g.exe_dir) >=
 		    (int)sizeof(g.domain_path))
 		return -ENAMETOOLONG;
 	if (!g.json_path[0] &&

@@ -82,7 +82,7 @@ static void usage(FILE *f)
 		"line's round trip between the first and last usable CPU: every cross-CPU figure\n"
 		"moves with it, and on a VM it changes when the host moves the vCPUs.\n"
 		"Cycles are TSC ticks. The broker is <dir of ipc>/../src/redleaf; domains are\n"
-		"found in <dir of ipc> and <dir of ipc>/../domains.\n"
+		"found in <dir of ipc>, <dir of ipc>/../domains and <dir of ipc>/../tests/domains.\n"
 		"\n"
 		"  --quick         short run (1000 iterations per row, 0.3 s scaling windows)\n"
 		"  --iterations N  timed calls per row (default 50000; warm-up is a tenth, at least 100);\n"

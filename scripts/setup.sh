@@ -8,8 +8,8 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
 
-packages="meson ninja-build gcc pkg-config libseccomp-dev liburing-dev libyaml-dev
-          libclang-rt-14-dev gnuplot-nox python3"
+# What the build, the tests and the benchmarks' plots use (README, "Dependencies").
+packages="meson ninja-build gcc pkg-config libseccomp-dev libyaml-dev gnuplot-nox python3"
 missing=
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -21,8 +21,22 @@ if [ -n "$missing" ]; then
 	fi
 	echo "setup: installing$missing"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	# Another apt or dpkg (an unattended upgrade, a second shell) may hold the
+	# package manager's locks: wait for them (up to 10 minutes) instead of failing.
+	wait_lock="-o DPkg::Lock::Timeout=600"
+	tries=0
+	# shellcheck disable=SC2086
+	until apt-get $wait_lock update -qq; do
+		tries=$((tries + 1))
+		if [ $tries -ge 60 ]; then
+			echo "setup: apt-get update kept failing for 10 minutes; see its messages above" >&2
+			exit 1
+		fi
+		echo "setup: apt-get update failed (another package manager running?); trying again in 10 s" >&2
+		sleep 10
+	done
+	# shellcheck disable=SC2086
+	apt-get $wait_lock install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
 cd "$top"

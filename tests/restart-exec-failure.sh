@@ -28,8 +28,11 @@ until_ok() {
 	done
 }
 
-callee=$(printf '%s' "$REDLEAF_DOMAIN_PATH" | cut -d: -f1)/callee
-[ -x "$callee" ] || { echo "SKIP: no callee domain at $callee" >&2; exit 77; }
+callee=
+for d in $(printf '%s' "$REDLEAF_DOMAIN_PATH" | tr ':' ' '); do
+	[ -x "$d/callee" ] && { callee=$d/callee; break; }
+done
+[ -n "$callee" ] || fail "no callee domain on REDLEAF_DOMAIN_PATH ($REDLEAF_DOMAIN_PATH)"
 cp "$callee" "$dir/victim"
 cat > "$dir/system.yaml" << EOF
 system: execfail

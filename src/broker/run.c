@@ -87,8 +87,9 @@ static int resolve_binary(const struct rl_manifest *m, const struct rl_manifest_
 		char *slash = strrchr(self, '/');
 		if (slash)
 			*slash = 0;
-		static const char *const rel[] = { "../domains", "domains", "../libexec/redleaf" };
-		for (unsigned i = 0; i < 3; i++) {
+		/* Beside an installed redleaf, or in the build tree (domains, then the tests' fixtures). */
+		static const char *const rel[] = { "../domains", "domains", "../libexec/redleaf", "../tests/domains" };
+		for (unsigned i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
 			char dir[PATH_MAX];
 			if (join_path(dir, self, rel[i]) && join_path(out, dir, bin) && executable(out))
 				return 0;
