@@ -89,46 +89,46 @@ static struct {
 	unsigned serve_depth;
 	struct rl_msg *held;
 	uint32_t held_head, held_tail, held_size; /* size: 0 or a power of two */
-} rt;
+} runtime;
 
 struct rl_chan *__rl_channel(void)
 {
-	return rt.chan;
+	return runtime.chan;
 }
 
 const struct rl_heap_hdr *__rl_registry_hdr(void)
 {
-	return rt.heap.hdr;
+	return runtime.heap.hdr;
 }
 
 const char *rl_domain_name(void)
 {
-	return rt.name;
+	return runtime.name;
 }
 
 unsigned rl_domain_id(void)
 {
-	return rt.id;
+	return runtime.id;
 }
 
 void __rl_runtime_init(struct rl_chan *chan, struct rl_bell *bell, const struct rl_heap *heap)
 {
-	rt.chan = chan;
-	rt.bell = bell;
-	rt.heap = *heap;
-	rt.id = chan->ctl.domain_id;
-	rt.spin_ns = chan->ctl.spin_ns;
-	rt.spin_yield = chan->ctl.spin_yield != 0;
-	memcpy(rt.name, chan->ctl.name, sizeof(rt.name));
-	rt.name[sizeof(rt.name) - 1] = 0;
-	rl_ring_prod_init(&rt.tx, &chan->tx);
-	rl_ring_cons_init(&rt.rx, &chan->rx);
+	runtime.chan = chan;
+	runtime.bell = bell;
+	runtime.heap = *heap;
+	runtime.id = chan->ctl.domain_id;
+	runtime.spin_ns = chan->ctl.spin_ns;
+	runtime.spin_yield = chan->ctl.spin_yield != 0;
+	memcpy(runtime.name, chan->ctl.name, sizeof(runtime.name));
+	runtime.name[sizeof(runtime.name) - 1] = 0;
+	rl_ring_prod_init(&runtime.tx, &chan->tx);
+	rl_ring_cons_init(&runtime.rx, &chan->rx);
 }
 
 void rl_log(const char *fmt, ...)
 {
 	char buf[512];
-	int n = snprintf(buf, sizeof(buf), "[%s] ", rt.name);
+	int n = snprintf(buf, sizeof(buf), "[%s] ", runtime.name);
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -153,9 +153,9 @@ void rl_panic(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (rt.chan)
-		memcpy(rt.chan->ctl.panic_msg, msg, sizeof(msg));
-	if (rt.tx.ring)
+	if (runtime.chan)
+		memcpy(runtime.chan->ctl.panic_msg, msg, sizeof(msg));
+	if (runtime.tx.ring)
 		tx_publish(); /* replies held for a group were made: let them count */
 	rl_log("panic: %s", msg);
 	syscall(SYS_exit_group, RL_PANIC_STATUS);
@@ -167,17 +167,17 @@ void rl_panic(const char *fmt, ...)
 /* Called right after rl_ring_publish(), whose full fence already orders the tail store first. */
 static void ring_bell(void)
 {
-	if (atomic_load_explicit(&rt.heap.hdr->broker_sleeping, memory_order_relaxed)) {
-		atomic_fetch_add_explicit(&rt.bell->word, 1, memory_order_release);
+	if (atomic_load_explicit(&runtime.heap.hdr->broker_sleeping, memory_order_relaxed)) {
+		atomic_fetch_add_explicit(&runtime.bell->word, 1, memory_order_release);
 		/* All of them: only the proxy thread that drains this ring may find work. */
-		rl_futex_wake(&rt.bell->word, INT_MAX);
+		rl_futex_wake(&runtime.bell->word, INT_MAX);
 	}
 }
 
 static void tx_publish(void)
 {
-	if (rl_ring_unpublished(&rt.tx)) {
-		rl_ring_publish(&rt.tx);
+	if (rl_ring_unpublished(&runtime.tx)) {
+		rl_ring_publish(&runtime.tx);
 		ring_bell();
 	}
 }
@@ -187,7 +187,7 @@ static __attribute__((noinline, cold)) struct rl_msg *tx_reserve_wait(unsigned u
 {
 	struct rl_msg *m;
 
-	while (!(m = rl_ring_reserve(&rt.tx, units))) {
+	while (!(m = rl_ring_reserve(&runtime.tx, units))) {
 		tx_publish();
 		sched_yield();
 	}
@@ -200,41 +200,41 @@ static __attribute__((noinline, cold)) struct rl_msg *tx_reserve_wait(unsigned u
  */
 static inline struct rl_msg *tx_reserve(unsigned units)
 {
-	struct rl_msg *m = rl_ring_reserve(&rt.tx, units);
+	struct rl_msg *m = rl_ring_reserve(&runtime.tx, units);
 
 	return __builtin_expect(m != NULL, 1) ? m : tx_reserve_wait(units);
 }
 
-static void hold(const struct rl_msg *m)
+static void hold_invocation(const struct rl_msg *m)
 {
-	if (rt.held_tail - rt.held_head == rt.held_size) {
-		uint32_t nsize = rt.held_size ? rt.held_size * 2 : 64;
+	if (runtime.held_tail - runtime.held_head == runtime.held_size) {
+		uint32_t nsize = runtime.held_size ? runtime.held_size * 2 : 64;
 		struct rl_msg *q = malloc(sizeof(*q) * nsize);
 		if (!q)
-			rl_panic("out of memory holding %u invocations", rt.held_size);
-		for (uint32_t i = 0; i < rt.held_tail - rt.held_head; i++)
-			q[i] = rt.held[(rt.held_head + i) & (rt.held_size - 1)];
-		rt.held_tail -= rt.held_head;
-		rt.held_head = 0;
-		free(rt.held);
-		rt.held = q;
-		rt.held_size = nsize;
+			rl_panic("out of memory holding %u invocations", runtime.held_size);
+		for (uint32_t i = 0; i < runtime.held_tail - runtime.held_head; i++)
+			q[i] = runtime.held[(runtime.held_head + i) & (runtime.held_size - 1)];
+		runtime.held_tail -= runtime.held_head;
+		runtime.held_head = 0;
+		free(runtime.held);
+		runtime.held = q;
+		runtime.held_size = nsize;
 	}
-	rt.held[rt.held_tail++ & (rt.held_size - 1)] = *m;
+	runtime.held[runtime.held_tail++ & (runtime.held_size - 1)] = *m;
 }
 
 /* Takes one message into *out if there is one: held invocations first, then rx. */
 static inline __attribute__((always_inline)) bool rx_take(struct rl_msg *out)
 {
-	if (rt.held_head != rt.held_tail && !rt.in_heap_call && rt.serve_depth < SERVE_NEST_MAX) {
-		*out = rt.held[rt.held_head++ & (rt.held_size - 1)];
+	if (runtime.held_head != runtime.held_tail && !runtime.in_heap_call && runtime.serve_depth < SERVE_NEST_MAX) {
+		*out = runtime.held[runtime.held_head++ & (runtime.held_size - 1)];
 		return true;
 	}
-	int n = rl_ring_take(&rt.rx, out);
+	int n = rl_ring_take(&runtime.rx, out);
 	if (n < 0)
 		rl_panic("broker wrote an impossible rx index");
 	if (!n) {
-		rl_ring_release(&rt.rx); /* before anyone waits: the broker may be waiting for room */
+		rl_ring_release(&runtime.rx); /* before anyone waits: the broker may be waiting for room */
 		tx_publish(); /* nothing left to serve: no reply waits for company */
 		return false;
 	}
@@ -243,8 +243,8 @@ static inline __attribute__((always_inline)) bool rx_take(struct rl_msg *out)
 	 * whenever it checks for room, and a store per message would fetch it
 	 * back each time.
 	 */
-	if (rt.rx.head - rt.rx.released >= RX_RELEASE_GROUP)
-		rl_ring_release(&rt.rx);
+	if (runtime.rx.head - runtime.rx.released >= RX_RELEASE_GROUP)
+		rl_ring_release(&runtime.rx);
 	return true;
 }
 
@@ -257,21 +257,21 @@ static void rx_wait(struct rl_msg *out)
 	for (;;) {
 		if (rx_take(out))
 			return;
-		if ((spins++ & 63) == 0 && rt.spin_ns != UINT32_MAX) { /* UINT32_MAX: poll, never sleep */
+		if ((spins++ & 63) == 0 && runtime.spin_ns != UINT32_MAX) { /* UINT32_MAX: poll, never sleep */
 			uint64_t now = rl_now_ns();
 			if (!deadline)
-				deadline = now + rt.spin_ns;
+				deadline = now + runtime.spin_ns;
 			else if (now >= deadline)
 				break;
 		}
-		rl_spin_step(rt.spin_yield);
+		rl_spin_step(runtime.spin_yield);
 	}
 	for (;;) {
-		struct rl_ring *r = &rt.chan->rx;
+		struct rl_ring *r = &runtime.chan->rx;
 		atomic_store_explicit(&r->consumer_sleeping, 1, memory_order_relaxed);
 		atomic_thread_fence(memory_order_seq_cst);
 		uint32_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
-		if (t == rt.rx.head)
+		if (t == runtime.rx.head)
 			rl_futex_wait(&r->tail, t, NULL);
 		atomic_store_explicit(&r->consumer_sleeping, 0, memory_order_relaxed);
 		if (rx_take(out))
@@ -283,14 +283,14 @@ static inline struct export *export_for(const struct rl_msg *m)
 {
 	if (m->cap >= RL_MAX_EXPORTS)
 		return NULL;
-	struct export *e = &rt.exports[m->cap];
+	struct export *e = &runtime.exports[m->cap];
 	return e->fn && e->iface == m->aux ? e : NULL;
 }
 
 /* Crash injection armed by the broker: panic at the chosen point of the Nth call. */
 static void __attribute__((noinline)) inject_step(uint32_t point)
 {
-	struct rl_chan_ctl *c = &rt.chan->ctl;
+	struct rl_chan_ctl *c = &runtime.chan->ctl;
 	uint32_t n = c->inject_countdown;
 
 	if (!n || c->inject_point != point)
@@ -316,7 +316,7 @@ static void __attribute__((noinline)) inject_step(uint32_t point)
  */
 static inline bool inject_armed(void)
 {
-	return __builtin_expect(rt.chan->ctl.inject_countdown != 0, 0);
+	return __builtin_expect(runtime.chan->ctl.inject_countdown != 0, 0);
 }
 
 static inline void maybe_inject(bool armed, uint32_t point)
@@ -328,9 +328,9 @@ static inline void maybe_inject(bool armed, uint32_t point)
 /* The next message rx_take() gives is an invocation already in our ring. */
 static bool invoke_follows(void)
 {
-	if (rt.held_head != rt.held_tail || rt.rx.head == rt.rx.tail_cache)
+	if (runtime.held_head != runtime.held_tail || runtime.rx.head == runtime.rx.tail_cache)
 		return false;
-	return rl_ring_peek(&rt.rx)->kind == RL_MSG_INVOKE; /* published: read like any entry */
+	return rl_ring_peek(&runtime.rx)->kind == RL_MSG_INVOKE; /* published: read like any entry */
 }
 
 static inline __attribute__((always_inline)) void serve_invoke(const struct rl_msg *in, bool armed)
@@ -340,16 +340,16 @@ static inline __attribute__((always_inline)) void serve_invoke(const struct rl_m
 	int status;
 
 	if (!e) {
-		if (in->cap < RL_MAX_EXPORTS && rt.ndefer < DEFER_MAX) {
-			rt.defer[rt.ndefer++] = *in; /* served once rl_export() registers it */
+		if (in->cap < RL_MAX_EXPORTS && runtime.ndefer < DEFER_MAX) {
+			runtime.defer[runtime.ndefer++] = *in; /* served once rl_export() registers it */
 			return;
 		}
 		status = -ENOSYS;
 	} else {
 		maybe_inject(armed, RL_INJECT_DURING);
-		rt.serve_depth++;
+		runtime.serve_depth++;
 		status = e->fn(e->ops, e->self, in->method, in->arg, &ret);
-		rt.serve_depth--;
+		runtime.serve_depth--;
 	}
 	struct rl_msg *r = tx_reserve(1); /* short: the result is one word */
 	r->kind = RL_MSG_REPLY;
@@ -360,7 +360,7 @@ static inline __attribute__((always_inline)) void serve_invoke(const struct rl_m
 	r->status = status;
 	r->aux = 0;
 	r->arg[0] = status ? 0 : ret;
-	rl_ring_commit(&rt.tx, 1);
+	rl_ring_commit(&runtime.tx, 1);
 	/*
 	 * A reply goes out at once unless the very next message is another
 	 * invocation already in our ring, which we serve next: then up to
@@ -372,7 +372,7 @@ static inline __attribute__((always_inline)) void serve_invoke(const struct rl_m
 	 * publishes first (rx_take finding nothing, wait_for and rl_call_poll
 	 * returning, outgoing calls, injected crashes).
 	 */
-	if (rl_ring_unpublished(&rt.tx) >= REPLY_GROUP || !invoke_follows())
+	if (rl_ring_unpublished(&runtime.tx) >= REPLY_GROUP || !invoke_follows())
 		tx_publish();
 	maybe_inject(armed, RL_INJECT_AFTER);
 }
@@ -384,13 +384,13 @@ static void handle_other(const struct rl_msg *m)
 	case RL_MSG_COMPLETE:
 	case RL_MSG_SYS_DONE:
 		if (m->tag & SYNC_TAG) {
-			if (rt.ndone == DONE_MAX)
+			if (runtime.ndone == DONE_MAX)
 				rl_panic("too many nested synchronous calls");
-			rt.done[rt.ndone++] = (struct done){ m->tag, m->status, m->flags, m->arg[0] };
+			runtime.done[runtime.ndone++] = (struct done){ m->tag, m->status, m->flags, m->arg[0] };
 		} else {
-			if (rt.stash_tail - rt.stash_head == STASH_MAX)
+			if (runtime.stash_tail - runtime.stash_head == STASH_MAX)
 				rl_panic("more than %d uncollected completions", STASH_MAX);
-			rt.stash[rt.stash_tail++ % STASH_MAX] =
+			runtime.stash[runtime.stash_tail++ % STASH_MAX] =
 				(struct rl_completion){ m->tag, m->status, m->arg[0] };
 		}
 		break;
@@ -405,12 +405,12 @@ static void handle_other(const struct rl_msg *m)
  * for an armed crash injection and once for none, so the common case
  * makes no injection test after the one flag load.
  */
-static inline __attribute__((always_inline)) void handle(const struct rl_msg *m)
+static inline __attribute__((always_inline)) void handle_message(const struct rl_msg *m)
 {
 	if (__builtin_expect(m->kind != RL_MSG_INVOKE, 0))
 		return handle_other(m);
-	if (rt.in_heap_call || rt.serve_depth >= SERVE_NEST_MAX)
-		return hold(m);
+	if (runtime.in_heap_call || runtime.serve_depth >= SERVE_NEST_MAX)
+		return hold_invocation(m);
 	if (__builtin_expect(inject_armed(), 0)) {
 		maybe_inject(true, RL_INJECT_BEFORE);
 		serve_invoke(m, true);
@@ -421,10 +421,10 @@ static inline __attribute__((always_inline)) void handle(const struct rl_msg *m)
 
 static int take_done(uint64_t tag, struct done *out)
 {
-	for (unsigned i = 0; i < rt.ndone; i++) {
-		if (rt.done[i].tag == tag) {
-			*out = rt.done[i];
-			rt.done[i] = rt.done[--rt.ndone];
+	for (unsigned i = 0; i < runtime.ndone; i++) {
+		if (runtime.done[i].tag == tag) {
+			*out = runtime.done[i];
+			runtime.done[i] = runtime.done[--runtime.ndone];
 			return 1;
 		}
 	}
@@ -438,7 +438,7 @@ static struct done wait_for(uint64_t tag)
 
 	while (!take_done(tag, &d)) {
 		rx_wait(&m);
-		handle(&m);
+		handle_message(&m);
 	}
 	tx_publish(); /* back to the caller's code: no reply stays held */
 	return d;
@@ -456,7 +456,7 @@ static inline __attribute__((always_inline)) void post(uint8_t kind, uint32_t ca
 						       const uint64_t *args, unsigned nargs, uint64_t tag)
 {
 	unsigned units = nargs > 1 ? 2 : 1;
-	struct rl_msg *m = rl_ring_reserve(&rt.tx, units);
+	struct rl_msg *m = rl_ring_reserve(&runtime.tx, units);
 	if (__builtin_expect(!m, 0)) /* the whole post out of line: nothing kept across a call here */
 		return post_wait(kind, cap, method, args, nargs, tag);
 	m->kind = kind;
@@ -474,7 +474,7 @@ static inline __attribute__((always_inline)) void post(uint8_t kind, uint32_t ca
 		m->arg[3] = nargs > 3 ? args[3] : 0;
 		m->arg[4] = nargs > 4 ? args[4] : 0;
 	}
-	rl_ring_commit(&rt.tx, units);
+	rl_ring_commit(&runtime.tx, units);
 }
 
 /* post() when tx is full: waits for room, then posts. */
@@ -489,11 +489,11 @@ rpc_result rl_call(rl_cap cap, uint16_t method, const uint64_t *args, unsigned n
 {
 	if (nargs > RL_MSG_ARGS)
 		return -EINVAL;
-	uint64_t tag = SYNC_TAG | ++rt.next_tag;
+	uint64_t tag = SYNC_TAG | ++runtime.next_tag;
 	post(RL_MSG_CALL, cap, method, args, nargs, tag);
 	tx_publish();
 	struct done d = wait_for(tag);
-	rt.last_from_broker = (d.flags & RL_MSG_F_BROKER) != 0;
+	runtime.last_from_broker = (d.flags & RL_MSG_F_BROKER) != 0;
 	if (!d.status && ret)
 		*ret = d.ret;
 	return d.status;
@@ -501,7 +501,7 @@ rpc_result rl_call(rl_cap cap, uint16_t method, const uint64_t *args, unsigned n
 
 int rl_rpc_from_broker(void)
 {
-	return rt.last_from_broker;
+	return runtime.last_from_broker;
 }
 
 int rl_call_submit(rl_cap cap, uint16_t method, const uint64_t *args, unsigned nargs, uint64_t tag)
@@ -514,7 +514,7 @@ int rl_call_submit(rl_cap cap, uint16_t method, const uint64_t *args, unsigned n
 
 int rl_call_flush(void)
 {
-	uint32_t n = rl_ring_unpublished(&rt.tx);
+	uint32_t n = rl_ring_unpublished(&runtime.tx);
 	tx_publish();
 	return (int)n;
 }
@@ -526,8 +526,8 @@ int rl_call_poll(struct rl_completion *out, unsigned max, int wait)
 
 	tx_publish();
 	for (;;) {
-		while (n < max && rt.stash_head != rt.stash_tail)
-			out[n++] = rt.stash[rt.stash_head++ % STASH_MAX];
+		while (n < max && runtime.stash_head != runtime.stash_tail)
+			out[n++] = runtime.stash[runtime.stash_head++ % STASH_MAX];
 		if (n == max)
 			break;
 		/*
@@ -536,35 +536,35 @@ int rl_call_poll(struct rl_completion *out, unsigned max, int wait)
 		 * them (three fields, no copy of the message) and their slots go
 		 * back with one store.
 		 */
-		if (rt.held_head == rt.held_tail && rt.stash_head == rt.stash_tail) {
-			int ready = rl_ring_ready(&rt.rx);
+		if (runtime.held_head == runtime.held_tail && runtime.stash_head == runtime.stash_tail) {
+			int ready = rl_ring_ready(&runtime.rx);
 			unsigned took = 0;
 			if (ready < 0)
 				rl_panic("broker wrote an impossible rx index");
 			while (ready-- > 0 && n < max) {
-				const struct rl_msg *c = rl_ring_peek(&rt.rx);
+				const struct rl_msg *c = rl_ring_peek(&runtime.rx);
 				/* A completion is short; anything else (a pad, too) goes the long way. */
 				if (c->kind != RL_MSG_COMPLETE || (c->flags & RL_MSG_F_LONG) ||
 				    (c->tag & SYNC_TAG))
 					break;
 				out[n++] = (struct rl_completion){ c->tag, c->status, c->arg[0] };
-				rl_ring_pop(&rt.rx, 1);
+				rl_ring_pop(&runtime.rx, 1);
 				took++;
 			}
 			if (took) {
-				rl_ring_release(&rt.rx);
+				rl_ring_release(&runtime.rx);
 				continue;
 			}
 		}
 		/* Anything else, in order: a completion behind it is stashed, then collected above. */
 		if (rx_take(&m)) {
-			handle(&m);
+			handle_message(&m);
 			continue;
 		}
 		if (n || !wait)
 			break;
 		rx_wait(&m);
-		handle(&m);
+		handle_message(&m);
 	}
 	tx_publish(); /* back to the caller's code: no reply stays held */
 	return (int)n;
@@ -574,22 +574,22 @@ int rl_call_poll(struct rl_completion *out, unsigned max, int wait)
 
 int rl_export(uint16_t iface_id, rl_dispatch_fn dispatch, const void *ops, void *self)
 {
-	const struct rl_chan_ctl *c = &rt.chan->ctl;
+	const struct rl_chan_ctl *c = &runtime.chan->ctl;
 
 	for (unsigned i = 0; i < c->nexports && i < RL_MAX_EXPORTS; i++) {
-		if (c->export_iface[i] != iface_id || rt.exports[i].fn)
+		if (c->export_iface[i] != iface_id || runtime.exports[i].fn)
 			continue;
-		rt.exports[i] = (struct export){ iface_id, dispatch, ops, self };
+		runtime.exports[i] = (struct export){ iface_id, dispatch, ops, self };
 		/* Serve whatever arrived for it before it was registered, in order. */
 		unsigned keep = 0;
-		for (unsigned k = 0; k < rt.ndefer; k++) {
-			struct rl_msg m = rt.defer[k];
+		for (unsigned k = 0; k < runtime.ndefer; k++) {
+			struct rl_msg m = runtime.defer[k];
 			if (m.cap == i)
 				serve_invoke(&m, inject_armed());
 			else
-				rt.defer[keep++] = m;
+				runtime.defer[keep++] = m;
 		}
-		rt.ndefer = keep;
+		runtime.ndefer = keep;
 		return 0;
 	}
 	return -ENOENT;
@@ -602,7 +602,7 @@ int rl_serve_pending(void)
 	struct rl_msg m;
 
 	while (rx_take(&m)) {
-		handle(&m);
+		handle_message(&m);
 		served++;
 	}
 	return served;
@@ -614,13 +614,13 @@ void rl_serve(void)
 
 	for (;;) {
 		rx_wait(&m);
-		handle(&m);
+		handle_message(&m);
 	}
 }
 
 rl_cap rl_cap_lookup(const char *import_name)
 {
-	const struct rl_chan_ctl *c = &rt.chan->ctl;
+	const struct rl_chan_ctl *c = &runtime.chan->ctl;
 
 	for (unsigned i = 0; i < c->nimports && i < RL_MAX_IMPORTS; i++)
 		if (!strncmp(c->imports[i].name, import_name, RL_NAME_MAX))
@@ -633,26 +633,26 @@ rl_cap rl_cap_lookup(const char *import_name)
 static int sys_call(uint16_t op, uint64_t a0, uint64_t a1)
 {
 	uint64_t args[2] = { a0, a1 };
-	uint64_t tag = SYNC_TAG | ++rt.next_tag;
+	uint64_t tag = SYNC_TAG | ++runtime.next_tag;
 
 	post(RL_MSG_SYS, 0, op, args, 2, tag);
 	tx_publish();
 	return wait_for(tag).status;
 }
 
-/* A heap-service call: nothing is served until the broker answers (see rt.in_heap_call). */
+/* A heap-service call: nothing is served until the broker answers (see runtime.in_heap_call). */
 static int heap_call(uint16_t op, uint64_t a0, uint64_t a1)
 {
-	rt.in_heap_call = true;
+	runtime.in_heap_call = true;
 	int r = sys_call(op, a0, a1);
-	rt.in_heap_call = false;
+	runtime.in_heap_call = false;
 	return r;
 }
 
 static int owned_by_me(uint32_t slot)
 {
-	const struct rl_obj *o = &rt.heap.objs[slot];
-	return o->state == RL_OBJ_OWNED && o->owner == rt.id;
+	const struct rl_obj *o = &runtime.heap.objs[slot];
+	return o->state == RL_OBJ_OWNED && o->owner == runtime.id;
 }
 
 static int refill(unsigned cls)
@@ -661,13 +661,13 @@ static int refill(unsigned cls)
 	if (n < 0)
 		return n;
 	for (int i = 0; i < n && i < RL_GRANT_MAX; i++) {
-		uint32_t slot = rt.chan->ctl.grant[i];
+		uint32_t slot = runtime.chan->ctl.grant[i];
 		/* Trust the registry, not the grant list: only slots really ours go in. */
-		if (slot < rt.heap.hdr->nslots && owned_by_me(slot) && rt.heap.objs[slot].cls == cls &&
-		    rt.mag_n[cls] < MAG_MAX)
-			rt.mag[cls][rt.mag_n[cls]++] = slot;
+		if (slot < runtime.heap.hdr->nslots && owned_by_me(slot) && runtime.heap.objs[slot].cls == cls &&
+		    runtime.mag_n[cls] < MAG_MAX)
+			runtime.mag[cls][runtime.mag_n[cls]++] = slot;
 	}
-	return rt.mag_n[cls] ? 0 : -ENOMEM;
+	return runtime.mag_n[cls] ? 0 : -ENOMEM;
 }
 
 int rl_rref_alloc(uint16_t type_id, size_t size, rl_rref *out)
@@ -677,84 +677,84 @@ int rl_rref_alloc(uint16_t type_id, size_t size, rl_rref *out)
 
 	if (cls < 0)
 		return -EMSGSIZE;
-	if (!rt.mag_n[cls]) {
+	if (!runtime.mag_n[cls]) {
 		int ret = refill((unsigned)cls);
 		if (ret)
 			return ret;
 	}
-	uint32_t slot = rt.mag[cls][--rt.mag_n[cls]];
-	*out = (rl_rref){ slot, rt.heap.objs[slot].gen };
+	uint32_t slot = runtime.mag[cls][--runtime.mag_n[cls]];
+	*out = (rl_rref){ slot, runtime.heap.objs[slot].gen };
 	return 0;
 }
 
 static void give_back_flush(void)
 {
-	if (!rt.ngive_back)
+	if (!runtime.ngive_back)
 		return;
-	memcpy(rt.chan->ctl.give_back, rt.give_back, rt.ngive_back * sizeof(uint64_t));
-	heap_call(RL_SYS_FREE, rt.ngive_back, 0);
-	rt.ngive_back = 0;
+	memcpy(runtime.chan->ctl.give_back, runtime.give_back, runtime.ngive_back * sizeof(uint64_t));
+	heap_call(RL_SYS_FREE, runtime.ngive_back, 0);
+	runtime.ngive_back = 0;
 }
 
 void rl_rref_drop(rl_rref r)
 {
-	if (r.slot >= rt.heap.hdr->nslots)
+	if (r.slot >= runtime.heap.hdr->nslots)
 		return;
-	const struct rl_obj *o = &rt.heap.objs[r.slot];
+	const struct rl_obj *o = &runtime.heap.objs[r.slot];
 	if (o->gen != r.gen || !owned_by_me(r.slot))
 		return;
 	/* Never seen by anyone else (untyped, never lent): reuse it locally. */
-	if (!o->type_id && !o->borrows && rt.mag_n[o->cls] < MAG_MAX) {
-		rt.mag[o->cls][rt.mag_n[o->cls]++] = r.slot;
+	if (!o->type_id && !o->borrows && runtime.mag_n[o->cls] < MAG_MAX) {
+		runtime.mag[o->cls][runtime.mag_n[o->cls]++] = r.slot;
 		return;
 	}
-	rt.give_back[rt.ngive_back++] = rl_rref_to_wire(r);
-	if (rt.ngive_back == RL_GRANT_MAX)
+	runtime.give_back[runtime.ngive_back++] = rl_rref_to_wire(r);
+	if (runtime.ngive_back == RL_GRANT_MAX)
 		give_back_flush();
 }
 
 void *rl_rref_get(rl_rref r)
 {
-	if (r.slot >= rt.heap.hdr->nslots)
+	if (r.slot >= runtime.heap.hdr->nslots)
 		return NULL;
-	if (rt.heap.objs[r.slot].gen != r.gen || !owned_by_me(r.slot))
+	if (runtime.heap.objs[r.slot].gen != r.gen || !owned_by_me(r.slot))
 		return NULL;
-	return rl_heap_slot_ptr(&rt.heap, r.slot);
+	return rl_heap_slot_ptr(&runtime.heap, r.slot);
 }
 
 const void *rl_rref_borrow(rl_rref r)
 {
-	if (r.slot >= rt.heap.hdr->nslots)
+	if (r.slot >= runtime.heap.hdr->nslots)
 		return NULL;
-	const struct rl_obj *o = &rt.heap.objs[r.slot];
+	const struct rl_obj *o = &runtime.heap.objs[r.slot];
 	if (o->gen != r.gen || o->state == RL_OBJ_FREE)
 		return NULL;
-	if (!(o->owner == rt.id && o->state == RL_OBJ_OWNED) && !o->borrows)
+	if (!(o->owner == runtime.id && o->state == RL_OBJ_OWNED) && !o->borrows)
 		return NULL;
-	return rl_heap_slot_ptr(&rt.heap, r.slot);
+	return rl_heap_slot_ptr(&runtime.heap, r.slot);
 }
 
 size_t rl_rref_capacity(rl_rref r)
 {
-	if (r.slot >= rt.heap.hdr->nslots || rt.heap.objs[r.slot].gen != r.gen)
+	if (r.slot >= runtime.heap.hdr->nslots || runtime.heap.objs[r.slot].gen != r.gen)
 		return 0;
-	return rl_class_size(rt.heap.objs[r.slot].cls);
+	return rl_class_size(runtime.heap.objs[r.slot].cls);
 }
 
 unsigned long rl_heap_owned(void)
 {
 	unsigned long n = 0;
 
-	for (uint32_t s = 0; s < rt.heap.hdr->nslots; s++)
+	for (uint32_t s = 0; s < runtime.heap.hdr->nslots; s++)
 		n += owned_by_me(s);
 	return n;
 }
 
 unsigned rl_rref_borrows(rl_rref r)
 {
-	if (r.slot >= rt.heap.hdr->nslots || rt.heap.objs[r.slot].gen != r.gen)
+	if (r.slot >= runtime.heap.hdr->nslots || runtime.heap.objs[r.slot].gen != r.gen)
 		return 0;
-	return rt.heap.objs[r.slot].borrows;
+	return runtime.heap.objs[r.slot].borrows;
 }
 
 int rl_cap_wait_alive(rl_cap cap)
@@ -832,7 +832,7 @@ struct rl_shadow *rl_shadow_new(const char *import_name)
 
 int rl_shadow_export(struct rl_shadow *sh, const rl_dispatch_fn *table, unsigned n, uint16_t *iface)
 {
-	const struct rl_chan_ctl *c = &rt.chan->ctl;
+	const struct rl_chan_ctl *c = &runtime.chan->ctl;
 	uint16_t wrapped = 0;
 
 	for (unsigned i = 0; i < c->nimports && i < RL_MAX_IMPORTS; i++)

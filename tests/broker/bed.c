@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../../src/broker/caps.h"
+#include "../../src/broker/ownership.h"
 #include "../../src/broker/proxy.h"
 #include "bed.h"
 
@@ -77,6 +78,27 @@ void t_bed_destroy(struct t_bed *bed)
 	rl_heap_destroy(&b->heap);
 	free(b);
 	bed->b = NULL;
+}
+
+struct broker *t_bed_setup(struct t_bed *bed, unsigned ndom, uint64_t heap_bytes)
+{
+	int err = t_bed_create(bed, ndom, heap_bytes);
+
+	if (err) {
+		fprintf(stderr, "cannot create the in-process broker: %s\n", strerror(-err));
+		exit(1);
+	}
+	return bed->b;
+}
+
+bool t_bed_audit(struct t_bed *bed, const char *when)
+{
+	char why[256];
+
+	if (!rl_ownership_audit(bed->b, why, sizeof(why)))
+		return true;
+	fprintf(stderr, "FAIL: registry audit %s: %s\n", when, why);
+	return false;
 }
 
 unsigned t_bed_export(struct t_bed *bed, unsigned who, uint16_t iface)

@@ -28,6 +28,10 @@ struct t_bed {
  */
 int t_bed_create(struct t_bed *bed, unsigned ndom, uint64_t heap_bytes);
 void t_bed_destroy(struct t_bed *bed);
+/* t_bed_create(), or exit(1) saying why; returns the broker. */
+struct broker *t_bed_setup(struct t_bed *bed, unsigned ndom, uint64_t heap_bytes);
+/* The registry's audit (rl_ownership_audit); false, after printing the violation and `when`, on a failure. */
+bool t_bed_audit(struct t_bed *bed, const char *when);
 /* Domain `who` exports iface; returns its export index. */
 unsigned t_bed_export(struct t_bed *bed, unsigned who, uint16_t iface);
 /* A capability in `from`'s table for `to`'s export of iface (which must exist). */

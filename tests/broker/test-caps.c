@@ -117,12 +117,7 @@ static void wiring(void)
 
 int main(void)
 {
-	int err = t_bed_create(&bed, 14, 4ull << 20);
-	if (err) {
-		fprintf(stderr, "cannot create the bed: %s\n", strerror(-err));
-		return 1;
-	}
-	b = bed.b;
+	b = t_bed_setup(&bed, 14, 4ull << 20);
 	for (unsigned i = 2; i <= 3; i++)
 		t_bed_export(&bed, i, RL_IFACE_Test);
 	grants();

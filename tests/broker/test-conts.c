@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "../../src/broker/conts.h"
-#include "../../src/broker/ownership.h"
 #include "../helpers.h"
 #include "bed.h"
 #include "redleaf_idl.h"
@@ -150,18 +149,12 @@ static void loans(void)
 	t_bed_run(&bed);
 	t_assert(t_bed_take(&bed, 6, &got));
 	t_assert_eq(got.status, -EPERM);
-	char why[256];
-	t_assert_eq(rl_ownership_audit(b, why, sizeof(why)), 0);
+	t_assert(t_bed_audit(&bed, "after the loans"));
 }
 
 int main(void)
 {
-	int err = t_bed_create(&bed, 7, 4ull << 20);
-	if (err) {
-		fprintf(stderr, "cannot create the bed: %s\n", strerror(-err));
-		return 1;
-	}
-	b = bed.b;
+	b = t_bed_setup(&bed, 7, 4ull << 20);
 	for (unsigned i = 2; i <= 7; i++)
 		t_bed_export(&bed, i, RL_IFACE_Test);
 	table();

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../../src/broker/ownership.h"
 #include "../helpers.h"
 #include "bed.h"
 #include "redleaf_idl.h"
@@ -20,11 +19,7 @@ static struct broker *b;
 
 static void audit(const char *when)
 {
-	char why[256];
-	int r = rl_ownership_audit(b, why, sizeof(why));
-	if (r)
-		fprintf(stderr, "FAIL: registry audit %s: %s\n", when, why);
-	t_assert_eq(r, 0);
+	t_assert(t_bed_audit(&bed, when));
 }
 
 static uint8_t state(uint64_t wire)
@@ -137,12 +132,7 @@ static void callee_dies(void)
 
 int main(void)
 {
-	int err = t_bed_create(&bed, 4, 4ull << 20);
-	if (err) {
-		fprintf(stderr, "cannot create the bed: %s\n", strerror(-err));
-		return 1;
-	}
-	b = bed.b;
+	b = t_bed_setup(&bed, 4, 4ull << 20);
 	t_bed_export(&bed, 2, RL_IFACE_Test);
 	t_bed_export(&bed, 4, RL_IFACE_Test);
 	caller_dies();

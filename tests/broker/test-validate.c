@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "../../src/broker/caps.h"
-#include "../../src/broker/ownership.h"
 #include "../helpers.h"
 #include "bed.h"
 #include "redleaf_idl.h"
@@ -97,11 +96,7 @@ static int reply(int status, uint64_t result, uint64_t *ret, bool *from_broker)
 
 static void audit(const char *when)
 {
-	char why[256];
-	int r = rl_ownership_audit(b, why, sizeof(why));
-	if (r)
-		fprintf(stderr, "FAIL: registry audit %s: %s\n", when, why);
-	t_assert_eq(r, 0);
+	t_assert(t_bed_audit(&bed, when));
 }
 
 static void scalars(void)
@@ -295,12 +290,7 @@ static void returned_objects(void)
 
 int main(void)
 {
-	int err = t_bed_create(&bed, 3, 16ull << 20);
-	if (err) {
-		fprintf(stderr, "cannot create the bed: %s\n", strerror(-err));
-		return 1;
-	}
-	b = bed.b;
+	b = t_bed_setup(&bed, 3, 16ull << 20);
 	t_bed_export(&bed, CALLEE, RL_IFACE_Test);
 	cap = t_bed_grant(&bed, CALLER, CALLEE, RL_IFACE_Test);
 	t_assert(cap != RL_CAP_INVALID);
