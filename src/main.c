@@ -2,194 +2,197 @@
 /*
  * `redleaf`: one binary for the broker (`redleaf run`) and the commands that
  * talk to a running broker over its control socket.
+ *
+ * Options are data: one table says, for every option, its name, whether it
+ * takes a value (and of what kind), which commands accept it and its help.
+ * One parser reads every command's options from it, and every command's
+ * --help lists what the table gives it, so help and parser cannot disagree.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "ctl_proto.h"
 #include "rl_config.h"
 
+enum command_id { CMD_RUN, CMD_PS, CMD_HEAP, CMD_CRASH, CMD_RESTART, CMD_STOP, CMD_BENCH, CMD_HELP, CMD_COUNT };
+
+#define ON(cmd) (1u << (cmd))
+#define CLIENTS (ON(CMD_PS) | ON(CMD_HEAP) | ON(CMD_CRASH) | ON(CMD_RESTART) | ON(CMD_STOP))
+#define ALL_COMMANDS (ON(CMD_COUNT) - 1)
+
+enum option_id {
+	OPT_SOCKET,
+	OPT_UNTIL,
+	OPT_QUIET,
+	OPT_JSON,
+	OPT_AUDIT,
+	OPT_SIGNAL,
+	OPT_PANIC,
+	OPT_AT_CALL,
+	OPT_POINT,
+	OPT_EVERY,
+	OPT_RANDOM,
+	OPT_STOP,
+	OPT_HELP,
+	OPT_COUNT,
+};
+
+/* What an option's value is; the parser converts it and says what is wrong with it. */
+enum value_kind {
+	VALUE_NONE,     /* a flag: takes no value */
+	VALUE_TEXT,     /* any text */
+	VALUE_COUNT,    /* 1..UINT32_MAX */
+	VALUE_DURATION, /* "500ms", "1.5s", "250us", "1m": 1 ms to 1 day, kept in ns */
+	VALUE_POINT,    /* before, during or after (enum rl_ctl_point) */
+	VALUE_SIGNAL,   /* KILL, SIGSEGV, 9: 1 to RL_CTL_SIGNAL_MAX */
+};
+
+/*
+ * One row per option and meaning: an option may have two rows with other
+ * help for other commands (--socket is served by run, asked by the rest).
+ * The rows a command accepts are listed in its --help in this order.
+ */
+static const struct option_row {
+	enum option_id id;
+	const char *name;
+	char short_name; /* -s for --socket, ...; 0 for none */
+	enum value_kind kind;
+	const char *value; /* the value's name in help */
+	unsigned commands; /* ON(CMD_...) */
+	const char *help;  /* lines after the first are indented to the help column */
+} options[] = {
+	{ OPT_SOCKET, "socket", 's', VALUE_TEXT, "PATH", ON(CMD_RUN),
+	  "control socket to serve (default: $REDLEAF_SOCKET, else\n"
+	  "/run/redleaf/control.sock for root, else $XDG_RUNTIME_DIR/redleaf.sock)" },
+	{ OPT_SOCKET, "socket", 's', VALUE_TEXT, "PATH", CLIENTS,
+	  "the broker's control socket (default: $REDLEAF_SOCKET, else\n"
+	  "/run/redleaf/control.sock for root, else $XDG_RUNTIME_DIR/redleaf.sock)" },
+	{ OPT_UNTIL, "until", 'u', VALUE_TEXT, "D1[,D2...]", ON(CMD_RUN),
+	  "stop when all these domains have ended; exit with the first\n"
+	  "non-zero status among them (128+signal if one was killed), or 1\n"
+	  "if the registry audit at the end finds a leak" },
+	{ OPT_QUIET, "quiet", 'q', VALUE_NONE, NULL, ON(CMD_RUN), "do not log to stderr" },
+	{ OPT_JSON, "json", 0, VALUE_NONE, NULL, ON(CMD_PS),
+	  "as JSON, adding every recovery time kept (recoveries_ns), the\n"
+	  "messages that waited for room in the domain's full rx ring\n"
+	  "(backlogged), each running domain's nice value as the scheduler has\n"
+	  "it (nice; null when not running) and the load (\"broker\", with the\n"
+	  "number of proxy threads; busy_ns sums them)" },
+	{ OPT_JSON, "json", 0, VALUE_NONE, NULL, ON(CMD_HEAP), "as JSON" },
+	{ OPT_AUDIT, "audit", 0, VALUE_NONE, NULL, ON(CMD_HEAP),
+	  "check the registry's invariants (one owner per object, loan counts\n"
+	  "equal to the calls in flight); exit 1 when they do not hold" },
+	{ OPT_SIGNAL, "signal", 0, VALUE_SIGNAL, "NAME", ON(CMD_CRASH),
+	  "send this signal instead (e.g. SEGV, ABRT, TERM)" },
+	{ OPT_PANIC, "panic", 0, VALUE_NONE, NULL, ON(CMD_CRASH), "make it panic inside its own code at its next call" },
+	{ OPT_AT_CALL, "at-call", 0, VALUE_COUNT, "N", ON(CMD_CRASH),
+	  "... at its Nth call from now (with --signal: it raises that signal\n"
+	  "on itself there instead of panicking)" },
+	{ OPT_POINT, "point", 0, VALUE_POINT, "P", ON(CMD_CRASH),
+	  "where in that call: before (reading it), during (default), after (replying)" },
+	{ OPT_EVERY, "every", 0, VALUE_DURATION, "DUR", ON(CMD_CRASH),
+	  "repeat every DUR (e.g. 500ms, 1s) until 'redleaf crash --stop';\n"
+	  "with several DOMAINs, take them in turn, or at random with --random" },
+	{ OPT_RANDOM, "random", 0, VALUE_NONE, NULL, ON(CMD_CRASH), "with --every: pick the DOMAIN at random each time" },
+	{ OPT_STOP, "stop", 0, VALUE_NONE, NULL, ON(CMD_CRASH), "end repeated injection" },
+	{ OPT_HELP, "help", 'h', VALUE_NONE, NULL, ALL_COMMANDS, "show this help" },
+};
+
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+#define HELP_COLUMN 18 /* "  --socket PATH   " */
+
+/* What the parser read: which options were given, their text and converted values. */
+struct parsed {
+	bool given[OPT_COUNT];
+	const char *text[OPT_COUNT];
+	union {
+		uint32_t count;
+		uint64_t ns;
+		uint8_t point;
+		int signal;
+	} value[OPT_COUNT];
+	int first; /* argv index of the first argument after the options */
+};
+
 struct command {
+	enum command_id id;
 	const char *name;
 	const char *synopsis;
-	const char *help;
-	int (*run)(int argc, char **argv);
+	const char *help; /* before the options */
+	const char *more; /* after them, or NULL */
+	int (*run)(const struct command *c, const struct parsed *p, int argc, char **argv);
 };
+
+#define HELP_SHOWN (-1) /* parse_options() printed the help: exit 0 */
 
 static const struct command *find_command(const char *name);
 
-static const char *socket_option(const char *given)
+static int usage(const struct command *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage(const struct command *c, const char *fmt, ...)
 {
-	return given ? given : rl_default_socket();
+	va_list ap;
+
+	fprintf(stderr, "redleaf %s: ", c->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'redleaf %s --help')\n", c->name);
+	return 2;
 }
 
-static int usage_error(const char *cmd, const char *what, const char *arg)
+static void print_option(const struct option_row *o)
 {
-	fprintf(stderr, "redleaf %s: %s%s%s%s (see 'redleaf %s --help')\n", cmd, what, arg ? " '" : "",
-		arg ? arg : "", arg ? "'" : "", cmd);
-	return 2;
+	char label[64];
+	int n = snprintf(label, sizeof(label), "--%s%s%s", o->name, o->value ? " " : "", o->value ? o->value : "");
+	int pad = n + 2 < HELP_COLUMN - 2 ? HELP_COLUMN - 2 - n : 2;
+
+	printf("  %s%*s", label, pad, "");
+	for (const char *line = o->help; *line;) {
+		const char *nl = strchr(line, '\n');
+		int len = nl ? (int)(nl - line) : (int)strlen(line);
+		printf("%s%.*s\n", line == o->help ? "" : "                  ", len, line);
+		line += len + (nl ? 1 : 0);
+	}
 }
 
 static void print_help(const struct command *c)
 {
-	printf("usage: redleaf %s\n\n%s", c->synopsis, c->help);
-}
+	char shorts[128] = "";
+	size_t n = 0;
 
-/* Parses the options every client command shares: --socket, --json, --help. */
-static int client_options(const char *cmd, int argc, char **argv, const char **socket, int *json,
-			  int *first_arg)
-{
-	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-
-	*socket = NULL;
-	if (json)
-		*json = 0;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			*socket = optarg;
-			break;
-		case 'j':
-			if (!json)
-				return usage_error(cmd, "this command takes no --json", NULL);
-			*json = 1;
-			break;
-		case 'h':
-			print_help(find_command(cmd));
-			return -1;
-		default:
-			return usage_error(cmd, "unknown option", argv[optind - 1]);
-		}
+	printf("usage: redleaf %s\n\n%s\n", c->synopsis, c->help);
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct option_row *o = &options[i];
+		if (!(o->commands & ON(c->id)))
+			continue;
+		print_option(o);
+		if (o->short_name && n < sizeof(shorts))
+			n += (size_t)snprintf(shorts + n, sizeof(shorts) - n, "%s-%c for --%s", n ? ", " : "",
+					      o->short_name, o->name);
 	}
-	*first_arg = optind;
-	return 0;
+	if (n)
+		printf("  (short forms: %s)\n", shorts);
+	if (c->more)
+		printf("\n%s", c->more);
 }
 
-static int cmd_run(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "until", required_argument, NULL, 'u' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct rl_run_options opt = { 0 };
-	int c;
-
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+s:u:qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			opt.socket = optarg;
-			break;
-		case 'u':
-			opt.until = optarg;
-			break;
-		case 'q':
-			opt.quiet = true;
-			break;
-		case 'h':
-			print_help(find_command("run"));
-			return 0;
-		default:
-			return usage_error("run", "unknown option or missing value for", argv[optind - 1]);
-		}
-	}
-	if (optind != argc - 1)
-		return usage_error("run", optind >= argc ? "needs a MANIFEST" : "takes one MANIFEST, not also", optind >= argc ? NULL : argv[optind + 1]);
-	opt.manifest = argv[optind];
-	opt.socket = socket_option(opt.socket);
-	return rl_cmd_run_system(&opt);
-}
-
-static int simple_request(const char *cmd, int argc, char **argv, bool takes_json)
-{
-	const char *socket;
-	int json = 0, first, r;
-	char req[256];
-
-	r = client_options(cmd, argc, argv, &socket, takes_json ? &json : NULL, &first);
-	if (r)
-		return r < 0 ? 0 : r;
-	if (first != argc)
-		return usage_error(cmd, "unexpected argument", argv[first]);
-	snprintf(req, sizeof(req), "%s%s", cmd, json ? " json" : "");
-	return rl_control_request(socket_option(socket), req);
-}
-
-static int cmd_ps(int argc, char **argv)
-{
-	return simple_request("ps", argc, argv, true);
-}
-
-static int cmd_stop(int argc, char **argv)
-{
-	return simple_request("stop", argc, argv, false);
-}
-
-static int cmd_heap(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "audit", no_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *socket = NULL;
-	int json = 0, audit = 0, c;
-
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			socket = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'a':
-			audit = 1;
-			break;
-		case 'h':
-			print_help(find_command("heap"));
-			return 0;
-		default:
-			return usage_error("heap", "unknown option", argv[optind - 1]);
-		}
-	}
-	if (optind != argc)
-		return usage_error("heap", "unexpected argument", argv[optind]);
-	if (audit && json)
-		return usage_error("heap", "--audit and --json do not go together", NULL);
-	return rl_control_request(socket_option(socket), audit ? "audit" : json ? "heap json" : "heap");
-}
-
-/* "500ms", "2s", "1.5s", "250us", "1m": nanoseconds, or 0 when malformed. */
+/* "500ms", "2s", "1.5s", "250us", "1m": nanoseconds, or 0 when malformed or out of range. */
 static uint64_t parse_duration(const char *text)
 {
 	char *end;
 	double v = strtod(text, &end);
 	double unit = 0;
 
-	if (end == text || v <= 0)
+	if (end == text || !(v > 0))
 		return 0;
 	if (!strcmp(end, "s"))
 		unit = 1e9;
@@ -199,136 +202,296 @@ static uint64_t parse_duration(const char *text)
 		unit = 1e3;
 	else if (!strcmp(end, "m"))
 		unit = 60e9;
-	if (!unit || v * unit > 86400e9)
+	if (!unit || !(v * unit >= (double)RL_CTL_PERIOD_MIN_NS) || v * unit > (double)RL_CTL_PERIOD_MAX_NS)
 		return 0;
 	return (uint64_t)(v * unit);
 }
 
-static int cmd_crash(int argc, char **argv)
+/* KILL, SIGKILL, kill, 9: the signal's number, or -1. */
+static int parse_signal(const char *name)
 {
-	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "signal", required_argument, NULL, 'S' },
-		{ "panic", no_argument, NULL, 'p' },
-		{ "at-call", required_argument, NULL, 'a' },
-		{ "point", required_argument, NULL, 'P' },
-		{ "every", required_argument, NULL, 'e' },
-		{ "random", no_argument, NULL, 'r' },
-		{ "stop", no_argument, NULL, 'x' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *socket = NULL, *sig = NULL, *every = NULL;
-	unsigned long at_call = 0, point = 0;
-	bool panic = false, random_pick = false, stop = false;
-	char req[512], *end;
-	int c;
+	const char *n = !strncasecmp(name, "SIG", 3) ? name + 3 : name;
+	char *end;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			socket = optarg;
-			break;
-		case 'S':
-			sig = optarg;
-			break;
-		case 'p':
-			panic = true;
-			break;
-		case 'a':
-			at_call = strtoul(optarg, &end, 10);
-			if (*end || !at_call || at_call > UINT32_MAX)
-				return usage_error("crash", "--at-call takes a count from 1, not", optarg);
-			break;
-		case 'P':
-			if (!strcmp(optarg, "during"))
-				point = 0;
-			else if (!strcmp(optarg, "before"))
-				point = 1;
-			else if (!strcmp(optarg, "after"))
-				point = 2;
-			else
-				return usage_error("crash", "--point is before, during or after, not", optarg);
-			break;
-		case 'e':
-			every = optarg;
-			break;
-		case 'r':
-			random_pick = true;
-			break;
-		case 'x':
-			stop = true;
-			break;
-		case 'h':
-			print_help(find_command("crash"));
-			return 0;
-		default:
-			return usage_error("crash", "unknown option or missing value for", argv[optind - 1]);
+	for (int s = 1; s <= RL_CTL_SIGNAL_MAX; s++) {
+		const char *abbrev = sigabbrev_np(s);
+		if (abbrev && *n && !strcasecmp(abbrev, n))
+			return s;
+	}
+	long v = strtol(name, &end, 10);
+	return *name && !*end && v > 0 && v <= RL_CTL_SIGNAL_MAX ? (int)v : -1;
+}
+
+/* Converts and records one option of c; 0, 2 after a usage error, or HELP_SHOWN. */
+static int take_option(const struct command *c, const struct option_row *o, const char *text, struct parsed *p)
+{
+	char *end;
+
+	p->given[o->id] = true;
+	p->text[o->id] = text;
+	switch (o->kind) {
+	case VALUE_NONE:
+		if (o->id == OPT_HELP) {
+			print_help(c);
+			return HELP_SHOWN;
 		}
+		return 0;
+	case VALUE_TEXT:
+		return 0;
+	case VALUE_COUNT: {
+		unsigned long v = strtoul(text, &end, 10);
+		if (end == text || *end || !v || v > UINT32_MAX || text[0] == '-')
+			return usage(c, "--%s takes a count from 1, not '%s'", o->name, text);
+		p->value[o->id].count = (uint32_t)v;
+		return 0;
 	}
-	socket = socket_option(socket);
-	if (stop) {
-		if (optind != argc || sig || panic || at_call || every || random_pick)
-			return usage_error("crash", "--stop takes nothing else", NULL);
-		return rl_control_request(socket, "inject-stop");
+	case VALUE_DURATION:
+		p->value[o->id].ns = parse_duration(text);
+		if (!p->value[o->id].ns)
+			return usage(c, "--%s takes a duration of at least 1ms and at most 1 day (e.g. 500ms, 1s), not '%s'",
+				     o->name, text);
+		return 0;
+	case VALUE_POINT:
+		if (!strcmp(text, "during"))
+			p->value[o->id].point = RL_CTL_POINT_DURING;
+		else if (!strcmp(text, "before"))
+			p->value[o->id].point = RL_CTL_POINT_BEFORE;
+		else if (!strcmp(text, "after"))
+			p->value[o->id].point = RL_CTL_POINT_AFTER;
+		else
+			return usage(c, "--%s is before, during or after, not '%s'", o->name, text);
+		return 0;
+	case VALUE_SIGNAL:
+		p->value[o->id].signal = parse_signal(text);
+		if (p->value[o->id].signal < 0)
+			return usage(c, "--%s takes a signal name or number (e.g. KILL, SEGV, ABRT, TERM, 9), not '%s'",
+				     o->name, text);
+		return 0;
 	}
-	if (optind >= argc)
-		return usage_error("crash", "needs a DOMAIN", NULL);
+	return 0;
+}
+
+/* The row of c's options called --name (len bytes), or a unique prefix of one; NULL after a usage error. */
+static const struct option_row *find_long(const struct command *c, const char *name, size_t len)
+{
+	const struct option_row *found = NULL;
+	char also[128] = "";
+	size_t n = 0;
+	unsigned matches = 0;
+
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct option_row *o = &options[i];
+		if (!(o->commands & ON(c->id)) || strncmp(o->name, name, len))
+			continue;
+		if (strlen(o->name) == len)
+			return o;
+		found = o;
+		matches++;
+		if (n < sizeof(also))
+			n += (size_t)snprintf(also + n, sizeof(also) - n, "%s--%s", n ? ", " : "", o->name);
+	}
+	if (matches == 1)
+		return found;
+	if (matches > 1) {
+		usage(c, "option '--%.*s' is ambiguous (%s)", (int)len, name, also);
+		return NULL;
+	}
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (strlen(options[i].name) == len && !strncmp(options[i].name, name, len)) {
+			usage(c, "this command takes no --%s", options[i].name);
+			return NULL;
+		}
+	usage(c, "unknown option '--%.*s'", (int)len, name);
+	return NULL;
+}
+
+static const struct option_row *find_short(const struct command *c, char ch)
+{
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (options[i].short_name == ch && (options[i].commands & ON(c->id)))
+			return &options[i];
+	usage(c, "unknown option '-%c'", ch);
+	return NULL;
+}
+
+/*
+ * Reads c's options from argv[1..] (argv[0] names the command) up to the
+ * first argument that is not an option, or "--": "--name", "--name VALUE",
+ * "--name=VALUE", a unique prefix of a name, "-s VALUE", "-sVALUE", "-qh".
+ * Returns 0 with p->first set, 2 after a usage error, or HELP_SHOWN.
+ */
+static int parse_options(const struct command *c, int argc, char **argv, struct parsed *p)
+{
+	int i = 1, r;
+
+	memset(p, 0, sizeof(*p));
+	while (i < argc && argv[i][0] == '-' && argv[i][1]) {
+		const char *arg = argv[i++];
+		const struct option_row *o = NULL;
+		const char *value = NULL;
+
+		if (!strcmp(arg, "--"))
+			break;
+		if (arg[1] == '-') {
+			const char *eq = strchr(arg + 2, '=');
+			o = find_long(c, arg + 2, eq ? (size_t)(eq - arg - 2) : strlen(arg + 2));
+			if (!o)
+				return 2;
+			if (eq && o->kind == VALUE_NONE)
+				return usage(c, "--%s takes no value", o->name);
+			value = eq ? eq + 1 : NULL;
+		} else {
+			/* Flags bundle ("-qh"); a value follows its letter or is the next argument. */
+			for (const char *s = arg + 1; *s; s++) {
+				if (!(o = find_short(c, *s)))
+					return 2;
+				if (o->kind != VALUE_NONE) {
+					value = s[1] ? s + 1 : NULL;
+					break;
+				}
+				if (s[1] && (r = take_option(c, o, NULL, p)))
+					return r;
+			}
+		}
+		if (o->kind != VALUE_NONE && !value) {
+			/* The next argument, unless it is clearly another long option. */
+			if (i >= argc || (!strncmp(argv[i], "--", 2) && argv[i][2]))
+				return usage(c, "--%s needs a value (%s)", o->name, o->value);
+			value = argv[i++];
+		}
+		if ((r = take_option(c, o, value, p)))
+			return r;
+	}
+	p->first = i;
+	return 0;
+}
+
+static const char *socket_of(const struct parsed *p)
+{
+	return p->text[OPT_SOCKET] ? p->text[OPT_SOCKET] : rl_default_socket();
+}
+
+/* Finishes req for op and sends it; a request the encoder refuses is a usage error. */
+static int request(const struct command *c, const struct parsed *p, struct rl_ctl_request *req, enum rl_ctl_op op,
+		   uint32_t flags)
+{
+	char err[160];
+
+	if (rl_ctl_encode(req, op, flags, err, sizeof(err)))
+		return usage(c, "%s", err);
+	return rl_control_request(socket_of(p), req);
+}
+
+static int set_name(const struct command *c, char dst[RL_NAME_MAX], const char *name)
+{
+	char err[160];
+
+	return rl_ctl_name_set(dst, name, err, sizeof(err)) ? usage(c, "%s", err) : 0;
+}
+
+static int cmd_run(const struct command *c, const struct parsed *p, int argc, char **argv)
+{
+	struct rl_run_options opt = { 0 };
+
+	if (p->first != argc - 1)
+		return p->first >= argc ? usage(c, "needs a MANIFEST")
+				       : usage(c, "takes one MANIFEST, not also '%s'", argv[p->first + 1]);
+	opt.manifest = argv[p->first];
+	opt.socket = socket_of(p);
+	opt.until = p->text[OPT_UNTIL];
+	opt.quiet = p->given[OPT_QUIET];
+	return rl_cmd_run_system(&opt);
+}
+
+/* ps, heap and stop: options, no arguments. */
+static int simple_request(const struct command *c, const struct parsed *p, int argc, char **argv, enum rl_ctl_op op)
+{
+	struct rl_ctl_request req = { 0 };
+
+	if (p->first != argc)
+		return usage(c, "unexpected argument '%s'", argv[p->first]);
+	return request(c, p, &req, op, p->given[OPT_JSON] ? RL_CTL_F_JSON : 0);
+}
+
+static int cmd_ps(const struct command *c, const struct parsed *p, int argc, char **argv)
+{
+	return simple_request(c, p, argc, argv, RL_CTL_OP_PS);
+}
+
+static int cmd_stop(const struct command *c, const struct parsed *p, int argc, char **argv)
+{
+	return simple_request(c, p, argc, argv, RL_CTL_OP_STOP);
+}
+
+static int cmd_heap(const struct command *c, const struct parsed *p, int argc, char **argv)
+{
+	if (p->given[OPT_AUDIT] && p->given[OPT_JSON])
+		return usage(c, "--audit and --json do not go together");
+	return simple_request(c, p, argc, argv, p->given[OPT_AUDIT] ? RL_CTL_OP_AUDIT : RL_CTL_OP_HEAP);
+}
+
+static int cmd_crash(const struct command *c, const struct parsed *p, int argc, char **argv)
+{
+	struct rl_ctl_request req = { 0 };
+	bool sig = p->given[OPT_SIGNAL], panic = p->given[OPT_PANIC], at_call = p->given[OPT_AT_CALL];
+	bool every = p->given[OPT_EVERY], random_pick = p->given[OPT_RANDOM];
+	int ndomains = argc - p->first, r;
+
+	if (p->given[OPT_STOP]) {
+		if (ndomains || sig || panic || at_call || every || random_pick)
+			return usage(c, "--stop takes nothing else");
+		return request(c, p, &req, RL_CTL_OP_CRASH_STOP, 0);
+	}
+	if (!ndomains)
+		return usage(c, "needs a DOMAIN");
 	if (sig && panic)
-		return usage_error("crash", "--signal does not go with --panic", NULL);
+		return usage(c, "--signal does not go with --panic");
 	if (random_pick && !every)
-		return usage_error("crash", "--random picks a domain at each --every tick; give --every", NULL);
-	for (int i = optind; i < argc; i++)
-		if (strpbrk(argv[i], " ,\n"))
-			return usage_error("crash", "domain names have no spaces or commas:", argv[i]);
-	if (sig && strpbrk(sig, " \n"))
-		return usage_error("crash", "bad signal name", sig);
+		return usage(c, "--random picks a domain at each --every tick; give --every");
 
 	if (every) {
-		uint64_t ns = parse_duration(every);
-		if (ns < 1000000)
-			return usage_error("crash", "--every takes a duration of at least 1ms (e.g. 500ms, 1s), not",
-					   every);
+		struct rl_ctl_crash_every *e = &req.body.every;
 		if (at_call)
-			return usage_error("crash", "--every does not go with --at-call", NULL);
-		int n = snprintf(req, sizeof(req), "inject-every %llu %d %s ", (unsigned long long)ns,
-				 random_pick ? 1 : 0, panic ? "panic" : sig ? sig : "KILL");
-		for (int i = optind; i < argc && n < (int)sizeof(req); i++)
-			n += snprintf(req + n, sizeof(req) - (size_t)n, "%s%s", i > optind ? "," : "", argv[i]);
-		if (n >= (int)sizeof(req))
-			return usage_error("crash", "too many domain names", NULL);
-		return rl_control_request(socket, req);
+			return usage(c, "--every does not go with --at-call");
+		if (ndomains > RL_CTL_NAMES_MAX)
+			return usage(c, "takes at most %d DOMAINs, not %d", RL_CTL_NAMES_MAX, ndomains);
+		for (int i = 0; i < ndomains; i++)
+			if ((r = set_name(c, e->names[i], argv[p->first + i])))
+				return r;
+		e->nnames = (uint8_t)ndomains;
+		e->period_ns = p->value[OPT_EVERY].ns;
+		e->signal = panic ? 0 : sig ? p->value[OPT_SIGNAL].signal : SIGKILL;
+		e->pick = random_pick ? RL_CTL_PICK_RANDOM : RL_CTL_PICK_IN_TURN;
+		return request(c, p, &req, RL_CTL_OP_CRASH_EVERY, 0);
 	}
-	if (optind != argc - 1)
-		return usage_error("crash", "takes one DOMAIN (several only with --every), not also", argv[optind + 1]);
-	if (panic || at_call)
-		snprintf(req, sizeof(req), "panic %s %lu %lu%s%s", argv[optind], at_call ? at_call : 1, point,
-			 sig ? " " : "", sig ? sig : "");
-	else
-		snprintf(req, sizeof(req), "crash %s %s", argv[optind], sig ? sig : "KILL");
-	return rl_control_request(socket, req);
+	if (ndomains > 1)
+		return usage(c, "takes one DOMAIN (several only with --every), not also '%s'", argv[p->first + 1]);
+	struct rl_ctl_crash *k = &req.body.crash;
+	if ((r = set_name(c, k->name, argv[p->first])))
+		return r;
+	if (panic || at_call) { /* in the domain's own call path: a panic, or --signal raised there */
+		k->when = RL_CTL_CRASH_AT_CALL;
+		k->at_call = at_call ? p->value[OPT_AT_CALL].count : 1;
+		k->point = p->given[OPT_POINT] ? p->value[OPT_POINT].point : RL_CTL_POINT_DURING;
+		k->signal = sig ? p->value[OPT_SIGNAL].signal : 0;
+	} else {
+		k->when = RL_CTL_CRASH_NOW;
+		k->signal = sig ? p->value[OPT_SIGNAL].signal : SIGKILL;
+	}
+	return request(c, p, &req, RL_CTL_OP_CRASH, 0);
 }
 
-static int cmd_restart(int argc, char **argv)
+static int cmd_restart(const struct command *c, const struct parsed *p, int argc, char **argv)
 {
-	const char *socket;
-	int first, r;
-	char req[256];
+	struct rl_ctl_request req = { 0 };
+	int r;
 
-	r = client_options("restart", argc, argv, &socket, NULL, &first);
-	if (r)
-		return r < 0 ? 0 : r;
-	if (first != argc - 1)
-		return usage_error("restart", "needs exactly one DOMAIN", NULL);
-	if (strchr(argv[first], ' '))
-		return usage_error("restart", "domain names have no spaces:", argv[first]);
-	snprintf(req, sizeof(req), "restart %s", argv[first]);
-	return rl_control_request(socket_option(socket), req);
+	if (p->first != argc - 1)
+		return usage(c, "needs exactly one DOMAIN");
+	if ((r = set_name(c, req.body.domain.name, argv[p->first])))
+		return r;
+	return request(c, p, &req, RL_CTL_OP_RESTART, 0);
 }
-
-static int cmd_help(int argc, char **argv);
 
 /* The benchmarks `redleaf bench` runs, by name, with their path in the build tree. */
 static const struct {
@@ -342,24 +505,21 @@ static const struct {
 /*
  * Runs a benchmark program in place of this process. They live in the build
  * tree beside src/ (this binary is src/redleaf there), or in
- * $REDLEAF_BENCH_DIR, laid out the same way.
+ * $REDLEAF_BENCH_DIR, laid out the same way. Options after BENCHMARK are
+ * the benchmark's own.
  */
-static int cmd_bench(int argc, char **argv)
+static int cmd_bench(const struct command *c, const struct parsed *p, int argc, char **argv)
 {
-	if (argc < 2 || argv[1][0] == '-') {
-		if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-			print_help(find_command("bench"));
-			return 0;
-		}
-		return usage_error("bench", argc < 2 ? "needs a BENCHMARK name" : "unknown option",
-				   argc < 2 ? NULL : argv[1]);
-	}
+	if (p->first >= argc)
+		return usage(c, "needs a BENCHMARK name");
+	argc -= p->first;
+	argv += p->first;
 	const char *rel = NULL;
 	for (size_t i = 0; i < sizeof(benches) / sizeof(benches[0]); i++)
-		if (!strcmp(benches[i].name, argv[1]))
+		if (!strcmp(benches[i].name, argv[0]))
 			rel = benches[i].path;
 	if (!rel)
-		return usage_error("bench", "no benchmark named", argv[1]);
+		return usage(c, "no benchmark named '%s'", argv[0]);
 
 	char path[PATH_MAX], self[PATH_MAX];
 	const char *dir = getenv("REDLEAF_BENCH_DIR");
@@ -382,26 +542,39 @@ static int cmd_bench(int argc, char **argv)
 		fprintf(stderr, "redleaf bench: path too long\n");
 		return 1;
 	}
-	argv[1] = path;
-	execv(path, argv + 1);
+	argv[0] = path;
+	execv(path, argv);
 	fprintf(stderr, "redleaf bench: cannot run %s: %s (benchmarks are run from the build tree, "
 			"or set REDLEAF_BENCH_DIR)\n", path, strerror(errno));
 	return 1;
 }
 
+static void main_help(FILE *f);
+
+static int cmd_help(const struct command *c, const struct parsed *p, int argc, char **argv)
+{
+	if (p->first >= argc) {
+		main_help(stdout);
+		return 0;
+	}
+	if (p->first < argc - 1)
+		return usage(c, "takes one COMMAND, not also '%s'", argv[p->first + 1]);
+	const struct command *about = find_command(argv[p->first]);
+	if (!about) {
+		fprintf(stderr, "redleaf help: no command '%s' (see 'redleaf --help')\n", argv[p->first]);
+		return 2;
+	}
+	print_help(about);
+	return 0;
+}
+
 static const struct command commands[] = {
-	{ "run", "run [--socket PATH] [--until DOMAIN[,DOMAIN...]] [--quiet] MANIFEST",
+	{ CMD_RUN, "run", "run [--socket PATH] [--until DOMAIN[,DOMAIN...]] [--quiet] MANIFEST",
 	  "Start the broker for the system MANIFEST describes: create the shared heap and\n"
 	  "registry, start every domain confined by seccomp, and proxy their calls until\n"
-	  "stopped (Ctrl-C, SIGTERM or 'redleaf stop').\n\n"
-	  "  --socket PATH   control socket to serve (default: $REDLEAF_SOCKET, else\n"
-	  "                  /run/redleaf/control.sock for root, else $XDG_RUNTIME_DIR/redleaf.sock)\n"
-	  "  --until D1[,D2...]  stop when all these domains have ended; exit with the first\n"
-	  "                  non-zero status among them (128+signal if one was killed), or 1\n"
-	  "                  if the registry audit at the end finds a leak\n"
-	  "  --quiet         do not log to stderr\n",
-	  cmd_run },
-	{ "ps", "ps [--socket PATH] [--json]",
+	  "stopped (Ctrl-C, SIGTERM or 'redleaf stop').\n",
+	  NULL, cmd_run },
+	{ CMD_PS, "ps", "ps [--socket PATH] [--json]",
 	  "List the domains of the running system: id, pid, state, calls made and served,\n"
 	  "messages the broker rejected as malformed or forbidden (not calls to a dead or\n"
 	  "restarted domain), heap objects and bytes owned, restarts, the last recovery time\n"
@@ -409,38 +582,25 @@ static const struct command commands[] = {
 	  "the dying process's own teardown, about 1 ms, comes before) and the cause of the\n"
 	  "last death. A last line gives the broker's load: messages its proxy threads took\n"
 	  "from the domains' rings, their busy time per message, and the share of their life\n"
-	  "they spent in passes that found work (near 100%: the proxy threads limit the system).\n"
-	  "--json adds every recovery time kept (recoveries_ns), the messages that waited for\n"
-	  "room in the domain's full rx ring (backlogged), each running domain's nice value as\n"
-	  "the scheduler has it (nice; null when not running) and the load (\"broker\", with\n"
-	  "the number of proxy threads; busy_ns sums them).\n",
-	  cmd_ps },
-	{ "heap", "heap [--socket PATH] [--json | --audit]",
+	  "they spent in passes that found work (near 100%: the proxy threads limit the system).\n",
+	  NULL, cmd_ps },
+	{ CMD_HEAP, "heap", "heap [--socket PATH] [--json | --audit]",
 	  "Summarise the ownership registry: free slots per size class and objects per owner\n"
-	  "and type. --audit checks the registry's invariants (one owner per object, loan\n"
-	  "counts equal to the calls in flight) and exits 1 when they do not hold.\n",
-	  cmd_heap },
-	{ "crash", "crash [--socket PATH] [--signal NAME | --panic | --at-call N [--point P]]\n"
-		   "                     [--every DURATION [--random]] DOMAIN...  |  crash --stop",
-	  "Crash-inject DOMAIN. By default it is killed now with SIGKILL.\n\n"
-	  "  --signal NAME   send this signal instead (e.g. SEGV, ABRT, TERM)\n"
-	  "  --panic         make it panic inside its own code at its next call\n"
-	  "  --at-call N     ... at its Nth call from now (with --signal: it raises that signal\n"
-	  "                  on itself there instead of panicking)\n"
-	  "  --point P       where in that call: before (reading it), during (default), after (replying)\n"
-	  "  --every DUR     repeat every DUR (e.g. 500ms, 1s) until 'redleaf crash --stop';\n"
-	  "                  with several DOMAINs, take them in turn, or at random with --random\n"
-	  "  --stop          end repeated injection\n\n"
+	  "and type.\n",
+	  NULL, cmd_heap },
+	{ CMD_CRASH, "crash", "crash [--socket PATH] [--signal NAME | --panic | --at-call N [--point P]]\n"
+			      "                     [--every DURATION [--random]] DOMAIN...  |  crash --stop",
+	  "Crash-inject DOMAIN. By default it is killed now with SIGKILL.\n",
 	  "Calls in flight into the domain fail with -ECONNRESET, its heap objects are reclaimed,\n"
 	  "and its manifest's restart policy decides whether it comes back.\n",
 	  cmd_crash },
-	{ "restart", "restart [--socket PATH] DOMAIN",
+	{ CMD_RESTART, "restart", "restart [--socket PATH] DOMAIN",
 	  "Start DOMAIN again after it died (or start one the manifest marks start: false).\n"
 	  "Capabilities to its previous incarnation become stale (-ESTALE); importers named\n"
 	  "in the manifest get fresh ones.\n",
-	  cmd_restart },
-	{ "stop", "stop [--socket PATH]", "Stop the running system and its broker.\n", cmd_stop },
-	{ "bench", "bench BENCHMARK [OPTIONS]",
+	  NULL, cmd_restart },
+	{ CMD_STOP, "stop", "stop [--socket PATH]", "Stop the running system and its broker.\n", NULL, cmd_stop },
+	{ CMD_BENCH, "bench", "bench BENCHMARK [OPTIONS]",
 	  "Run a benchmark with these OPTIONS ('redleaf bench BENCHMARK --help' lists them):\n\n"
 	  "  ipc        cost of cross-domain calls next to floors measured on this machine\n"
 	  "  recovery   block-device throughput while its driver is crash-injected\n"
@@ -449,8 +609,8 @@ static const struct command commands[] = {
 	  "The programs are found in the build tree beside this redleaf (bench/ipc,\n"
 	  "bench/recovery/recovery, bench/proxycost), or under $REDLEAF_BENCH_DIR laid\n"
 	  "out the same way.\n",
-	  cmd_bench },
-	{ "help", "help [COMMAND]", "Show help for redleaf or one of its commands.\n", cmd_help },
+	  NULL, cmd_bench },
+	{ CMD_HELP, "help", "help [COMMAND]", "Show help for redleaf or one of its commands.\n", NULL, cmd_help },
 };
 
 static const struct command *find_command(const char *name)
@@ -472,21 +632,6 @@ static void main_help(FILE *f)
 	fprintf(f, "\n'redleaf COMMAND --help' tells more. --version prints the version.\n");
 }
 
-static int cmd_help(int argc, char **argv)
-{
-	if (argc < 2) {
-		main_help(stdout);
-		return 0;
-	}
-	const struct command *c = find_command(argv[1]);
-	if (!c) {
-		fprintf(stderr, "redleaf help: no command '%s' (see 'redleaf --help')\n", argv[1]);
-		return 2;
-	}
-	print_help(c);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -506,5 +651,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "redleaf: unknown command '%s' (see 'redleaf --help')\n", argv[1]);
 		return 2;
 	}
-	return c->run(argc - 1, argv + 1);
+	struct parsed p;
+	int r = parse_options(c, argc - 1, argv + 1, &p);
+	if (r)
+		return r == HELP_SHOWN ? 0 : r;
+	return c->run(c, &p, argc - 1, argv + 1);
 }

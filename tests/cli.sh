@@ -51,6 +51,40 @@ expect 2 "proxycost: --method: 'foo' is not one of null add take mixed" bench pr
 expect 2 "proxycost: --batch: '0' is not a number in 1..256" bench proxycost --batch 0
 expect 1 "no broker at $sock" ps --socket "$sock"
 expect 1 "no broker at $sock" crash --socket "$sock" d
+# One parser for every command: the same forms everywhere (short, =value, unique prefix, --).
+expect 1 "no broker at $sock" ps -s "$sock"
+expect 1 "no broker at $sock" heap "-s$sock" --json
+expect 1 "no broker at $sock" stop --sock="$sock"
+expect 1 "no broker at $sock" crash --socket "$sock" --every 2s --random --panic -- a b
+expect 1 "no broker at $sock" crash -s "$sock" --at-call=2 --point before --sig ABRT d
+expect 2 "redleaf ps: unknown option '--bogus'" ps --bogus
+expect 2 "redleaf ps: unknown option '-x'" ps -x
+expect 2 "redleaf stop: this command takes no --json" stop --json
+expect 2 "redleaf crash: this command takes no --audit" crash --audit d
+expect 2 "redleaf run: this command takes no --signal" run --signal KILL x.yaml
+expect 2 "redleaf ps: --socket needs a value \\(PATH\\)" ps --socket
+expect 2 "redleaf ps: --socket needs a value \\(PATH\\)" ps --socket --json
+expect 2 "redleaf crash: --signal needs a value \\(NAME\\)" crash --signal
+expect 2 "redleaf crash: takes one DOMAIN \\(several only with --every\\), not also '--signal'" crash d --signal KILL
+expect 2 "redleaf ps: --json takes no value" ps --json=yes
+expect 2 "redleaf crash: option '--s' is ambiguous \\(--socket, --signal, --stop\\)" crash --s x d
+expect 2 "redleaf crash: --signal takes a signal name or number .*not 'FOO'" crash --signal FOO d
+expect 2 "redleaf crash: --signal takes a signal name or number .*not '65'" crash --signal 65 d
+expect 2 "redleaf crash: --at-call takes a count from 1, not 'x'" crash --at-call x d
+expect 2 "redleaf crash: --at-call takes a count from 1, not '4294967296'" crash --at-call 4294967296 d
+expect 2 "redleaf crash: --every takes a duration of at least 1ms and at most 1 day .*not '0.5ms'" crash --every 0.5ms d
+expect 2 "redleaf crash: --every takes a duration .*not '2d'" crash --every 2d d
+expect 2 "redleaf crash: --every takes a duration .*not '86401s'" crash --every 86401s d
+expect 2 "redleaf crash: --every takes a duration .*not 'nans'" crash --every nans d
+expect 2 "redleaf crash: --every does not go with --at-call" crash --every 1s --at-call 2 d
+expect 2 "redleaf crash: --stop takes nothing else" crash --stop d
+expect 2 "redleaf crash: bad domain name 'Big': use only a-z, 0-9, '_' and '-'" crash Big
+expect 2 "redleaf crash: bad domain name 'a,b'" crash --every 1s a,b
+expect 2 "redleaf restart: domain name 'x{31}\\.\\.\\.' is too long \\(at most 31 characters\\)" \
+	restart xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+expect 2 "redleaf crash: takes at most 64 DOMAINs, not 65" crash --every 1s $(seq -f 'd%g' 1 65)
+expect 2 "redleaf restart: needs exactly one DOMAIN" restart a b
+expect 2 "redleaf help: takes one COMMAND, not also 'extra'" help ps extra
 expect 1 "no-such.yaml: error: cannot open: No such file or directory" run --socket "$sock" "$dir/no-such.yaml"
 expect 1 "unknown-iface.yaml:5:15: error: unknown interface 'NoSuchInterface'" \
 	run --socket "$sock" "$here/manifests/bad/unknown-iface.yaml"
@@ -80,5 +114,35 @@ fi
 for cmd in run ps heap crash restart stop bench help; do
 	"$REDLEAF" help "$cmd" | grep -q "usage: redleaf $cmd" || { echo "FAIL: help $cmd" >&2; fail=1; }
 	"$REDLEAF" --help | grep -q "^  $cmd" || { echo "FAIL: --help lists no $cmd" >&2; fail=1; }
+	"$REDLEAF" "$cmd" --help > "$dir/help1" && "$REDLEAF" help "$cmd" > "$dir/help2" &&
+		cmp -s "$dir/help1" "$dir/help2" || { echo "FAIL: $cmd --help is not help $cmd" >&2; fail=1; }
+done
+
+# ... and the whole truth: every option a command's help lists, the command
+# accepts (followed by --help, which then prints the help and exits 0); every
+# option only other commands list, it refuses with "takes no".
+sample() {
+	case "$1" in
+	PATH) echo /nonexistent ;; N) echo 3 ;; P) echo after ;; DUR) echo 1s ;; NAME) echo SEGV ;;
+	'D1[,D2...]') echo a,b ;; *) echo "?" ;;
+	esac
+}
+all=$(for cmd in run ps heap crash restart stop bench help; do "$REDLEAF" help "$cmd"; done |
+	sed -n 's/^  --\([a-z-]*\).*/\1/p' | sort -u)
+for cmd in run ps heap crash restart stop bench help; do
+	"$REDLEAF" help "$cmd" | sed -n 's/^  --\([a-z-]*\)\( [^ ][^ ]*\)\{0,1\} .*/\1\2/p' > "$dir/opts"
+	grep -q '^help$' "$dir/opts" || { echo "FAIL: help $cmd lists no --help" >&2; fail=1; }
+	while read -r name value; do
+		set -- "--$name"
+		[ -n "$value" ] && set -- "$@" "$(sample "$value")"
+		"$REDLEAF" "$cmd" "$@" --help > "$dir/out" 2> "$dir/err" ||
+			{ echo "FAIL: $cmd does not accept $*, which its help lists: $(cat "$dir/err")" >&2; fail=1; }
+	done < "$dir/opts"
+	for name in $all; do
+		grep -q "^$name\( \|$\)" "$dir/opts" && continue
+		"$REDLEAF" "$cmd" "--$name" x > "$dir/out" 2> "$dir/err"
+		[ $? -eq 2 ] && grep -q "redleaf $cmd: this command takes no --$name" "$dir/err" ||
+			{ echo "FAIL: $cmd accepts --$name, which its help does not list" >&2; fail=1; }
+	done
 done
 exit $fail
