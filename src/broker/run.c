@@ -296,6 +296,117 @@ static void stop_proxy_threads(struct broker *b)
 		}
 }
 
+/* --until D1,D2: marks those domains; 0, or 2 (a usage error) after saying why. */
+static int parse_until(struct broker *b, const struct rl_run_options *opt)
+{
+	char *list = strdup(opt->until), *save = NULL;
+
+	if (!list) {
+		fprintf(stderr, "redleaf: out of memory\n");
+		return 2;
+	}
+	for (char *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		const struct rl_manifest_domain *u = rl_manifest_domain(b->m, name);
+		if (!u) {
+			fprintf(stderr, "redleaf: --until: no domain named '%s' in %s\n", name, opt->manifest);
+			free(list);
+			return 2;
+		}
+		unsigned id = (unsigned)(u - b->m->domains + 1);
+		if (!b->until[id])
+			b->until_left++;
+		b->until[id] = true;
+	}
+	free(list);
+	if (!b->until_left) {
+		fprintf(stderr, "redleaf: --until needs domain names\n");
+		return 2;
+	}
+	return 0;
+}
+
+/* Starts every domain the manifest starts, each once it has exec'd; 0 or -1 after saying why. */
+static int start_domains(struct broker *b)
+{
+	char waiting[64];
+
+	if (b->m->poll)
+		snprintf(waiting, sizeof(waiting), "pure polling, never sleep");
+	else
+		snprintf(waiting, sizeof(waiting), "spin %u us by %s then sleep", b->spin_ns / 1000,
+			 b->spin_yield ? "yielding" : "pausing");
+	rl_broker_log(b, "system '%s': %u domain(s), heap %llu MiB (%u slots), waiting: %s, control socket %s",
+		      b->m->system, b->ndom, (unsigned long long)(b->heap.size >> 20), b->heap.hdr->nslots,
+		      waiting, b->socket_path);
+	for (unsigned i = 1; i <= b->ndom; i++) {
+		struct domain *d = &b->dom[i];
+		if (!d->m->start)
+			continue;
+		int ret = rl_spawn_domain(b, d, true);
+		if (ret) {
+			fprintf(stderr, "redleaf: cannot start domain '%s': %s\n", d->name, strerror(-ret));
+			return -1;
+		}
+		rl_broker_log(b, "%s: started, pid %d", d->name, d->pid);
+	}
+	return 0;
+}
+
+/* Starts the proxy threads, pinned where the manifest says; 0 or -1 after saying why. */
+static int start_proxy_threads(struct broker *b)
+{
+	b->proxy_t0 = rl_proxy_ticks();
+	b->proxy_ns0 = rl_now_ns();
+	for (unsigned k = 0; k < b->nworkers; k++) {
+		struct rl_proxy_worker *w = &b->workers[k];
+		w->b = b;
+		w->idx = k;
+		if (pthread_create(&w->thread, NULL, rl_proxy_thread, w)) {
+			fprintf(stderr, "redleaf: cannot start proxy thread %u\n", k);
+			return -1;
+		}
+		w->started = true;
+		if (b->m->broker_cpu >= 0) {
+			cpu_set_t one;
+			CPU_ZERO(&one);
+			CPU_SET(b->m->broker_cpu + (int)k, &one);
+			int perr = pthread_setaffinity_np(w->thread, sizeof(one), &one);
+			if (perr)
+				rl_broker_log(b, "cannot pin proxy thread %u to CPU %d: %s", k,
+					      b->m->broker_cpu + (int)k, strerror(perr));
+		}
+	}
+	return 0;
+}
+
+/* After the event loop: the proxy threads' account, and with --until the final audit. Returns the exit status. */
+static int finish(struct broker *b, const struct rl_run_options *opt)
+{
+	struct rl_proxy_load load;
+	int ret = b->exit_status;
+
+	stop_proxy_threads(b);
+	rl_proxy_load(b, &load);
+	rl_broker_log(b, "proxy thread%s: %llu messages, busy %.3f ms of %.3f s (%.0f ns per message)",
+		      b->nworkers > 1 ? "s" : "", (unsigned long long)load.messages, load.busy_ns / 1e6,
+		      load.up_ns / 1e9, load.messages ? (double)load.busy_ns / (double)load.messages : 0.0);
+	for (unsigned i = 1; i <= b->ndom; i++)
+		if (atomic_load(&b->dom[i].backlogged))
+			rl_broker_log(b, "%llu message(s) waited for room in the rx ring of %s",
+				      (unsigned long long)atomic_load(&b->dom[i].backlogged), b->dom[i].name);
+	if (opt->until) {
+		char why[512];
+		if (rl_proxy_audit(b, why, sizeof(why))) {
+			fprintf(stderr, "redleaf: registry audit failed: %s\n", why);
+			ret = 1;
+		} else {
+			rl_broker_log(b, "registry audit: consistent");
+		}
+	}
+	rl_broker_log(b, "stopping (exit status %d)", ret);
+	return ret;
+}
+
 int rl_cmd_run_system(const struct rl_run_options *opt)
 {
 	static struct broker broker; /* large; one per process */
@@ -322,28 +433,9 @@ int rl_cmd_run_system(const struct rl_run_options *opt)
 		rl_manifest_free(b->m);
 		return 1;
 	}
-	if (opt->until) {
-		char *list = strdup(opt->until), *save = NULL;
-		for (char *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-			const struct rl_manifest_domain *u = rl_manifest_domain(b->m, name);
-			if (!u) {
-				fprintf(stderr, "redleaf: --until: no domain named '%s' in %s\n", name,
-					opt->manifest);
-				free(list);
-				rl_manifest_free(b->m);
-				return 2;
-			}
-			unsigned id = (unsigned)(u - b->m->domains + 1);
-			if (!b->until[id])
-				b->until_left++;
-			b->until[id] = true;
-		}
-		free(list);
-		if (!b->until_left) {
-			fprintf(stderr, "redleaf: --until needs domain names\n");
-			rl_manifest_free(b->m);
-			return 2;
-		}
+	if (opt->until && (ret = parse_until(b, opt))) {
+		rl_manifest_free(b->m);
+		return ret;
 	}
 	snprintf(b->socket_path, sizeof(b->socket_path), "%s", opt->socket);
 
@@ -356,76 +448,12 @@ int rl_cmd_run_system(const struct rl_run_options *opt)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (build(b) || rl_control_open(b)) {
+	if (build(b) || rl_control_open(b) || start_domains(b) || start_proxy_threads(b)) {
 		ret = 1;
 		goto out;
 	}
-	char waiting[64];
-	if (b->m->poll)
-		snprintf(waiting, sizeof(waiting), "pure polling, never sleep");
-	else
-		snprintf(waiting, sizeof(waiting), "spin %u us by %s then sleep", b->spin_ns / 1000,
-			 b->spin_yield ? "yielding" : "pausing");
-	rl_broker_log(b, "system '%s': %u domain(s), heap %llu MiB (%u slots), waiting: %s, control socket %s",
-		      b->m->system, b->ndom, (unsigned long long)(b->heap.size >> 20), b->heap.hdr->nslots,
-		      waiting, b->socket_path);
-	for (unsigned i = 1; i <= b->ndom; i++) {
-		struct domain *d = &b->dom[i];
-		if (!d->m->start)
-			continue;
-		ret = rl_spawn_domain(b, d, true);
-		if (ret) {
-			fprintf(stderr, "redleaf: cannot start domain '%s': %s\n", d->name, strerror(-ret));
-			ret = 1;
-			goto out;
-		}
-		rl_broker_log(b, "%s: started, pid %d", d->name, d->pid);
-	}
-	b->proxy_t0 = rl_proxy_ticks();
-	b->proxy_ns0 = rl_now_ns();
-	for (unsigned k = 0; k < b->nworkers; k++) {
-		struct rl_proxy_worker *w = &b->workers[k];
-		w->b = b;
-		w->idx = k;
-		if (pthread_create(&w->thread, NULL, rl_proxy_thread, w)) {
-			fprintf(stderr, "redleaf: cannot start proxy thread %u\n", k);
-			ret = 1;
-			goto out;
-		}
-		w->started = true;
-		if (b->m->broker_cpu >= 0) {
-			cpu_set_t one;
-			CPU_ZERO(&one);
-			CPU_SET(b->m->broker_cpu + (int)k, &one);
-			int perr = pthread_setaffinity_np(w->thread, sizeof(one), &one);
-			if (perr)
-				rl_broker_log(b, "cannot pin proxy thread %u to CPU %d: %s", k,
-					      b->m->broker_cpu + (int)k, strerror(perr));
-		}
-	}
 	rl_control_loop(b);
-	stop_proxy_threads(b);
-	struct rl_proxy_load load;
-	rl_proxy_load(b, &load);
-	rl_broker_log(b, "proxy thread%s: %llu messages, busy %.3f ms of %.3f s (%.0f ns per message)",
-		      b->nworkers > 1 ? "s" : "", (unsigned long long)load.messages, load.busy_ns / 1e6,
-		      load.up_ns / 1e9, load.messages ? (double)load.busy_ns / (double)load.messages : 0.0);
-	for (unsigned i = 1; i <= b->ndom; i++)
-		if (atomic_load(&b->dom[i].backlogged))
-			rl_broker_log(b, "%llu message(s) waited for room in the rx ring of %s",
-				      (unsigned long long)atomic_load(&b->dom[i].backlogged), b->dom[i].name);
-
-	ret = b->exit_status;
-	if (opt->until) {
-		char why[512];
-		if (rl_proxy_audit(b, why, sizeof(why))) {
-			fprintf(stderr, "redleaf: registry audit failed: %s\n", why);
-			ret = 1;
-		} else {
-			rl_broker_log(b, "registry audit: consistent");
-		}
-	}
-	rl_broker_log(b, "stopping (exit status %d)", ret);
+	ret = finish(b, opt);
 out:
 	stop_proxy_threads(b);
 	teardown(b);

@@ -41,7 +41,7 @@ static bool needs_host(const struct domain *d)
 	return false;
 }
 
-static void child_fail(int pipe_fd, int stage)
+static void __attribute__((noreturn)) child_fail(int pipe_fd, int stage)
 {
 	int msg[2] = { stage, errno };
 	(void)!write(pipe_fd, msg, sizeof(msg));
@@ -54,15 +54,133 @@ static const char *const stage_text[] = {
 };
 #define NSTAGES (sizeof(stage_text) / sizeof(stage_text[0]))
 
+/* What the domain's process is started with: its argv and environment. */
+struct exec_args {
+	char *argv[64];
+	char *envp[8];
+	char env_name[64];
+	char sanitizer_env[2][768];
+};
+
+static void exec_args_build(struct exec_args *x, struct domain *d)
+{
+	unsigned argc = 0, envc = 0;
+
+	x->argv[argc++] = d->name;
+	for (unsigned i = 0; i < d->m->nargs && argc < 63; i++)
+		x->argv[argc++] = d->m->args[i];
+	x->argv[argc] = NULL;
+	snprintf(x->env_name, sizeof(x->env_name), "REDLEAF_DOMAIN=%s", d->name);
+	x->envp[envc++] = x->env_name;
+	/*
+	 * Sanitizer builds: a confined domain cannot run the sanitizers' own
+	 * signal handlers and reports (they open files, use ioctl), so crashes
+	 * must stay plain signals the broker can name; no leak check at exit.
+	 */
+	static const char *const passthrough[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS" };
+	static const char *const confined[] = {
+		"detect_leaks=0:handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_abort=0:color=never",
+		"color=never",
+	};
+	for (unsigned i = 0; i < 2; i++) {
+		const char *v = getenv(passthrough[i]);
+		if (snprintf(x->sanitizer_env[i], sizeof(x->sanitizer_env[i]), "%s=%s%s%s", passthrough[i],
+			     v ? v : "", v && *v ? ":" : "", confined[i]) < (int)sizeof(x->sanitizer_env[i]))
+			x->envp[envc++] = x->sanitizer_env[i];
+	}
+	x->envp[envc] = NULL;
+}
+
+/* Resets the rings and per-run fields before the new process can see them. */
+static void reset_channel(struct domain *d)
+{
+	memset(&d->chan->tx, 0, sizeof(d->chan->tx));
+	memset(&d->chan->rx, 0, sizeof(d->chan->rx));
+	d->chan->ctl.violation = -1;
+	memset(d->chan->ctl.panic_msg, 0, sizeof(d->chan->ctl.panic_msg));
+	d->chan->ctl.broker_pid = getpid();
+	d->kill_reason[0] = 0;
+	d->served = false;
+	atomic_store(&d->injected, false);
+	rl_ring_cons_init(&d->tx, &d->chan->tx);
+	rl_ring_prod_init(&d->rx, &d->chan->rx);
+	d->rx_dirty = false;
+}
+
+/*
+ * The child, between fork and exec: async-signal-safe calls only. Puts the
+ * shared descriptors at 3.., closes everything else, pins, sets the nice
+ * value, drops privileges and executes the binary through binfd. Reports a
+ * failure on pipe_w as (stage, errno) and exits 127.
+ */
+static void __attribute__((noreturn)) child_start(const struct domain *d, const int *fds, int nfds, int pipe_w,
+						  int binfd, int devnull, bool root, bool host, struct exec_args *x)
+{
+	int high[5];
+
+	setpgid(0, 0);
+	/* Move everything out of the way first, so no dup2 below clobbers a source. */
+	if ((pipe_w = fcntl(pipe_w, F_DUPFD, 100)) < 0)
+		_exit(127);
+	if ((binfd = fcntl(binfd, F_DUPFD, 100)) < 0 || (devnull = fcntl(devnull, F_DUPFD, 100)) < 0)
+		child_fail(pipe_w, 0);
+	for (int i = 0; i < nfds; i++)
+		if ((high[i] = fcntl(fds[i], F_DUPFD, 100)) < 0)
+			child_fail(pipe_w, 0);
+	for (int i = 0; i < nfds; i++)
+		if (dup2(high[i], 3 + i) < 0)
+			child_fail(pipe_w, 0);
+	/* Keep 0-7, the error pipe (8) and the binary (9); everything else the broker had is gone. */
+	if (dup2(devnull, 0) < 0 || dup2(2, 1) < 0 || dup2(pipe_w, 8) < 0 || dup2(binfd, 9) < 0)
+		child_fail(pipe_w, 0);
+	pipe_w = 8;
+	binfd = 9;
+	fcntl(8, F_SETFD, FD_CLOEXEC);
+	fcntl(9, F_SETFD, FD_CLOEXEC);
+	syscall(SYS_close_range, 10U, ~0U, 0U);
+	if (d->m->cpu >= 0) {
+		cpu_set_t one;
+		CPU_ZERO(&one);
+		CPU_SET(d->m->cpu, &one);
+		if (sched_setaffinity(0, sizeof(one), &one) < 0)
+			child_fail(pipe_w, 1);
+	}
+	if (d->m->nice_set && setpriority(PRIO_PROCESS, 0, d->m->nice) < 0)
+		child_fail(pipe_w, 4);
+	if (root && !host)
+		unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS); /* best effort */
+	if (root && !host) {
+		if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+		    setresuid(NOBODY, NOBODY, NOBODY) < 0)
+			child_fail(pipe_w, 2);
+	}
+	syscall(SYS_execveat, binfd, "", x->argv, x->envp, AT_EMPTY_PATH);
+	child_fail(pipe_w, 3);
+}
+
+/* Blocks until the child has exec'd (the pipe closes) or says why it could not: 0 or its errno. */
+static int wait_exec(struct broker *b, struct domain *d, int pipe_r, pid_t pid)
+{
+	int msg[2];
+	ssize_t n;
+
+	do
+		n = read(pipe_r, msg, sizeof(msg));
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(msg))
+		return 0;
+	waitpid(pid, NULL, 0);
+	unsigned stage = (unsigned)msg[0] < NSTAGES ? (unsigned)msg[0] : 3;
+	rl_broker_log(b, "%s: cannot start %s: %s: %s", d->name, d->binary, stage_text[stage], strerror(msg[1]));
+	return -msg[1] ? -msg[1] : -EIO;
+}
+
 int rl_spawn_domain(struct broker *b, struct domain *d, bool wait)
 {
 	int fds[5] = { b->heap.heap_fd, -1, b->bell_fd, d->channel_fd, d->devmem_fd };
 	int nfds = d->devmem_fd >= 0 ? 5 : 4;
 	int pipefd[2] = { -1, -1 }, devnull = -1, binfd = -1, ret = 0;
-	char *argv[64];
-	char *envp[8];
-	char env_name[64];
-	unsigned argc = 0, envc = 0;
+	struct exec_args x;
 	bool host = needs_host(d);
 	bool root = geteuid() == 0;
 
@@ -84,109 +202,21 @@ int rl_spawn_domain(struct broker *b, struct domain *d, bool wait)
 		ret = -errno;
 		goto out;
 	}
-
-	argv[argc++] = d->name;
-	for (unsigned i = 0; i < d->m->nargs && argc < 63; i++)
-		argv[argc++] = d->m->args[i];
-	argv[argc] = NULL;
-	snprintf(env_name, sizeof(env_name), "REDLEAF_DOMAIN=%s", d->name);
-	envp[envc++] = env_name;
-	/*
-	 * Sanitizer builds: a confined domain cannot run the sanitizers' own
-	 * signal handlers and reports (they open files, use ioctl), so crashes
-	 * must stay plain signals the broker can name; no leak check at exit.
-	 */
-	static const char *const passthrough[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS" };
-	static const char *const confined[] = {
-		"detect_leaks=0:handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_abort=0:color=never",
-		"color=never",
-	};
-	static char pass_buf[2][768];
-	for (unsigned i = 0; i < 2; i++) {
-		const char *v = getenv(passthrough[i]);
-		if (snprintf(pass_buf[i], sizeof(pass_buf[i]), "%s=%s%s%s", passthrough[i], v ? v : "",
-			     v && *v ? ":" : "", confined[i]) < (int)sizeof(pass_buf[i]))
-			envp[envc++] = pass_buf[i];
-	}
-	envp[envc] = NULL;
-
-	/* Reset the rings and per-run fields before the process can see them. */
-	memset(&d->chan->tx, 0, sizeof(d->chan->tx));
-	memset(&d->chan->rx, 0, sizeof(d->chan->rx));
-	d->chan->ctl.violation = -1;
-	memset(d->chan->ctl.panic_msg, 0, sizeof(d->chan->ctl.panic_msg));
-	d->chan->ctl.broker_pid = getpid();
-	d->kill_reason[0] = 0;
-	d->served = false;
-	atomic_store(&d->injected, false);
-	rl_ring_cons_init(&d->tx, &d->chan->tx);
-	rl_ring_prod_init(&d->rx, &d->chan->rx);
-	d->rx_dirty = false;
+	exec_args_build(&x, d);
+	reset_channel(d);
 
 	pid_t pid = fork();
 	if (pid < 0) {
 		ret = -errno;
 		goto out;
 	}
-	if (pid == 0) {
-		int high[5];
-		setpgid(0, 0);
-		/* Move everything out of the way first, so no dup2 below clobbers a source. */
-		if ((pipefd[1] = fcntl(pipefd[1], F_DUPFD, 100)) < 0)
-			_exit(127);
-		if ((binfd = fcntl(binfd, F_DUPFD, 100)) < 0 || (devnull = fcntl(devnull, F_DUPFD, 100)) < 0)
-			child_fail(pipefd[1], 0);
-		for (int i = 0; i < nfds; i++)
-			if ((high[i] = fcntl(fds[i], F_DUPFD, 100)) < 0)
-				child_fail(pipefd[1], 0);
-		for (int i = 0; i < nfds; i++)
-			if (dup2(high[i], 3 + i) < 0)
-				child_fail(pipefd[1], 0);
-		/* Keep 0-7, the error pipe (8) and the binary (9); everything else the broker had is gone. */
-		if (dup2(devnull, 0) < 0 || dup2(2, 1) < 0 || dup2(pipefd[1], 8) < 0 || dup2(binfd, 9) < 0)
-			child_fail(pipefd[1], 0);
-		pipefd[1] = 8;
-		binfd = 9;
-		fcntl(8, F_SETFD, FD_CLOEXEC);
-		fcntl(9, F_SETFD, FD_CLOEXEC);
-		syscall(SYS_close_range, 10U, ~0U, 0U);
-		if (d->m->cpu >= 0) {
-			cpu_set_t one;
-			CPU_ZERO(&one);
-			CPU_SET(d->m->cpu, &one);
-			if (sched_setaffinity(0, sizeof(one), &one) < 0)
-				child_fail(pipefd[1], 1);
-		}
-		if (d->m->nice_set && setpriority(PRIO_PROCESS, 0, d->m->nice) < 0)
-			child_fail(pipefd[1], 4);
-		if (root && !host)
-			unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS); /* best effort */
-		if (root && !host) {
-			if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
-			    setresuid(NOBODY, NOBODY, NOBODY) < 0)
-				child_fail(pipefd[1], 2);
-		}
-		syscall(SYS_execveat, binfd, "", argv, envp, AT_EMPTY_PATH);
-		child_fail(pipefd[1], 3);
-	}
+	if (pid == 0)
+		child_start(d, fds, nfds, pipefd[1], binfd, devnull, root, host, &x);
 
 	close(pipefd[1]);
 	pipefd[1] = -1;
-	if (wait) {
-		int msg[2];
-		ssize_t n;
-		do
-			n = read(pipefd[0], msg, sizeof(msg));
-		while (n < 0 && errno == EINTR);
-		if (n == (ssize_t)sizeof(msg)) {
-			waitpid(pid, NULL, 0);
-			unsigned stage = (unsigned)msg[0] < NSTAGES ? (unsigned)msg[0] : 3;
-			rl_broker_log(b, "%s: cannot start %s: %s: %s", d->name, d->binary,
-				      stage_text[stage], strerror(msg[1]));
-			ret = -msg[1] ? -msg[1] : -EIO;
-			goto out;
-		}
-	}
+	if (wait && (ret = wait_exec(b, d, pipefd[0], pid)))
+		goto out;
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0) {
 		ret = -errno;
