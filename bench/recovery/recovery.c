@@ -22,7 +22,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -36,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "opts.h"
+#include "options.h"
 #include "procs.h"
 #include "report.h"
 #include "run.h"
@@ -67,61 +66,6 @@ static void path_printf(char *out, size_t len, const char *fmt, ...)
 		fprintf(stderr, "recovery: path too long: %.80s...\n", out);
 		exit(1);
 	}
-}
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: recovery [--seconds N | --quick] [--rounds N] [--every DURATION] [--blocks N]\n"
-		"                [--tail-ms N] [--settle S] [--max-others PCT] [--json FILE]\n"
-		"                [--plot FILE | --no-plot]\n"
-		"                [--redleaf PATH] [--domain-path DIRS]\n"
-		"\n"
-		"The paper's recovery experiment: recbench reads (or writes) 4 KiB blocks\n"
-		"sequentially through a shadow from the RAM block device ramblk, for N seconds,\n"
-		"counting bytes per 10 ms bucket. Each round runs four systems, each with its own\n"
-		"broker: read without crashes, read with ramblk crashed (SIGKILL) every DURATION\n"
-		"(from 0.5 s into the window on: at ~1.5 s, 2.5 s, ...), write without, write with.\n"
-		"throughput (median and p5..p95 over the 10 ms samples, and the mean), the\n"
-		"with/without ratio, the crash count, and recovery times: the broker's (death\n"
-		"seen -> first reply of the new incarnation, from 'redleaf ps --json') and the\n"
-		"client's (the call that spans the crash). Fails (exit 1) if recbench sees any\n"
-		"error, a run has no samples, a crash run has no crash in its window or a\n"
-		"crash without a recovery time, or a run without crashes restarts ramblk.\n"
-		"\n"
-		"  --seconds N       timed window of every run (default 10)\n"
-		"  --quick           3-second runs, one round: a smoke test\n"
-		"  --rounds N        repeat the four systems N times, interleaved (default 1);\n"
-		"                    the table gives medians over rounds and min..max\n"
-		"  --every DURATION  crash period, as 'redleaf crash --every' takes it (default 1s)\n"
-		"  --blocks N        device size in 4 KiB blocks (default 4096 = 16 MiB)\n"
-		"  --tail-ms N       calls recbench keeps making after its window (default 1000)\n"
-		"  --settle S        before each run, wait up to S seconds (default 30; 0: not at\n"
-		"                    all) for a second in which this shared machine is <15%% busy\n"
-		"  --max-others PCT  run a system again (at most 3 times in all) when other\n"
-		"                    processes used more than PCT%% of the machine's CPU time\n"
-		"                    during it (default 10; 100: never)\n"
-		"  --json FILE       results with every sample (default: BUILD/bench/results/recovery.json)\n"
-		"  --plot FILE       PNG of throughput over time (default: the JSON path with .png)\n"
-		"  --no-plot         no plot\n"
-		"  --redleaf PATH    the redleaf binary (default: BUILD/src/redleaf)\n"
-		"  --domain-path DIRS  REDLEAF_DOMAIN_PATH for the broker (default:\n"
-		"                    BUILD/bench/recovery:BUILD/domains)\n"
-		"\n"
-		"BUILD is the build folder this program was built in (two folders up from it).\n"
-		"Progress goes to stderr, the table to stdout. Per-run broker logs are kept\n"
-		"beside the JSON file (FILE-without-.json-logs/), the plot's data files too\n"
-		"(FILE-without-.json-plotdata/, with recovery.gp beside this program to re-plot).\n");
-}
-
-static unsigned parse_uint(const char *opt, const char *v, unsigned min, unsigned max)
-{
-	unsigned long long n;
-	if (rl_parse_count(v, min, max, &n)) {
-		fprintf(stderr, "recovery: %s takes a number from %u to %u, not '%s'\n", opt, min, max, v);
-		exit(2);
-	}
-	return (unsigned)n;
 }
 
 /* The folder of this executable. */
@@ -284,57 +228,164 @@ struct line_buf {
 	size_t len;
 };
 
-/*
- * One system, start to end. Returns 0 when it ran (r->failure says whether
- * its results count), a negative errno when the harness itself failed.
- */
-static int run_one(const struct rec_config *c, char **env, struct rec_run *r)
-{
+/* One run of the broker: its files, its log pipe and where the event loop is. */
+struct broker_run {
 	char manifest[PATH_MAX], socket[PATH_MAX];
-	struct line_buf *lb = calloc(1, sizeof(*lb));
-	FILE *log = NULL;
-	int fds[2] = { -1, -1 }, ret = 0;
-	pid_t pid = -1;
+	struct line_buf lines;
+	FILE *log;
+	int fds[2];
+	pid_t pid;
+	double busy0, steal0, ours0; /* the machine's and our CPU time before the broker started */
+	bool have_busy;
+	bool socket_ready, injecting, inject_stopped, ps_done, eof;
+	unsigned long long next_socket_try, next_ps;
+};
 
-	if (!lb)
-		return -ENOMEM;
-	rec_run_reset(r);
-	path_printf(manifest, sizeof(manifest), "%s/recovery-%s.yaml", tmpdir, r->mode);
-	path_printf(socket, sizeof(socket), "%s/s", tmpdir);
-	if ((ret = write_manifest(c, manifest, r->mode)))
-		goto out;
-	log = fopen(r->log_path, "w");
-	if (!log) {
+/* Writes the run's manifest and log header and starts the broker. Returns 0 or a negative errno. */
+static int broker_start(const struct rec_config *c, char **env, struct rec_run *r, struct broker_run *b)
+{
+	int ret;
+
+	path_printf(b->manifest, sizeof(b->manifest), "%s/recovery-%s.yaml", tmpdir, r->mode);
+	path_printf(b->socket, sizeof(b->socket), "%s/s", tmpdir);
+	if ((ret = write_manifest(c, b->manifest, r->mode)))
+		return ret;
+	b->log = fopen(r->log_path, "w");
+	if (!b->log) {
 		ret = -errno;
 		fprintf(stderr, "recovery: cannot write %s: %s\n", r->log_path, strerror(errno));
-		goto out;
+		return ret;
 	}
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		ret = -errno;
-		goto out;
-	}
+	if (pipe2(b->fds, O_CLOEXEC) < 0)
+		return -errno;
 	/* Room for every line of a long run's report, so the broker never blocks on its log. */
-	fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);
+	fcntl(b->fds[0], F_SETPIPE_SZ, 1 << 20);
 
-	char *argv[] = { (char *)c->redleaf, "run", "--socket", socket, "--until", "recbench", manifest, NULL };
-	fprintf(log, "# %s run --socket %s --until recbench %s\n", c->redleaf, socket, manifest);
-	double busy0 = 0, steal0 = 0, ours0 = our_cpu();
-	bool have_busy = machine_busy(&busy0, &steal0) == 0;
+	char *argv[] = { (char *)c->redleaf, "run", "--socket", b->socket, "--until", "recbench", b->manifest, NULL };
+	fprintf(b->log, "# %s run --socket %s --until recbench %s\n", c->redleaf, b->socket, b->manifest);
+	b->ours0 = our_cpu();
+	b->have_busy = machine_busy(&b->busy0, &b->steal0) == 0;
 	r->launch_ns = rl_procs_now_ns();
-	pid = rl_procs_exec(argv, env, fds[1], fds[1]);
-	close(fds[1]);
-	fds[1] = -1;
-	if (pid < 0) {
-		ret = pid;
-		pid = -1;
-		goto out;
+	b->pid = rl_procs_exec(argv, env, b->fds[1], b->fds[1]);
+	close(b->fds[1]);
+	b->fds[1] = -1;
+	if (b->pid < 0) {
+		ret = b->pid;
+		b->pid = -1;
+		return ret;
 	}
+	return 0;
+}
 
-	bool socket_ready = false, injecting = false, inject_stopped = false, ps_done = false, eof = false;
-	unsigned long long next_socket_try = 0, next_ps = 0;
+/* One whole line of the broker's output: into the log, to rec_run_line(), and progress to stderr. */
+static void log_line(const struct rec_config *c, struct rec_run *r, FILE *log, const char *line,
+		     unsigned long long arrival)
+{
+	fprintf(log, "%s\n", line);
+	switch (rec_run_line(r, line, arrival)) {
+	case REC_EV_START:
+		fprintf(stderr, "recovery:   window started (%u s)\n", c->seconds);
+		break;
+	case REC_EV_CRASH:
+		fprintf(stderr, "recovery:   crash #%u\n", r->crashes[r->ncrashes - 1].number);
+		break;
+	case REC_EV_PANIC:
+		fprintf(stderr, "recovery:   recbench panicked: %s\n", r->panic);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Reads what the broker wrote (b->eof at its end) and hands on every whole line. */
+static void log_read(const struct rec_config *c, struct rec_run *r, struct broker_run *b)
+{
+	struct line_buf *lb = &b->lines;
+	ssize_t got = read(b->fds[0], lb->data + lb->len, sizeof(lb->data) - lb->len - 1);
+	unsigned long long arrival = rl_procs_now_ns();
+	if (got == 0)
+		b->eof = true;
+	if (got <= 0)
+		return;
+	lb->len += (size_t)got;
+	lb->data[lb->len] = 0;
+	char *start = lb->data, *nl;
+	while ((nl = memchr(start, '\n', lb->len - (size_t)(start - lb->data)))) {
+		*nl = 0;
+		log_line(c, r, b->log, start, arrival);
+		start = nl + 1;
+	}
+	lb->len -= (size_t)(start - lb->data);
+	memmove(lb->data, start, lb->len);
+	if (lb->len == sizeof(lb->data) - 1) { /* a line longer than the buffer: drop it */
+		fprintf(b->log, "%s [truncated]\n", lb->data);
+		lb->len = 0;
+	}
+}
+
+/*
+ * Starts crash injection in a crash run and stops it when the window ends.
+ * Returns false when starting it failed (r->failure says why; the run ends).
+ */
+static bool injection_step(const struct rec_config *c, struct rec_run *r, struct broker_run *b,
+			   unsigned long long now)
+{
+	/*
+	 * Crashes start half a second into the window, so they land at 1.5 s,
+	 * 2.5 s, ... and none races the window's end (or our --stop).
+	 */
+	if (r->crash && b->socket_ready && r->started && !b->injecting && !r->timed_end &&
+	    now >= r->started_arrival_ns + INJECT_OFFSET_MS * 1000000ull) {
+		char *answer = NULL;
+		int rc = cli(c, b->socket, &answer, "crash", "--every", c->every, "ramblk");
+		if (rc) {
+			fail_run(r, "'redleaf crash --every %s ramblk' failed (%d): %s", c->every, rc,
+				 answer ? answer : "");
+			free(answer);
+			return false;
+		}
+		free(answer);
+		b->injecting = true;
+	}
+	if (r->timed_end && b->injecting && !b->inject_stopped) {
+		int rc = cli(c, b->socket, NULL, "crash", "--stop", NULL, NULL);
+		if (rc)
+			fail_run(r, "'redleaf crash --stop' failed (%d)", rc);
+		b->inject_stopped = true;
+	}
+	return true;
+}
+
+/* After the window, asks `redleaf ps --json` for ramblk's restarts and recovery times until they are final. */
+static void recoveries_poll(const struct rec_config *c, struct rec_run *r, struct broker_run *b,
+			    unsigned long long now)
+{
+	if (!r->timed_end || b->ps_done || !b->socket_ready || now < b->next_ps)
+		return;
+	char *json = NULL;
+	if (cli(c, b->socket, &json, "ps", "--json", NULL, NULL) == 0 && json)
+		rec_run_ps(r, json);
+	free(json);
+	/*
+	 * Injection has stopped (the answer to --stop came before this ps), so
+	 * ramblk's restarts are final: done when it runs and every restart
+	 * has its recovery time (the first reply of that incarnation).
+	 */
+	if (r->ps_seen && r->ramblk_running && r->nrecoveries >= r->restarts)
+		b->ps_done = true;
+	b->next_ps = rl_procs_now_ns() + PS_RETRY_MS * 1000000ull;
+}
+
+/*
+ * Reads the broker's log until it ends (or the run's deadline passes), and
+ * on the way waits for its socket, drives the crash injection and polls
+ * `redleaf ps`. Returns 0, or a negative errno when poll() fails.
+ */
+static int broker_watch(const struct rec_config *c, struct rec_run *r, struct broker_run *b)
+{
 	unsigned long long deadline = r->launch_ns + (unsigned long long)(START_TIMEOUT_S + c->seconds +
 						c->tail_ms / 1000 + END_TIMEOUT_S) * 1000000000ull;
-	while (!eof) {
+	while (!b->eof) {
 		unsigned long long now = rl_procs_now_ns();
 		if (now >= deadline) {
 			fail_run(r, "the run did not end in time (recbench %s)",
@@ -343,114 +394,60 @@ static int run_one(const struct rec_config *c, char **env, struct rec_run *r)
 			break;
 		}
 		int timeout_ms = 200;
-		if (!socket_ready || (r->timed_end && !ps_done))
+		if (!b->socket_ready || (r->timed_end && !b->ps_done))
 			timeout_ms = 10;
-		struct pollfd p = { .fd = fds[0], .events = POLLIN };
+		struct pollfd p = { .fd = b->fds[0], .events = POLLIN };
 		int n = poll(&p, 1, timeout_ms);
-		if (n < 0 && errno != EINTR) {
-			ret = -errno;
-			break;
-		}
-		if (n > 0) {
-			ssize_t got = read(fds[0], lb->data + lb->len, sizeof(lb->data) - lb->len - 1);
-			unsigned long long arrival = rl_procs_now_ns();
-			if (got == 0)
-				eof = true;
-			if (got > 0) {
-				lb->len += (size_t)got;
-				lb->data[lb->len] = 0;
-				char *start = lb->data, *nl;
-				while ((nl = memchr(start, '\n', lb->len - (size_t)(start - lb->data)))) {
-					*nl = 0;
-					fprintf(log, "%s\n", start);
-					switch (rec_run_line(r, start, arrival)) {
-					case REC_EV_START:
-						fprintf(stderr, "recovery:   window started (%u s)\n", c->seconds);
-						break;
-					case REC_EV_CRASH:
-						fprintf(stderr, "recovery:   crash #%u\n", r->crashes[r->ncrashes - 1].number);
-						break;
-					case REC_EV_PANIC:
-						fprintf(stderr, "recovery:   recbench panicked: %s\n", r->panic);
-						break;
-					default:
-						break;
-					}
-					start = nl + 1;
-				}
-				lb->len -= (size_t)(start - lb->data);
-				memmove(lb->data, start, lb->len);
-				if (lb->len == sizeof(lb->data) - 1) { /* a line longer than the buffer: drop it */
-					fprintf(log, "%s [truncated]\n", lb->data);
-					lb->len = 0;
-				}
-			}
-		}
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0)
+			log_read(c, r, b);
 
 		now = rl_procs_now_ns();
-		if (!socket_ready && now >= next_socket_try) {
-			socket_ready = cli(c, socket, NULL, "ps", NULL, NULL, NULL) == 0;
-			next_socket_try = rl_procs_now_ns() + SOCKET_RETRY_MS * 1000000ull;
+		if (!b->socket_ready && now >= b->next_socket_try) {
+			b->socket_ready = cli(c, b->socket, NULL, "ps", NULL, NULL, NULL) == 0;
+			b->next_socket_try = rl_procs_now_ns() + SOCKET_RETRY_MS * 1000000ull;
 		}
-		/*
-		 * Crashes start half a second into the window, so they land at 1.5 s,
-		 * 2.5 s, ... and none races the window's end (or our --stop).
-		 */
-		if (r->crash && socket_ready && r->started && !injecting && !r->timed_end &&
-		    now >= r->started_arrival_ns + INJECT_OFFSET_MS * 1000000ull) {
-			char *answer = NULL;
-			int rc = cli(c, socket, &answer, "crash", "--every", c->every, "ramblk");
-			if (rc) {
-				fail_run(r, "'redleaf crash --every %s ramblk' failed (%d): %s", c->every, rc,
-					 answer ? answer : "");
-				free(answer);
-				break;
-			}
-			free(answer);
-			injecting = true;
-		}
-		if (r->timed_end && injecting && !inject_stopped) {
-			int rc = cli(c, socket, NULL, "crash", "--stop", NULL, NULL);
-			if (rc)
-				fail_run(r, "'redleaf crash --stop' failed (%d)", rc);
-			inject_stopped = true;
-		}
-		if (r->timed_end && !ps_done && socket_ready && now >= next_ps) {
-			char *json = NULL;
-			if (cli(c, socket, &json, "ps", "--json", NULL, NULL) == 0 && json)
-				rec_run_ps(r, json);
-			free(json);
-			/*
-			 * Injection has stopped (the answer to --stop came before this ps), so
-			 * ramblk's restarts are final: done when it runs and every restart
-			 * has its recovery time (the first reply of that incarnation).
-			 */
-			if (r->ps_seen && r->ramblk_running && r->nrecoveries >= r->restarts)
-				ps_done = true;
-			next_ps = rl_procs_now_ns() + PS_RETRY_MS * 1000000ull;
-		}
+		if (!injection_step(c, r, b, now))
+			break;
+		recoveries_poll(c, r, b, now);
 	}
-	if (lb->len)
-		fprintf(log, "%.*s [no newline]\n", (int)lb->len, lb->data);
+	return 0;
+}
 
-	int status = rl_procs_wait(pid, eof ? END_TIMEOUT_S * 1000 : 0);
-	if (status == -ETIMEDOUT) {
-		fail_run(r, "the broker did not exit; stopped it");
-		status = rl_procs_stop(pid);
-	}
-	pid = -1;
-	r->exit_status = status < 0 ? status : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+/* The machine's CPU time over the run, ours and other processes'. */
+static void cpu_account(struct rec_run *r, const struct broker_run *b)
+{
 	double busy1, steal1;
 	r->wall_s = (double)(rl_procs_now_ns() - r->launch_ns) / 1e9;
-	if (have_busy && !machine_busy(&busy1, &steal1)) {
+	if (b->have_busy && !machine_busy(&busy1, &steal1)) {
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		r->busy_s = busy1 - busy0;
-		r->steal_s = steal1 - steal0;
-		r->ours_s = our_cpu() - ours0;
+		r->busy_s = busy1 - b->busy0;
+		r->steal_s = steal1 - b->steal0;
+		r->ours_s = our_cpu() - b->ours0;
 		r->foreign_s = r->busy_s - r->ours_s > 0 ? r->busy_s - r->ours_s : 0;
 		r->foreign_share = r->foreign_s / ((double)(ncpu > 0 ? ncpu : 1) * r->wall_s);
 	}
+}
 
+/* Logs an unfinished last line and waits for the broker to exit, stopping it when it does not. */
+static void broker_stop(struct rec_run *r, struct broker_run *b)
+{
+	if (b->lines.len)
+		fprintf(b->log, "%.*s [no newline]\n", (int)b->lines.len, b->lines.data);
+
+	int status = rl_procs_wait(b->pid, b->eof ? END_TIMEOUT_S * 1000 : 0);
+	if (status == -ETIMEDOUT) {
+		fail_run(r, "the broker did not exit; stopped it");
+		status = rl_procs_stop(b->pid);
+	}
+	b->pid = -1;
+	r->exit_status = status < 0 ? status : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Whether the run counts: r->failure gets the first reason it does not. Summarises it on the way. */
+static void run_judge(struct rec_run *r)
+{
 	if (r->panic[0])
 		fail_run(r, "recbench panicked: %s", r->panic);
 	if (r->exit_status)
@@ -472,203 +469,191 @@ static int run_one(const struct rec_config *c, char **env, struct rec_run *r)
 			 r->nrecoveries);
 	if (!r->crash && (r->restarts || r->ncrashes))
 		fail_run(r, "ramblk restarted %u time(s) in a run without crash injection", r->restarts);
-out:
-	if (pid > 0)
-		rl_procs_stop(pid);
-	if (fds[0] >= 0)
-		close(fds[0]);
-	if (fds[1] >= 0)
-		close(fds[1]);
-	if (log)
-		fclose(log);
-	unlink(manifest);
-	unlink(socket);
-	free(lb);
+}
+
+/* Ends what broker_start() left running or open, and removes the run's manifest and socket. */
+static void broker_close(struct broker_run *b)
+{
+	if (b->pid > 0)
+		rl_procs_stop(b->pid);
+	if (b->fds[0] >= 0)
+		close(b->fds[0]);
+	if (b->fds[1] >= 0)
+		close(b->fds[1]);
+	if (b->log)
+		fclose(b->log);
+	unlink(b->manifest);
+	unlink(b->socket);
+}
+
+/*
+ * One system, start to end. Returns 0 when it ran (r->failure says whether
+ * its results count), a negative errno when the harness itself failed.
+ */
+static int run_one(const struct rec_config *c, char **env, struct rec_run *r)
+{
+	struct broker_run *b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->fds[0] = b->fds[1] = -1;
+	b->pid = -1;
+	rec_run_reset(r);
+	int ret = broker_start(c, env, r, b);
+	if (!ret) {
+		ret = broker_watch(c, r, b);
+		broker_stop(r, b);
+		cpu_account(r, b);
+		run_judge(r);
+	}
+	broker_close(b);
+	free(b);
 	return ret;
 }
 
-int main(int argc, char **argv)
+/* The length of path without a trailing ".json". */
+static int json_stem_len(const char *path)
 {
-	static const struct option opts[] = {
-		{ "seconds", required_argument, NULL, 's' },
-		{ "quick", no_argument, NULL, 'q' },
-		{ "rounds", required_argument, NULL, 'n' },
-		{ "every", required_argument, NULL, 'e' },
-		{ "blocks", required_argument, NULL, 'b' },
-		{ "tail-ms", required_argument, NULL, 't' },
-		{ "settle", required_argument, NULL, 'S' },
-		{ "max-others", required_argument, NULL, 'm' },
-		{ "json", required_argument, NULL, 'j' },
-		{ "plot", required_argument, NULL, 'p' },
-		{ "no-plot", no_argument, NULL, 'P' },
-		{ "redleaf", required_argument, NULL, 'r' },
-		{ "domain-path", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct rec_config c = {
-		.seconds = 10, .rounds = 1, .tail_ms = 1000, .bucket_ms = 10, .blocks = 4096, .every = "1s",
-		.settle_s = 30, .max_others_pct = 10,
-	};
-	char self[PATH_MAX], redleaf[PATH_MAX], domain_path[2 * PATH_MAX + 2], json[PATH_MAX], plot[PATH_MAX];
-	char script[PATH_MAX];
-	bool no_plot = false, quick = false, seconds_given = false;
-	int opt;
+	size_t n = strlen(path);
+	return (int)(n > 5 && !strcmp(path + n - 5, ".json") ? n - 5 : n);
+}
 
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 's':
-			c.seconds = parse_uint("--seconds", optarg, 1, 1800);
-			seconds_given = true;
-			break;
-		case 'q':
-			quick = true;
-			break;
-		case 'n':
-			c.rounds = parse_uint("--rounds", optarg, 1, 100);
-			break;
-		case 'e':
-			c.every = optarg;
-			break;
-		case 'b':
-			c.blocks = parse_uint("--blocks", optarg, 1, 1u << 20);
-			break;
-		case 't':
-			c.tail_ms = parse_uint("--tail-ms", optarg, 200, 60000);
-			break;
-		case 'S':
-			c.settle_s = parse_uint("--settle", optarg, 0, 3600);
-			break;
-		case 'm':
-			c.max_others_pct = parse_uint("--max-others", optarg, 1, 100);
-			break;
-		case 'j':
-			c.json_path = optarg;
-			break;
-		case 'p':
-			c.plot_path = optarg;
-			break;
-		case 'P':
-			no_plot = true;
-			break;
-		case 'r':
-			c.redleaf = optarg;
-			break;
-		case 'd':
-			c.domain_path = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "recovery: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return 2;
-	}
-	if (quick && seconds_given) {
-		fprintf(stderr, "recovery: --quick sets the duration; give --quick or --seconds, not both\n");
-		return 2;
-	}
-	if (quick) {
-		c.seconds = 3;
-		c.rounds = 1;
-	}
-	if (no_plot && c.plot_path) {
-		fprintf(stderr, "recovery: --plot and --no-plot do not go together\n");
-		return 2;
-	}
-	if (strpbrk(c.every, " \n,\"")) {
-		fprintf(stderr, "recovery: --every takes a duration like 1s or 500ms, not '%s'\n", c.every);
-		return 2;
-	}
-	if (self_dir(self, sizeof(self))) {
+/* Storage for the paths found for what the options did not give, and the logs folder. */
+struct found_paths {
+	char redleaf[PATH_MAX], domain_path[2 * PATH_MAX + 2], json[PATH_MAX], plot[PATH_MAX], script[PATH_MAX];
+	char logdir[PATH_MAX];
+};
+
+/*
+ * The paths the options did not give, found from this program's folder
+ * (BUILD/bench/recovery) and the JSON path, into p. Returns 0, or a
+ * negative errno after saying on stderr what is missing.
+ */
+static int paths_find(struct rec_config *c, bool no_plot, struct found_paths *p)
+{
+	char self[PATH_MAX];
+	int ret;
+
+	if ((ret = self_dir(self, sizeof(self)))) {
 		fprintf(stderr, "recovery: cannot find my own folder\n");
-		return 1;
+		return ret;
 	}
 	/* self is BUILD/bench/recovery */
-	if (!c.redleaf) {
-		path_printf(redleaf, sizeof(redleaf), "%s/../../src/redleaf", self);
-		c.redleaf = redleaf;
+	if (!c->redleaf) {
+		path_printf(p->redleaf, sizeof(p->redleaf), "%s/../../src/redleaf", self);
+		c->redleaf = p->redleaf;
 	}
-	if (!c.domain_path) {
-		path_printf(domain_path, sizeof(domain_path), "%s:%s/../../domains", self, self);
-		c.domain_path = domain_path;
+	if (!c->domain_path) {
+		path_printf(p->domain_path, sizeof(p->domain_path), "%s:%s/../../domains", self, self);
+		c->domain_path = p->domain_path;
 	}
-	if (!c.json_path) {
-		path_printf(json, sizeof(json), "%s/../results/recovery.json", self);
-		c.json_path = json;
+	if (!c->json_path) {
+		path_printf(p->json, sizeof(p->json), "%s/../results/recovery.json", self);
+		c->json_path = p->json;
 	}
-	if (!no_plot && !c.plot_path) {
-		size_t n = strlen(c.json_path);
-		path_printf(plot, sizeof(plot), "%.*s.png", (int)(n > 5 && !strcmp(c.json_path + n - 5, ".json") ? n - 5 : n),
-			 c.json_path);
-		c.plot_path = plot;
+	if (!no_plot && !c->plot_path) {
+		path_printf(p->plot, sizeof(p->plot), "%.*s.png", json_stem_len(c->json_path), c->json_path);
+		c->plot_path = p->plot;
 	}
-	path_printf(script, sizeof(script), "%s/recovery.gp", self);
-	c.plot_script = script;
-	if (access(c.redleaf, X_OK)) {
-		fprintf(stderr, "recovery: no redleaf binary at %s (build it, or give --redleaf)\n", c.redleaf);
-		return 1;
+	path_printf(p->script, sizeof(p->script), "%s/recovery.gp", self);
+	c->plot_script = p->script;
+	if (access(c->redleaf, X_OK)) {
+		ret = -errno;
+		fprintf(stderr, "recovery: no redleaf binary at %s (build it, or give --redleaf)\n", c->redleaf);
+		return ret;
 	}
+	return 0;
+}
 
-	/* Results folder, logs folder, plot data folder. */
-	char base[PATH_MAX], logdir[PATH_MAX];
-	{
-		size_t n = strlen(c.json_path);
-		path_printf(base, sizeof(base), "%.*s", (int)(n > 5 && !strcmp(c.json_path + n - 5, ".json") ? n - 5 : n),
-			 c.json_path);
-		char dir[PATH_MAX];
-		path_printf(dir, sizeof(dir), "%s", c.json_path);
-		char *slash = strrchr(dir, '/');
-		if (slash && slash != dir) {
-			*slash = 0;
-			if (mkdirs(dir)) {
-				fprintf(stderr, "recovery: cannot create %s: %s\n", dir, strerror(errno));
-				return 1;
-			}
-		}
-		path_printf(logdir, sizeof(logdir), "%s-logs", base);
-		path_printf(c.data_dir, sizeof(c.data_dir), "%s-plotdata", base);
-		if (mkdirs(logdir) || (c.plot_path && mkdirs(c.data_dir))) {
-			fprintf(stderr, "recovery: cannot create %s or %s\n", logdir, c.data_dir);
-			return 1;
+/*
+ * The JSON file's folder, the logs folder (p->logdir) and the plot data
+ * folder (c->data_dir). Returns 0, or a negative errno after saying on
+ * stderr which could not be created.
+ */
+static int output_dirs_make(struct rec_config *c, struct found_paths *p)
+{
+	char base[PATH_MAX], dir[PATH_MAX];
+	int ret;
+
+	path_printf(base, sizeof(base), "%.*s", json_stem_len(c->json_path), c->json_path);
+	path_printf(dir, sizeof(dir), "%s", c->json_path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		if ((ret = mkdirs(dir))) {
+			fprintf(stderr, "recovery: cannot create %s: %s\n", dir, strerror(errno));
+			return ret;
 		}
 	}
+	path_printf(p->logdir, sizeof(p->logdir), "%s-logs", base);
+	path_printf(c->data_dir, sizeof(c->data_dir), "%s-plotdata", base);
+	if ((ret = mkdirs(p->logdir)) || (c->plot_path && (ret = mkdirs(c->data_dir)))) {
+		fprintf(stderr, "recovery: cannot create %s or %s\n", p->logdir, c->data_dir);
+		return ret;
+	}
+	return 0;
+}
 
+/* The temporary folder of the runs' manifests and socket, removed at exit. Returns 0 or a negative errno. */
+static int tmpdir_make(void)
+{
 	rl_procs_init();
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/redleaf-recovery.XXXXXX");
 	if (!mkdtemp(tmpdir)) {
+		int ret = -errno;
 		fprintf(stderr, "recovery: cannot create a temporary folder: %s\n", strerror(errno));
-		return 1;
+		return ret;
 	}
 	rl_procs_remove_at_exit(tmpdir, 1);
-	char **env = rl_procs_env(c.domain_path);
-	struct rec_run *runs = calloc((size_t)c.rounds * REC_SYSTEMS, sizeof(*runs));
-	if (!env || !runs) {
-		fprintf(stderr, "recovery: out of memory\n");
-		return 1;
-	}
+	return 0;
+}
+
+/* The files every run makes in tmpdir: its manifest and the broker's socket. */
+static void tmpdir_files_remove_at_exit(void)
+{
+	char p[PATH_MAX];
+
 	/* Removed on every path, even if a run is interrupted, and again after each run. */
 	for (unsigned i = 0; i < REC_SYSTEMS; i += 2) {
-		char p[PATH_MAX];
 		path_printf(p, sizeof(p), "%s/recovery-%s.yaml", tmpdir, modes[i]);
 		rl_procs_remove_at_exit(p, 0);
 	}
-	{
-		char p[PATH_MAX];
-		path_printf(p, sizeof(p), "%s/s", tmpdir);
-		rl_procs_remove_at_exit(p, 0);
-	}
+	path_printf(p, sizeof(p), "%s/s", tmpdir);
+	rl_procs_remove_at_exit(p, 0);
+}
 
-	fprintf(stderr, "recovery: %u round(s) of 4 systems, %u s each, crash every %s; redleaf %s\n", c.rounds,
-		c.seconds, c.every, c.redleaf);
-	int failed = 0;
-	for (unsigned round = 0; round < c.rounds; round++) {
+/*
+ * One system of a round, run again (MAX_ATTEMPTS times in all at most)
+ * while other processes used more of the machine than --max-others allows.
+ * Returns 0, or a negative errno when the harness could not run it (said
+ * on stderr).
+ */
+static int system_run(const struct rec_config *c, char **env, struct rec_run *r)
+{
+	for (unsigned attempt = 1;; attempt++) {
+		r->settle_busy = settle(c->settle_s);
+		int ret = run_one(c, env, r);
+		if (ret) {
+			fprintf(stderr, "recovery: cannot run: %s\n", strerror(-ret));
+			return ret;
+		}
+		r->attempts = attempt;
+		if (r->failure[0] || 100 * r->foreign_share <= c->max_others_pct ||
+		    attempt == MAX_ATTEMPTS)
+			return 0;
+		fprintf(stderr, "recovery:   other processes used %.0f%% of the machine (more than %u%%): "
+				"running it again\n", 100 * r->foreign_share, c->max_others_pct);
+	}
+}
+
+/*
+ * Every round's four systems into runs[round * REC_SYSTEMS + system],
+ * counting the runs that failed in *failed. Returns 0, or a negative errno
+ * when the harness could not run one (said on stderr).
+ */
+static int rounds_run(const struct rec_config *c, char **env, const char *logdir, struct rec_run *runs,
+		      int *failed)
+{
+	for (unsigned round = 0; round < c->rounds; round++) {
 		for (unsigned s = 0; s < REC_SYSTEMS; s++) {
 			struct rec_run *r = &runs[round * REC_SYSTEMS + s];
 			r->mode = modes[s];
@@ -676,24 +661,13 @@ int main(int argc, char **argv)
 			r->round = round;
 			path_printf(r->log_path, sizeof(r->log_path), "%s/%s-%s-r%u.log", logdir, r->mode,
 				 r->crash ? "crash" : "nocrash", round);
-			fprintf(stderr, "recovery: round %u/%u: %s, %s\n", round + 1, c.rounds, r->mode,
+			fprintf(stderr, "recovery: round %u/%u: %s, %s\n", round + 1, c->rounds, r->mode,
 				r->crash ? "crash injection" : "no crashes");
-			for (unsigned attempt = 1;; attempt++) {
-				r->settle_busy = settle(c.settle_s);
-				int ret = run_one(&c, env, r);
-				if (ret) {
-					fprintf(stderr, "recovery: cannot run: %s\n", strerror(-ret));
-					return 1;
-				}
-				r->attempts = attempt;
-				if (r->failure[0] || 100 * r->foreign_share <= c.max_others_pct ||
-				    attempt == MAX_ATTEMPTS)
-					break;
-				fprintf(stderr, "recovery:   other processes used %.0f%% of the machine (more than %u%%): "
-						"running it again\n", 100 * r->foreign_share, c.max_others_pct);
-			}
+			int ret = system_run(c, env, r);
+			if (ret)
+				return ret;
 			if (r->failure[0]) {
-				failed++;
+				(*failed)++;
 				fprintf(stderr, "recovery:   FAILED: %s (log: %s)\n", r->failure, r->log_path);
 			} else {
 				fprintf(stderr, "recovery:   %.0f MB/s mean, %u crash(es) in the window, %u recovery time(s); "
@@ -702,22 +676,59 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+	return 0;
+}
 
+/*
+ * The table on stdout, the JSON file and the plot. Returns 0, or a
+ * negative errno when the JSON file could not be written (the plot is
+ * made where it can be; why not is said on stderr).
+ */
+static int outputs_write(const struct rec_config *c, struct rec_run *runs)
+{
 	struct rec_system_summary sum[REC_SYSTEMS];
-	rec_summarise(&c, runs, c.rounds, sum);
-	rec_print_table(stdout, &c, sum);
+	rec_summarise(c, runs, c->rounds, sum);
+	rec_print_table(stdout, c, sum);
 	fflush(stdout);
 
 	struct utsname u;
 	char uname_text[512] = "";
 	if (!uname(&u))
 		snprintf(uname_text, sizeof(uname_text), "%s %s %s %s", u.sysname, u.release, u.version, u.machine);
-	if (rec_write_json(&c, runs, c.rounds, sum, uname_text))
+	int ret = rec_write_json(c, runs, c->rounds, sum, uname_text);
+	if (!ret)
+		fprintf(stderr, "recovery: results in %s\n", c->json_path);
+	if (c->plot_path && !rec_plot(c, runs))
+		fprintf(stderr, "recovery: plot in %s\n", c->plot_path);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct rec_config c;
+	struct found_paths paths;
+	bool no_plot;
+	int status;
+
+	if (rec_options_parse(argc, argv, &c, &no_plot, &status))
+		return status;
+	if (paths_find(&c, no_plot, &paths) || output_dirs_make(&c, &paths) || tmpdir_make())
+		return 1;
+	char **env = rl_procs_env(c.domain_path);
+	struct rec_run *runs = calloc((size_t)c.rounds * REC_SYSTEMS, sizeof(*runs));
+	if (!env || !runs) {
+		fprintf(stderr, "recovery: out of memory\n");
+		return 1;
+	}
+	tmpdir_files_remove_at_exit();
+
+	fprintf(stderr, "recovery: %u round(s) of 4 systems, %u s each, crash every %s; redleaf %s\n", c.rounds,
+		c.seconds, c.every, c.redleaf);
+	int failed = 0;
+	if (rounds_run(&c, env, paths.logdir, runs, &failed))
+		return 1;
+	if (outputs_write(&c, runs))
 		failed++;
-	else
-		fprintf(stderr, "recovery: results in %s\n", c.json_path);
-	if (c.plot_path && !rec_plot(&c, runs))
-		fprintf(stderr, "recovery: plot in %s\n", c.plot_path);
 
 	for (unsigned i = 0; i < c.rounds * REC_SYSTEMS; i++)
 		rec_run_free(&runs[i]);
