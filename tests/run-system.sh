@@ -3,15 +3,16 @@
 # Runs one system under the broker for a test:
 #   run-system.sh [--until D1,D2] [--expect-status N] [--expect-log TEXT]...
 #                 [--expect-count TEXT MIN]... [--set KEY=VALUE]...
-#                 [--cli "ARGS" | --wait-ps REGEX | --wait-log TEXT MIN]...
-#                 [--threads N] MANIFEST
+#                 [--cli "ARGS" | --wait-ps REGEX | --wait-log TEXT MIN |
+#                  --wait-log-new TEXT N]... [--threads N] MANIFEST
 # --set replaces KEY by VALUE in a private copy of the manifest; --threads
 # gives that copy `broker: {threads: N}` (it must have no broker key). Each --cli
 # runs `redleaf ARGS` against the system once its control socket answers, in
 # order, and must succeed; a --wait-ps step polls `redleaf ps --json` (for at
 # most 10 s) until its output matches the extended regular expression REGEX;
 # a --wait-log step polls the broker's log (for at most 120 s, and fails at
-# once if the broker exits) until it holds MIN lines containing TEXT.
+# once if the broker exits) until it holds MIN lines containing TEXT;
+# --wait-log-new the same until N more such lines than when the step began.
 # The test fails unless the broker exits with the
 # expected status and its log holds every expected line (at least MIN times
 # for --expect-count; the count seen and its rate over the broker's run are
@@ -33,6 +34,7 @@ while [ $# -gt 0 ]; do
 	--cli) printf 'cli %s\n' "$2" >> "$dir/cli"; shift 2 ;;
 	--wait-ps) printf 'wait %s\n' "$2" >> "$dir/cli"; shift 2 ;;
 	--wait-log) printf 'log %s\t%s\n' "$3" "$2" >> "$dir/cli"; shift 3 ;;
+	--wait-log-new) printf 'new %s\t%s\n' "$3" "$2" >> "$dir/cli"; shift 3 ;;
 	--threads) threads=$2; shift 2 ;;
 	*) manifest=$1; shift ;;
 	esac
@@ -82,8 +84,9 @@ if [ -s "$dir/cli" ]; then
 			done
 			continue
 		fi
-		if [ "${step%% *}" = log ]; then
+		if [ "${step%% *}" = log ] || [ "${step%% *}" = new ]; then
 			min=${args%%	*} text=${args#*	}
+			[ "${step%% *}" = new ] && min=$((min + $(grep -cF -- "$text" "$dir/log")))
 			tries=0
 			until [ "$(grep -cF -- "$text" "$dir/log")" -ge "$min" ]; do
 				tries=$((tries + 1))
