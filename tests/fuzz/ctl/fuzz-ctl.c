@@ -19,7 +19,6 @@
  * Usage: fuzz-ctl DIR|FILE...   (exit 0 pass, 1 fail)
  * Built with -DRL_LIBFUZZER, only LLVMFuzzerTestOneInput() is compiled.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -28,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../corpus.h"
 #include "ctl-requests.h"
 
 static const char *current; /* the corpus file being replayed, for failure messages */
@@ -226,15 +226,13 @@ static const struct {
 	{ "bad-length", -EBADMSG }, { "bad-", -EINVAL }, /* flags, names, fields: the last, catch-all */
 };
 
-static void replay_file(const char *dir, const char *name)
+static void replay_file(const char *path)
 {
 	static uint8_t data[INPUT_MAX + 1];
-	static char path[4096];
-	const char *base = name;
+	const char *name = path, *base = path;
 	FILE *f;
 	size_t len;
 
-	snprintf(path, sizeof(path), "%s%s%s", dir ? dir : "", dir ? "/" : "", name);
 	if ((f = fopen(path, "rb")))
 		len = fread(data, 1, sizeof(data), f);
 	if (!f || ferror(f)) {
@@ -407,28 +405,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s DIR|FILE...  |  %s --write-corpus DIR\n", argv[0], argv[0]);
 		return 1;
 	}
-	for (int i = 1; i < argc; i++) {
-		struct dirent **names;
-		int n = scandir(argv[i], &names, NULL, alphasort);
-
-		if (n < 0) { /* a file */
-			replay_file(NULL, argv[i]);
-			files++;
-			continue;
-		}
-		for (int k = 0; k < n; k++) {
-			if (names[k]->d_name[0] != '.') {
-				replay_file(argv[i], names[k]->d_name);
-				files++;
-			}
-			free(names[k]);
-		}
-		free(names);
-	}
+	files = t_corpus_walk(argc - 1, argv + 1, replay_file);
 	if (files)
 		printf("replayed %u corpus files, each whole, cut at every length and with every single edit\n", files);
-	else
-		fprintf(stderr, "FAIL: no corpus files found\n");
 	return files ? 0 : 1;
 }
 

@@ -11,7 +11,6 @@
  * Built with -DRL_LIBFUZZER, only LLVMFuzzerTestOneInput() is compiled, for
  * clang -fsanitize=fuzzer runs with corpus/ as the seed corpus.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../corpus.h"
 #include "manifest.h"
 
 #define FUZZ_PATH "fuzz.yaml"
@@ -102,15 +102,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 
 #ifndef RL_LIBFUZZER
 
-/* xorshift64: the same mutations on every run, so a failure reproduces. */
+/* The same mutations on every run, so a failure reproduces. */
 static uint64_t rng_state;
 
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return t_corpus_rng(&rng_state);
 }
 
 /* Bytes and tokens that steer libyaml and our schema into their corners. */
@@ -168,41 +165,10 @@ static void mutate_and_replay(const uint8_t *data, size_t len, unsigned rounds)
 	free(buf);
 }
 
-static uint8_t *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	size_t cap = 0, n = 0;
-
-	if (!f)
-		return NULL;
-	for (;;) {
-		if (n == cap) {
-			uint8_t *p = realloc(buf, cap ? cap * 2 : 65536);
-
-			if (!p) {
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = p;
-			cap = cap ? cap * 2 : 65536;
-		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-
-		n += got;
-		if (got == 0)
-			break;
-	}
-	fclose(f);
-	*len = n;
-	return buf;
-}
-
 static void replay_file(const char *path)
 {
 	size_t len, step;
-	uint8_t *data = read_file(path, &len);
+	uint8_t *data = t_corpus_read(path, &len);
 
 	if (!data) {
 		fprintf(stderr, "FAIL: cannot read %s: %s\n", path, strerror(errno));
@@ -219,49 +185,15 @@ static void replay_file(const char *path)
 	free(data);
 }
 
-static int by_name(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-static unsigned replay_path(const char *path)
-{
-	struct dirent **names;
-	unsigned files = 0;
-	int n = scandir(path, &names, NULL, by_name);
-
-	if (n < 0) {
-		replay_file(path);
-		return 1;
-	}
-	for (int i = 0; i < n; i++) {
-		char full[4096];
-
-		if (names[i]->d_name[0] != '.') {
-			snprintf(full, sizeof(full), "%s/%s", path, names[i]->d_name);
-			replay_file(full);
-			files++;
-		}
-		free(names[i]);
-	}
-	free(names);
-	return files;
-}
-
 int main(int argc, char **argv)
 {
-	unsigned files = 0;
-
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s DIR|FILE...\n", argv[0]);
 		return 1;
 	}
-	for (int i = 1; i < argc; i++)
-		files += replay_path(argv[i]);
-	if (files == 0) {
-		fprintf(stderr, "FAIL: no corpus files found\n");
+	unsigned files = t_corpus_walk(argc - 1, argv + 1, replay_file);
+	if (!files)
 		return 1;
-	}
 	/* Inputs too large to commit: just over the size limit, and a huge valid-looking one. */
 	current = "generated: 1 MiB + 1 of comments";
 	{

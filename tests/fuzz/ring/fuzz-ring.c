@@ -71,7 +71,6 @@
  * and delivered in the whole replays. Built with -DRL_LIBFUZZER, only
  * LLVMFuzzerTestOneInput() is compiled.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -84,6 +83,7 @@
 #include "../../../src/broker/caps.h"
 #include "../../../src/broker/conts.h"
 #include "../../../src/broker/ownership.h"
+#include "../corpus.h"
 #include "redleaf_idl.h"
 
 #define NDOM 3
@@ -1029,10 +1029,7 @@ static uint64_t rng_state;
 
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return t_corpus_rng(&rng_state);
 }
 
 /* Bytes that steer the script and the broker into their corners. */
@@ -1098,25 +1095,6 @@ static void mutate_and_replay(const uint8_t *data, size_t len, unsigned rounds)
 	free(buf);
 }
 
-static uint8_t *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
-		*len = (size_t)n;
-	} else {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
-
 /*
  * A prefix cut at a step boundary replays steps the whole file replayed
  * already: a few cuts (mostly mid-step, ending in a zero-filled step) are
@@ -1132,7 +1110,7 @@ static uint64_t seed;            /* FUZZ_RING_SEED: other mutations */
 static void replay_file(const char *path)
 {
 	size_t len;
-	uint8_t *data = read_all(path, &len);
+	uint8_t *data = t_corpus_read(path, &len);
 
 	if (!data) {
 		fprintf(stderr, "FAIL: cannot read %s: %s\n", path, strerror(errno));
@@ -1152,35 +1130,6 @@ static void replay_file(const char *path)
 	free(data);
 }
 
-static int by_name(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-static unsigned replay_path(const char *path)
-{
-	struct dirent **names;
-	unsigned files = 0;
-	int n = scandir(path, &names, NULL, by_name);
-
-	if (n < 0) {
-		replay_file(path);
-		return 1;
-	}
-	for (int i = 0; i < n; i++) {
-		char full[4096];
-
-		if (names[i]->d_name[0] != '.') {
-			snprintf(full, sizeof(full), "%s/%s", path, names[i]->d_name);
-			replay_file(full);
-			files++;
-		}
-		free(names[i]);
-	}
-	free(names);
-	return files;
-}
-
 int main(int argc, char **argv)
 {
 	unsigned files = 0;
@@ -1193,12 +1142,9 @@ int main(int argc, char **argv)
 		rounds = (unsigned)strtoul(getenv("FUZZ_RING_ROUNDS"), NULL, 0);
 	if (getenv("FUZZ_RING_SEED"))
 		seed = strtoull(getenv("FUZZ_RING_SEED"), NULL, 0) * 0x2545f4914f6cdd1dull;
-	for (int i = 1; i < argc; i++)
-		files += replay_path(argv[i]);
-	if (files == 0) {
-		fprintf(stderr, "FAIL: no corpus files found\n");
+	files = t_corpus_walk(argc - 1, argv + 1, replay_file);
+	if (!files)
 		return 1;
-	}
 	printf("replayed %u corpus files\n", files);
 	return 0;
 }
