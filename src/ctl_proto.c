@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -47,6 +48,35 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 		va_end(ap);
 	}
 	return code;
+}
+
+const char *rl_ctl_signal_refused(int sig)
+{
+	switch (sig) {
+	case SIGSTOP:
+	case SIGTSTP:
+	case SIGTTIN:
+	case SIGTTOU:
+		return "stops the domain without ending it: its callers would wait for as long as it stays stopped";
+	case SIGCONT:
+	case SIGCHLD:
+	case SIGURG:
+	case SIGWINCH:
+		return "is ignored by default: it would not end the domain";
+	default:
+		return NULL;
+	}
+}
+
+/* A crash signal (0: a panic) that ends a domain; 0 or -EINVAL with why. */
+static int check_signal(const char *what, int sig, char *err, size_t errlen)
+{
+	const char *why = sig > 0 ? rl_ctl_signal_refused(sig) : NULL;
+
+	if (!why)
+		return 0;
+	return fail(err, errlen, -EINVAL, "%s: signal %d (SIG%s) %s", what, sig,
+		    sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", why);
 }
 
 const char *rl_ctl_op_name(unsigned op, char *buf, size_t len)
@@ -150,7 +180,7 @@ static int check_crash(const struct rl_ctl_request *r, char *err, size_t errlen)
 		if (c->at_call || c->point)
 			return fail(err, errlen, -EINVAL, "crash: at_call %u and point %u with a crash now (both must be 0)",
 				    c->at_call, c->point);
-		return 0;
+		return check_signal("crash", c->signal, err, errlen);
 	case RL_CTL_CRASH_AT_CALL:
 		if (c->signal < 0 || c->signal > RL_CTL_SIGNAL_MAX)
 			return fail(err, errlen, -EINVAL, "crash: signal %d out of range (0 for a panic, or 1 to %d)",
@@ -160,7 +190,7 @@ static int check_crash(const struct rl_ctl_request *r, char *err, size_t errlen)
 		if (c->point > RL_CTL_POINT_AFTER)
 			return fail(err, errlen, -EINVAL, "crash: point %u out of range (0 during, 1 before, 2 after)",
 				    c->point);
-		return 0;
+		return check_signal("crash", c->signal, err, errlen);
 	default:
 		return fail(err, errlen, -EINVAL, "crash: 'when' %u out of range (0 now, 1 at a call)", c->when);
 	}
@@ -177,6 +207,8 @@ static int check_crash_every(const struct rl_ctl_request *r, char *err, size_t e
 	if (e->signal < 0 || e->signal > RL_CTL_SIGNAL_MAX)
 		return fail(err, errlen, -EINVAL, "crash-every: signal %d out of range (0 for a panic, or 1 to %d)",
 			    (int)e->signal, RL_CTL_SIGNAL_MAX);
+	if (check_signal("crash-every", e->signal, err, errlen))
+		return -EINVAL;
 	if (e->pick > RL_CTL_PICK_RANDOM)
 		return fail(err, errlen, -EINVAL, "crash-every: pick %u out of range (0 in turn, 1 at random)", e->pick);
 	if (!all_zero(e->reserved, sizeof(e->reserved)))

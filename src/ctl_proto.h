@@ -191,6 +191,13 @@ void rl_ctl_reply_init(struct rl_ctl_reply *reply, unsigned op, int status, size
  */
 int rl_ctl_reply_decode(const void *buf, size_t len, struct rl_ctl_reply *out, char *err, size_t errlen);
 
+/*
+ * Why crash-injecting signal sig would not crash a domain (it stops it,
+ * continues it, or is ignored by default: its callers would wait, or
+ * nothing would happen), or NULL when it ends a process by default.
+ */
+const char *rl_ctl_signal_refused(int sig);
+
 struct sockaddr_un;
 /* The address of the socket at path; 0 or -ENAMETOOLONG. */
 int rl_ctl_socket_address(const char *path, struct sockaddr_un *sa);

@@ -266,6 +266,9 @@ static int take_option(const struct command *c, const struct option_row *o, cons
 		if (p->value[o->id].signal < 0)
 			return usage(c, "--%s takes a signal name or number (e.g. KILL, SEGV, ABRT, TERM, 9), not '%s'",
 				     o->name, text);
+		if (rl_ctl_signal_refused(p->value[o->id].signal))
+			return usage(c, "--%s %s: that signal %s", o->name, text,
+				     rl_ctl_signal_refused(p->value[o->id].signal));
 		return 0;
 	}
 	return 0;

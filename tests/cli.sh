@@ -37,6 +37,8 @@ expect 2 "redleaf crash: --point is before, during or after, not 'later'" crash 
 expect 2 "redleaf crash: --every takes a duration of at least 1ms" crash --every 5parsecs d
 expect 2 "redleaf crash: --random picks a domain" crash --random d
 expect 2 "redleaf crash: --signal does not go with --panic" crash --signal KILL --panic d
+expect 2 "redleaf crash: --signal STOP: that signal stops the domain without ending it" crash --signal STOP d
+expect 2 "redleaf crash: --signal winch: that signal is ignored by default" crash --signal winch --every 1s d
 expect 2 "redleaf restart: needs exactly one DOMAIN" restart
 expect 2 "redleaf help: no command 'nope'" help nope
 expect 2 "redleaf bench: needs a BENCHMARK name" bench

@@ -117,8 +117,17 @@ static void __attribute__((noreturn)) child_start(const struct domain *d, const 
 						  int binfd, int devnull, bool root, bool host, struct exec_args *x)
 {
 	int high[5];
+	sigset_t none;
 
 	setpgid(0, 0);
+	/*
+	 * The broker blocks SIGINT, SIGTERM and SIGHUP (its event thread reads
+	 * them) and ignores SIGPIPE; a domain starts with neither, or a signal
+	 * injected from the CLI would not reach it.
+	 */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
 	/* Move everything out of the way first, so no dup2 below clobbers a source. */
 	if ((pipe_w = fcntl(pipe_w, F_DUPFD, 100)) < 0)
 		_exit(127);

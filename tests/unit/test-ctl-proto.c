@@ -241,6 +241,11 @@ static void test_bad_bodies(void)
 	BAD(c->signal = -1, -EINVAL, "crash: signal -1 out of range");
 	BAD(c->at_call = 0, -EINVAL, "crash: at_call 0");
 	BAD(c->reserved[5] = 1, -EINVAL, "crash: reserved bytes are not 0");
+	/* Signals that would not end the domain: a stopped one leaves its callers waiting. */
+	BAD(c->signal = SIGSTOP, -EINVAL, "crash: signal 19 (SIGSTOP) stops the domain without ending it");
+	BAD((c->when = RL_CTL_CRASH_NOW, c->at_call = 0, c->signal = SIGTSTP), -EINVAL, "(SIGTSTP) stops the domain");
+	BAD((c->when = RL_CTL_CRASH_NOW, c->at_call = 0, c->signal = SIGCHLD), -EINVAL,
+	    "(SIGCHLD) is ignored by default: it would not end the domain");
 	BAD((c->when = RL_CTL_CRASH_NOW, c->at_call = 0), -EINVAL, "crash: signal 0 out of range (1 to 64)");
 	BAD((c->when = RL_CTL_CRASH_NOW, c->signal = 9), -EINVAL, "at_call 1 and point 0 with a crash now");
 	BAD((c->when = RL_CTL_CRASH_NOW, c->signal = 9, c->at_call = 0, c->point = 2), -EINVAL, "point 2 with a crash now");
@@ -257,6 +262,7 @@ static void test_bad_bodies(void)
 	BAD(e->period_ns = RL_CTL_PERIOD_MAX_NS + 1, -EINVAL, "period 86400000000001 ns out of range");
 	BAD(e->signal = 99, -EINVAL, "crash-every: signal 99 out of range");
 	BAD(e->pick = 2, -EINVAL, "crash-every: pick 2 out of range");
+	BAD(e->signal = SIGCONT, -EINVAL, "crash-every: signal 18 (SIGCONT) is ignored by default");
 	BAD(e->reserved[0] = 1, -EINVAL, "crash-every: reserved bytes are not 0");
 	BAD(e->nnames = 0, -EINVAL, "crash-every: 0 domain names (1 to 64)");
 	BAD(e->nnames = 200, -EINVAL, "crash-every: 200 domain names (1 to 64)");
