@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Runs one system under the broker for a test:
 #   run-system.sh [--until D1,D2] [--expect-status N] [--expect-log TEXT]...
-#                 [--expect-count TEXT MIN]... [--set KEY=VALUE]...
+#                 [--expect-count TEXT MIN]... [--forbid-line-start TEXT]...
+#                 [--set KEY=VALUE]...
 #                 [--cli "ARGS" | --wait-ps REGEX | --wait-log TEXT MIN |
 #                  --wait-log-new TEXT N]... [--threads N] MANIFEST
 # --set replaces KEY by VALUE in a private copy of the manifest; --threads
@@ -16,13 +17,13 @@
 # The test fails unless the broker exits with the
 # expected status and its log holds every expected line (at least MIN times
 # for --expect-count; the count seen and its rate over the broker's run are
-# printed either way). The broker and its domains are ended on every path
+# printed either way) and no line of it starts with a --forbid-line-start TEXT. The broker and its domains are ended on every path
 # (domains die with the broker: PDEATHSIG).
 set -u
 until_list= expect_status=0 manifest= threads=
 . "$(dirname "$0")/lib.sh"
 rl_test_setup rl-test
-: > "$dir/expect"; : > "$dir/count"; : > "$dir/cli"; : > "$dir/set"
+: > "$dir/expect"; : > "$dir/count"; : > "$dir/cli"; : > "$dir/set"; : > "$dir/forbid"
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -30,6 +31,7 @@ while [ $# -gt 0 ]; do
 	--expect-status) expect_status=$2; shift 2 ;;
 	--expect-log) printf '%s\n' "$2" >> "$dir/expect"; shift 2 ;;
 	--expect-count) printf '%s\t%s\n' "$3" "$2" >> "$dir/count"; shift 3 ;;
+	--forbid-line-start) printf '%s\n' "$2" >> "$dir/forbid"; shift 2 ;;
 	--set) printf '%s\n' "$2" >> "$dir/set"; shift 2 ;;
 	--cli) printf 'cli %s\n' "$2" >> "$dir/cli"; shift 2 ;;
 	--wait-ps) printf 'wait %s\n' "$2" >> "$dir/cli"; shift 2 ;;
@@ -125,6 +127,12 @@ while IFS= read -r line; do
 		fail=1
 	fi
 done < "$dir/expect"
+while IFS= read -r start; do
+	if awk -v s="$start" 'index($0, s) == 1 { found = 1 } END { exit !found }' "$dir/log"; then
+		echo "FAIL: a log line starts with: $start" >&2
+		fail=1
+	fi
+done < "$dir/forbid"
 # The broker's run time, from its last timestamped line: "redleaf[  12.345]: ...".
 secs=$(sed -n 's/^redleaf\[ *\([0-9]*\.[0-9]*\)\].*/\1/p' "$dir/log" | tail -n 1)
 while IFS="$(printf '\t')" read -r min line; do

@@ -173,6 +173,91 @@ void rl_control_close(struct broker *b)
 #define EV_WAKE 0xffff0003u
 #define EV_INJECT 0xffff0004u
 
+/* ---- domains' output ---- */
+
+/* One line (or piece of a long one) of d's output: rate-limited, control characters escaped, logged. */
+static void output_emit(struct broker *b, struct domain *d, const char *p, size_t len)
+{
+	uint64_t now = rl_now_ns(), elapsed = now - d->out_refill_ns;
+
+	if (elapsed > 10000000000ull)
+		elapsed = 10000000000ull;
+	uint64_t add = elapsed / 1000 * RL_OUTPUT_RATE / 1000000;
+	if (add) {
+		d->out_budget = d->out_budget + add > RL_OUTPUT_BURST ? RL_OUTPUT_BURST : d->out_budget + add;
+		d->out_refill_ns = now;
+	}
+	if (len + 1 > d->out_budget) {
+		d->out_dropped += len + 1;
+		return;
+	}
+	d->out_budget -= len + 1;
+	if (d->out_dropped) {
+		rl_broker_log(b, "%s: %llu bytes of its output dropped (more than %u bytes a second)", d->name,
+			      (unsigned long long)d->out_dropped, RL_OUTPUT_RATE);
+		d->out_dropped = 0;
+	}
+	char text[RL_OUTPUT_LINE * 4 + 1];
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '\t' || (c >= 0x20 && c != 0x7f))
+			text[n++] = (char)c;
+		else
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "\\x%02x", c);
+	}
+	text[n] = 0;
+	rl_broker_log_output(b, d, text);
+}
+
+/* Ends d's output: its last unended line, what was dropped, the pipe. */
+static void output_close(struct broker *b, struct domain *d, int epfd)
+{
+	if (d->out_len)
+		output_emit(b, d, d->out_line, d->out_len);
+	d->out_len = 0;
+	if (d->out_dropped)
+		rl_broker_log(b, "%s: %llu bytes of its output dropped (more than %u bytes a second)", d->name,
+			      (unsigned long long)d->out_dropped, RL_OUTPUT_RATE);
+	d->out_dropped = 0;
+	if (epfd >= 0)
+		epoll_ctl(epfd, EPOLL_CTL_DEL, d->out_fd, NULL);
+	close(d->out_fd);
+	d->out_fd = -1;
+}
+
+void rl_control_output(struct broker *b, struct domain *d, int epfd, bool to_end)
+{
+	char buf[4096];
+
+	/* A bounded share per call unless the domain is dead: a chatty domain cannot starve the loop. */
+	for (unsigned chunk = 0; d->out_fd >= 0 && (to_end || chunk < 16); chunk++) {
+		ssize_t n = read(d->out_fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 || (n < 0 && errno != EAGAIN)) {
+			output_close(b, d, epfd);
+			return;
+		}
+		if (n < 0)
+			break;
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n') {
+				output_emit(b, d, d->out_line, d->out_len);
+				d->out_len = 0;
+				continue;
+			}
+			d->out_line[d->out_len++] = buf[i];
+			if (d->out_len == RL_OUTPUT_LINE) {
+				output_emit(b, d, d->out_line, d->out_len);
+				d->out_len = 0;
+			}
+		}
+	}
+	if (to_end && d->out_fd >= 0)
+		output_close(b, d, epfd);
+}
+
 static void reap(struct broker *b, struct domain *d, int epfd)
 {
 	siginfo_t si;
@@ -183,6 +268,9 @@ static void reap(struct broker *b, struct domain *d, int epfd)
 	epoll_ctl(epfd, EPOLL_CTL_DEL, d->pidfd, NULL);
 	close(d->pidfd);
 	d->pidfd = -1;
+	/* Its last words (a panic's message) come before its death in the log. */
+	if (d->out_fd >= 0)
+		rl_control_output(b, d, epfd, true);
 	rl_describe_death(d, si.si_code, si.si_status);
 	char why[sizeof(d->cause)];
 	if (rl_spawn_failure(d, why, sizeof(why)))
@@ -223,6 +311,9 @@ void rl_control_loop(struct broker *b)
 			continue;
 		ev = (struct epoll_event){ .events = EPOLLIN, .data.u32 = i };
 		epoll_ctl(epfd, EPOLL_CTL_ADD, b->dom[i].pidfd, &ev);
+		ev.data.u32 = RL_EV_OUTPUT | i;
+		if (b->dom[i].out_fd >= 0)
+			epoll_ctl(epfd, EPOLL_CTL_ADD, b->dom[i].out_fd, &ev);
 	}
 
 	while (!atomic_load(&b->stop)) {
@@ -247,6 +338,9 @@ void rl_control_loop(struct broker *b)
 				}
 			} else if (tag >= 1 && tag <= b->ndom && b->dom[tag].pidfd >= 0) {
 				reap(b, &b->dom[tag], epfd);
+			} else if ((tag & RL_EV_OUTPUT) && (tag & 0xffff) >= 1 && (tag & 0xffff) <= b->ndom &&
+				   b->dom[tag & 0xffff].out_fd >= 0) {
+				rl_control_output(b, &b->dom[tag & 0xffff], epfd, false);
 			}
 		}
 	}

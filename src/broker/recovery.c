@@ -216,6 +216,8 @@ int rl_recovery_restart(struct broker *b, struct domain *d)
 	if (b->epoll_fd >= 0) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = d->id };
 		epoll_ctl(b->epoll_fd, EPOLL_CTL_ADD, d->pidfd, &ev);
+		ev.data.u32 = RL_EV_OUTPUT | d->id;
+		epoll_ctl(b->epoll_fd, EPOLL_CTL_ADD, d->out_fd, &ev);
 	}
 	/* Everyone importing from d gets a fresh handle; the old one now says -ESTALE. */
 	for (unsigned i = 1; i <= b->ndom; i++)

@@ -197,6 +197,7 @@ static int build(struct broker *b)
 		d->m = md;
 		d->pidfd = -1;
 		d->start_pipe = -1;
+		d->out_fd = -1;
 		d->devmem_fd = -1;
 		d->loans_head = UINT32_MAX;
 		snprintf(d->name, sizeof(d->name), "%s", md->name);
@@ -244,13 +245,15 @@ static void kill_and_reap(struct broker *b)
 {
 	for (unsigned i = 1; i <= b->ndom; i++) {
 		struct domain *d = &b->dom[i];
-		if (d->pidfd < 0)
-			continue;
-		syscall(SYS_pidfd_send_signal, d->pidfd, SIGKILL, NULL, 0);
-		siginfo_t si;
-		waitid(P_PIDFD, (id_t)d->pidfd, &si, WEXITED);
-		close(d->pidfd);
-		d->pidfd = -1;
+		if (d->pidfd >= 0) {
+			syscall(SYS_pidfd_send_signal, d->pidfd, SIGKILL, NULL, 0);
+			siginfo_t si;
+			waitid(P_PIDFD, (id_t)d->pidfd, &si, WEXITED);
+			close(d->pidfd);
+			d->pidfd = -1;
+		}
+		if (d->out_fd >= 0) /* what it wrote before the end */
+			rl_control_output(b, d, -1, true);
 	}
 	for (unsigned i = 1; i <= b->ndom; i++) {
 		if (b->dom[i].start_pipe >= 0)

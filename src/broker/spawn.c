@@ -114,7 +114,8 @@ static void reset_channel(struct domain *d)
  * failure on pipe_w as (stage, errno) and exits 127.
  */
 static void __attribute__((noreturn)) child_start(const struct domain *d, const int *fds, int nfds, int pipe_w,
-						  int binfd, int devnull, bool root, bool host, struct exec_args *x)
+						  int binfd, int devnull, int out_w, bool root, bool host,
+						  struct exec_args *x)
 {
 	int high[5];
 	sigset_t none;
@@ -131,7 +132,8 @@ static void __attribute__((noreturn)) child_start(const struct domain *d, const 
 	/* Move everything out of the way first, so no dup2 below clobbers a source. */
 	if ((pipe_w = fcntl(pipe_w, F_DUPFD, 100)) < 0)
 		_exit(127);
-	if ((binfd = fcntl(binfd, F_DUPFD, 100)) < 0 || (devnull = fcntl(devnull, F_DUPFD, 100)) < 0)
+	if ((binfd = fcntl(binfd, F_DUPFD, 100)) < 0 || (devnull = fcntl(devnull, F_DUPFD, 100)) < 0 ||
+	    (out_w = fcntl(out_w, F_DUPFD, 100)) < 0)
 		child_fail(pipe_w, 0);
 	for (int i = 0; i < nfds; i++)
 		if ((high[i] = fcntl(fds[i], F_DUPFD, 100)) < 0)
@@ -139,8 +141,12 @@ static void __attribute__((noreturn)) child_start(const struct domain *d, const 
 	for (int i = 0; i < nfds; i++)
 		if (dup2(high[i], 3 + i) < 0)
 			child_fail(pipe_w, 0);
-	/* Keep 0-7, the error pipe (8) and the binary (9); everything else the broker had is gone. */
-	if (dup2(devnull, 0) < 0 || dup2(2, 1) < 0 || dup2(pipe_w, 8) < 0 || dup2(binfd, 9) < 0)
+	/*
+	 * Keep 0-7, the error pipe (8) and the binary (9); everything else the
+	 * broker had is gone. stdout and stderr are the broker's output pipe.
+	 */
+	if (dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(out_w, 2) < 0 || dup2(pipe_w, 8) < 0 ||
+	    dup2(binfd, 9) < 0)
 		child_fail(pipe_w, 0);
 	pipe_w = 8;
 	binfd = 9;
@@ -188,7 +194,7 @@ int rl_spawn_domain(struct broker *b, struct domain *d, bool wait)
 {
 	int fds[5] = { b->heap.heap_fd, -1, b->bell_fd, d->channel_fd, d->devmem_fd };
 	int nfds = d->devmem_fd >= 0 ? 5 : 4;
-	int pipefd[2] = { -1, -1 }, devnull = -1, binfd = -1, ret = 0;
+	int pipefd[2] = { -1, -1 }, out[2] = { -1, -1 }, devnull = -1, binfd = -1, ret = 0;
 	struct exec_args x;
 	bool host = needs_host(d);
 	bool root = geteuid() == 0;
@@ -207,7 +213,7 @@ int rl_spawn_domain(struct broker *b, struct domain *d, bool wait)
 		goto out;
 	}
 	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (devnull < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+	if (devnull < 0 || pipe2(pipefd, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
 		ret = -errno;
 		goto out;
 	}
@@ -220,10 +226,12 @@ int rl_spawn_domain(struct broker *b, struct domain *d, bool wait)
 		goto out;
 	}
 	if (pid == 0)
-		child_start(d, fds, nfds, pipefd[1], binfd, devnull, root, host, &x);
+		child_start(d, fds, nfds, pipefd[1], binfd, devnull, out[1], root, host, &x);
 
 	close(pipefd[1]);
 	pipefd[1] = -1;
+	close(out[1]);
+	out[1] = -1;
 	if (wait && (ret = wait_exec(b, d, pipefd[0], pid)))
 		goto out;
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -235,6 +243,12 @@ int rl_spawn_domain(struct broker *b, struct domain *d, bool wait)
 	}
 	d->pid = pid;
 	d->pidfd = pidfd;
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	d->out_fd = out[0]; /* the event thread's from here on */
+	out[0] = -1;
+	d->out_len = 0;
+	d->out_budget = RL_OUTPUT_BURST;
+	d->out_refill_ns = rl_now_ns();
 	if (!wait) {
 		/* The child has exited or exec'd by the time anyone reads it: no need to block. */
 		d->start_pipe = pipefd[0];
@@ -253,6 +267,10 @@ out:
 		close(pipefd[0]);
 	if (pipefd[1] >= 0)
 		close(pipefd[1]);
+	if (out[0] >= 0)
+		close(out[0]);
+	if (out[1] >= 0)
+		close(out[1]);
 	return ret;
 }
 

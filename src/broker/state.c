@@ -30,6 +30,15 @@ void rl_broker_log(struct broker *b, const char *fmt, ...)
 	pthread_mutex_unlock(&log_lock);
 }
 
+void rl_broker_log_output(struct broker *b, const struct domain *d, const char *text)
+{
+	if (b->quiet)
+		return;
+	pthread_mutex_lock(&log_lock);
+	fprintf(stderr, "[%s] %s\n", d->name, text);
+	pthread_mutex_unlock(&log_lock);
+}
+
 void rl_broker_ring_bell(struct broker *b)
 {
 	atomic_fetch_add(&b->bell->word, 1);

@@ -57,6 +57,11 @@ struct cap_entry {
 };
 
 #define RL_RECOVERY_LOG 4096 /* recovery times kept per domain for `ps --json` */
+#define RL_OUTPUT_LINE 512      /* a longer line of domain output is logged in pieces */
+#define RL_OUTPUT_RATE 16384    /* bytes of output a second a domain may log ... */
+#define RL_OUTPUT_BURST 65536   /* ... after a burst of this many */
+/* Event-loop tag of a domain's output: RL_EV_OUTPUT | its id. */
+#define RL_EV_OUTPUT 0x10000u
 
 /* Messages for a domain whose rx ring was full, in order. */
 struct backlog {
@@ -83,6 +88,19 @@ struct domain {
 	 * reads it when it reaps the process (-1 when none).
 	 */
 	int start_pipe;
+	/*
+	 * The read end of the domain's stdout and stderr (-1 when none): the
+	 * event thread logs it line by line, prefixed with the domain's name,
+	 * control characters escaped, at most RL_OUTPUT_RATE bytes a second.
+	 * Written by whoever spawns the domain before the event thread polls it;
+	 * closed by the event thread (at end of file or when it reaps the domain).
+	 */
+	int out_fd;
+	char out_line[RL_OUTPUT_LINE];
+	unsigned out_len;        /* bytes of a line not yet ended */
+	uint64_t out_budget;     /* bytes it may still log now */
+	uint64_t out_refill_ns;  /* when out_budget was last refilled */
+	uint64_t out_dropped;    /* bytes dropped and not yet reported */
 	int channel_fd;
 	int devmem_fd; /* device memory kept across restarts, or -1 */
 	struct rl_chan *chan;
@@ -211,6 +229,8 @@ struct broker {
 
 /* The log: one line, prefixed with the time since the broker started. */
 void rl_broker_log(struct broker *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One line of d's own output, as "[name] text" (text already made printable). */
+void rl_broker_log_output(struct broker *b, const struct domain *d, const char *text);
 /* Wakes every sleeping proxy thread. */
 void rl_broker_ring_bell(struct broker *b);
 /* Asks the broker to stop (from any thread): ends the event loop promptly. */

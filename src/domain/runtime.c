@@ -128,7 +128,7 @@ void __rl_runtime_init(struct rl_chan *chan, struct rl_bell *bell, const struct 
 void rl_log(const char *fmt, ...)
 {
 	char buf[512];
-	int n = snprintf(buf, sizeof(buf), "[%s] ", runtime.name);
+	int n = 0; /* the broker prefixes the line with this domain's name */
 	va_list ap;
 
 	va_start(ap, fmt);
