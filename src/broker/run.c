@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -417,6 +418,12 @@ int rl_cmd_run_system(const struct rl_run_options *opt)
 	char err[1024];
 	int ret;
 
+	/*
+	 * Not dumpable: a process of the broker's user (its domains, when the
+	 * broker does not run as root) cannot open /proc/BROKER/mem or its
+	 * descriptors, and so cannot write the registry behind its back.
+	 */
+	prctl(PR_SET_DUMPABLE, 0);
 	memset(b, 0, sizeof(*b));
 	b->control_fd = -1;
 	b->epoll_fd = -1;
