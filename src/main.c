@@ -80,7 +80,7 @@ static const struct option_row {
 	  "stop when all these domains have ended; exit with the first\n"
 	  "non-zero status among them (128+signal if one was killed), or 1\n"
 	  "if the registry audit at the end finds a leak" },
-	{ OPT_QUIET, "quiet", 'q', VALUE_NONE, NULL, ON(CMD_RUN), "do not log to stderr" },
+	{ OPT_QUIET, "quiet", 'q', VALUE_NONE, NULL, ON(CMD_RUN), "no broker log lines on stderr (domains' output still shows)" },
 	{ OPT_JSON, "json", 0, VALUE_NONE, NULL, ON(CMD_PS),
 	  "as JSON, adding every recovery time kept (recoveries_ns), the\n"
 	  "messages that waited for room in the domain's full rx ring\n"
