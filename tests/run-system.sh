@@ -59,46 +59,38 @@ sock="$dir/control.sock"
 "$REDLEAF" run --socket "$sock" ${until_list:+--until "$until_list"} "$dir/manifest.yaml" 2> "$dir/log" &
 pid=$!
 fail=0
-if [ -s "$dir/cli" ]; then
-	# Wait until the broker answers (bounded), then drive it.
-	tries=0
-	until "$REDLEAF" ps --socket "$sock" > /dev/null 2>&1; do
+# poll LIMIT WATCH MESSAGE COMMAND...: runs COMMAND every 50 ms until it
+# succeeds; fails the test with MESSAGE after LIMIT tries, or at once when
+# WATCH is "broker" and the broker has exited.
+poll() {
+	limit=$1 watch=$2 message=$3 tries=0
+	shift 3
+	until "$@"; do
 		tries=$((tries + 1))
-		if [ $tries -gt 200 ] || ! kill -0 "$pid" 2>/dev/null; then
-			echo "FAIL: the broker never answered on $sock" >&2
+		if [ $tries -gt "$limit" ] || { [ "$watch" = broker ] && ! kill -0 "$pid" 2>/dev/null; }; then
+			echo "FAIL: $message" >&2
 			fail=1
-			break
+			return 1
 		fi
 		sleep 0.05
 	done
+}
+answers() { "$REDLEAF" ps --socket "$sock" > /dev/null 2>&1; }
+ps_matches() { "$REDLEAF" ps --json --socket "$sock" 2>/dev/null | grep -qE -- "$1"; }
+log_holds() { [ "$(grep -cF -- "$2" "$dir/log")" -ge "$1" ]; }
+if [ -s "$dir/cli" ]; then
+	# Wait until the broker answers (bounded), then drive it.
+	poll 200 broker "the broker never answered on $sock" answers
 	while [ $fail -eq 0 ] && IFS= read -r step; do
 		args=${step#* }
 		if [ "${step%% *}" = wait ]; then
-			tries=0
-			until "$REDLEAF" ps --json --socket "$sock" 2>/dev/null | grep -qE -- "$args"; do
-				tries=$((tries + 1))
-				if [ $tries -gt 200 ]; then
-					echo "FAIL: redleaf ps --json never matched: $args" >&2
-					fail=1
-					break
-				fi
-				sleep 0.05
-			done
+			poll 200 any "redleaf ps --json never matched: $args" ps_matches "$args"
 			continue
 		fi
 		if [ "${step%% *}" = log ] || [ "${step%% *}" = new ]; then
 			min=${args%%	*} text=${args#*	}
 			[ "${step%% *}" = new ] && min=$((min + $(grep -cF -- "$text" "$dir/log")))
-			tries=0
-			until [ "$(grep -cF -- "$text" "$dir/log")" -ge "$min" ]; do
-				tries=$((tries + 1))
-				if [ $tries -gt 2400 ] || ! kill -0 "$pid" 2>/dev/null; then
-					echo "FAIL: the log never held $min lines containing '$text'" >&2
-					fail=1
-					break
-				fi
-				sleep 0.05
-			done
+			poll 2400 broker "the log never held $min lines containing '$text'" log_holds "$min" "$text"
 			continue
 		fi
 		# shellcheck disable=SC2086
