@@ -9,7 +9,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
 
 # What the build, the tests and the benchmarks' plots use (README, "Dependencies").
-packages="meson ninja-build gcc pkg-config libseccomp-dev libyaml-dev gnuplot-nox python3"
+packages="meson ninja-build gcc pkg-config libseccomp-dev libyaml-dev liburing-dev gnuplot-nox python3"
 missing=
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -31,6 +31,7 @@ enum {
 	RL_FD_BELL = 5,
 	RL_FD_CHANNEL = 6,
 	RL_FD_DEVMEM = 7, /* only when ctl.devmem_size > 0 */
+	RL_FD_URING = 11, /* only when ctl.has_uring */
 };
 
 /* Service requests (RL_MSG_SYS method). */
@@ -85,6 +86,12 @@ struct rl_chan_ctl {
 	/* Heap service: slots granted by RL_SYS_REFILL, handles given back by RL_SYS_FREE. */
 	uint32_t grant[RL_GRANT_MAX];
 	uint64_t give_back[RL_GRANT_MAX];
+	/*
+	 * The ring the broker made for the domain (manifest `uring:`) is at
+	 * descriptor RL_FD_URING when has_uring; its io_uring_params are here.
+	 */
+	uint32_t has_uring;
+	uint8_t uring_params[120];
 };
 
 #define RL_CHAN_CTL_SIZE 8192

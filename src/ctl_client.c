@@ -36,7 +36,8 @@ int rl_control_request(const char *socket_path, const struct rl_ctl_request *req
 	int fd, ret = 1;
 
 	if (rl_ctl_socket_address(socket_path, &sa)) {
-		fprintf(stderr, "redleaf: control socket path too long: %s\n", socket_path);
+		fprintf(stderr, "redleaf: control socket path too long (%zu bytes, at most %zu): %s\n",
+			strlen(socket_path), sizeof(sa.sun_path) - 1, socket_path);
 		return 2;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -451,6 +451,8 @@ static int cmd_crash(const struct command *c, const struct parsed *p, int argc, 
 		return usage(c, "--signal does not go with --panic");
 	if (random_pick && !every)
 		return usage(c, "--random picks a domain at each --every tick; give --every");
+	if (p->given[OPT_POINT] && !at_call && !panic)
+		return usage(c, "--point places a crash at a call: give --at-call N (or --panic)");
 
 	if (every) {
 		struct rl_ctl_crash_every *e = &req.body.every;

@@ -95,6 +95,15 @@ expect 1 "missing-binary.yaml:3:5: error: domain 'a': binary 'no-such-domain-bin
 expect 1 "syntax.yaml:[0-9]+:[0-9]+: error: " run --socket "$sock" "$here/manifests/bad/syntax.yaml"
 expect 1 "broker-cpus.yaml:2:15: error: broker: 16 proxy thread\\(s\\) from cpu 1000 need CPUs up to 1015 \\(this machine has [0-9]+\\)" \
 	run --socket "$sock" "$here/manifests/bad/broker-cpus.yaml"
+# --socket: never removes what is not a socket; a path over the limit is named with the limit.
+printf 'keep me\n' > "$dir/plain"
+printf '%s\n' 'system: t' 'domains:' '  - {name: t, binary: /bin/true}' > "$dir/true.yaml"
+expect 1 "redleaf: $dir/plain exists and is not a socket; not removing it" run --socket "$dir/plain" "$dir/true.yaml"
+[ "$(cat "$dir/plain")" = "keep me" ] || { echo "FAIL: run --socket removed or changed a plain file" >&2; fail=1; }
+long=$dir/$(printf 'x%.0s' $(seq 110))
+expect 2 "control socket path too long \\([0-9]+ bytes, at most 107\\)" ps --socket "$long"
+expect 1 "control socket path too long \\([0-9]+ bytes, at most 107\\)" run --socket "$long" "$dir/true.yaml"
+expect 2 "redleaf crash: --point places a crash at a call: give --at-call N \\(or --panic\\)" crash --point before d
 expect 2 "redleaf: --until: no domain named 'ghost'" \
 	run --socket "$sock" --until ghost "$here/../examples/testpair.yaml"
 

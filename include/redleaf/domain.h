@@ -195,6 +195,16 @@ unsigned long rl_shadow_recoveries(const struct rl_shadow *shadow);
 void *rl_devmem(size_t *size);
 
 /*
+ * The io_uring the broker made for this domain (manifest `uring:`): its
+ * descriptor, with its io_uring_params copied to params (len bytes at most;
+ * pass a struct io_uring_params), ready for liburing's io_uring_queue_mmap().
+ * The ring accepts reads, writes, fsync and no-ops on the manifest's files
+ * only, named by index (IOSQE_FIXED_FILE), and registering buffers.
+ * -ENODEV when the manifest gives none.
+ */
+int rl_uring_fd(void *params, size_t len);
+
+/*
  * Forwards one call that a shadow received to the domain it wraps
  * (method_flags from the IDL tables decide whether it may be re-issued or
  * must be recorded for replay). Returns like rl_call().

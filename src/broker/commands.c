@@ -409,8 +409,17 @@ static int cmd_crash_every(struct broker *b, struct rl_text *o, const struct rl_
 		}
 		targets[i] = d->id;
 	}
+	if (injector.ntargets) { /* a run was going on: say what this one replaces */
+		char was[160];
+		snprintf(was, sizeof(was), "%s every %.3f s into %u domain(s)%s, after %llu crash(es)",
+			 injector.sig ? signal_text(injector.sig, sig, sizeof(sig)) : "panic", injector.period_ns / 1e9,
+			 injector.ntargets, injector.random ? " at random" : "", (unsigned long long)injector.fired);
+		out_printf(o, "replacing: %s\n", was);
+		rl_broker_log(b, "crash injection: a new run replaces %s", was);
+	}
 	memcpy(injector.targets, targets, e->nnames * sizeof(targets[0]));
 	injector.ntargets = e->nnames;
+	injector.fired = 0; /* counts are per run */
 	injector.sig = e->signal;
 	injector.random = e->pick == RL_CTL_PICK_RANDOM;
 	injector.period_ns = e->period_ns;

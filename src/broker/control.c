@@ -119,7 +119,8 @@ int rl_control_open(struct broker *b)
 	int fd = -1;
 
 	if (rl_ctl_socket_address(b->socket_path, &sa)) {
-		fprintf(stderr, "redleaf: control socket path too long: %s\n", b->socket_path);
+		fprintf(stderr, "redleaf: control socket path too long (%zu bytes, at most %zu): %s\n",
+			strlen(b->socket_path), sizeof(sa.sun_path) - 1, b->socket_path);
 		return -ENAMETOOLONG;
 	}
 	/* Create the parent folder if it is missing (one level, private). */
@@ -143,7 +144,14 @@ int rl_control_open(struct broker *b)
 		return -EADDRINUSE;
 	}
 	close(fd);
-	unlink(b->socket_path); /* stale: nobody answered */
+	/* Stale: nobody answered. Remove it only if it is a socket: the path may be a typo for a file. */
+	struct stat st;
+	if (lstat(b->socket_path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		fprintf(stderr, "redleaf: %s exists and is not a socket; not removing it (pick another --socket)\n",
+			b->socket_path);
+		return -EEXIST;
+	}
+	unlink(b->socket_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
@@ -271,7 +279,9 @@ static void reap(struct broker *b, struct domain *d, int epfd)
 	/* Its last words (a panic's message) come before its death in the log. */
 	if (d->out_fd >= 0)
 		rl_control_output(b, d, epfd, true);
-	rl_describe_death(d, si.si_code, si.si_status);
+	int code = si.si_code, status = si.si_status;
+	rl_spawn_reaped(d, &code, &status);
+	rl_describe_death(d, code, status);
 	char why[sizeof(d->cause)];
 	if (rl_spawn_failure(d, why, sizeof(why)))
 		memcpy(d->cause, why, sizeof(d->cause));

@@ -53,8 +53,12 @@ void rl_describe_death(struct domain *d, int code, int status)
 	case CLD_DUMPED:
 		if (status == SIGSYS) {
 			int nr = d->chan->ctl.violation;
-			snprintf(d->cause, sizeof(d->cause), "seccomp: refused syscall %s (%d)",
-				 rl_seccomp_syscall_name(nr), nr);
+			if (nr < 0) /* before its launcher's handler: the kernel does not say which */
+				snprintf(d->cause, sizeof(d->cause),
+					 "seccomp: refused a syscall before its launcher ran");
+			else
+				snprintf(d->cause, sizeof(d->cause), "seccomp: refused syscall %s (%d)",
+					 rl_seccomp_syscall_name(nr), nr);
 		} else {
 			snprintf(d->cause, sizeof(d->cause), "killed by signal %s", sigabbrev_np(status)
 				 ? sigabbrev_np(status) : "?");

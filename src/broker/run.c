@@ -19,6 +19,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "../cli.h"
@@ -52,6 +53,27 @@ static bool join_path(char *out, const char *dir, const char *name)
 {
 	int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
 	return n > 0 && n < PATH_MAX;
+}
+
+/*
+ * The files of a domain's ring, opened read-write with the broker's rights
+ * (relative paths from the manifest's folder); the ring made at each start
+ * registers them (uring.c). Closed in teardown().
+ */
+static int open_uring_files(const struct rl_manifest *m, const struct rl_manifest_domain *md, struct domain *d)
+{
+	char path[PATH_MAX];
+
+	for (unsigned k = 0; k < md->nuring_files; k++) {
+		const char *f = md->uring_files[k];
+		bool fits = f[0] == '/' ? snprintf(path, sizeof(path), "%s", f) < (int)sizeof(path)
+					: join_path(path, m->dir, f);
+		d->uring_files[k] = fits ? open(path, O_RDWR | O_CLOEXEC) : -1;
+		if (d->uring_files[k] < 0)
+			return manifest_error(m, md->uring_pos, "domain '%s': cannot open uring file '%s': %s", md->name,
+					      fits ? path : f, fits ? strerror(errno) : "path too long");
+	}
+	return 0;
 }
 
 /* Where domain binaries named without a slash are looked for. */
@@ -119,6 +141,8 @@ static int check_manifest(struct broker *b)
 						      md->imports[k].iface);
 		int ret = resolve_binary(m, md, b->dom[i + 1].binary);
 		if (ret)
+			return ret;
+		if ((ret = open_uring_files(m, md, &b->dom[i + 1])))
 			return ret;
 		if (md->cpu >= 0 && md->cpu >= sysconf(_SC_NPROCESSORS_CONF))
 			return manifest_error(m, md->pos, "domain '%s': cpu %d does not exist (this machine has %ld)",
@@ -198,6 +222,7 @@ static int build(struct broker *b)
 		d->m = md;
 		d->pidfd = -1;
 		d->start_pipe = -1;
+		d->status_fd = -1;
 		d->out_fd = -1;
 		d->devmem_fd = -1;
 		d->loans_head = UINT32_MAX;
@@ -260,6 +285,13 @@ static void kill_and_reap(struct broker *b)
 		if (b->dom[i].start_pipe >= 0)
 			close(b->dom[i].start_pipe);
 		b->dom[i].start_pipe = -1;
+		for (unsigned k = 0; b->dom[i].m && k < b->dom[i].m->nuring_files; k++)
+			if (b->dom[i].uring_files[k] > 0)
+				close(b->dom[i].uring_files[k]);
+		if (b->dom[i].status_fd >= 0)
+			close(b->dom[i].status_fd);
+		b->dom[i].status_fd = -1;
+		rl_seccomp_prog_free(&b->dom[i].filter);
 	}
 }
 
@@ -447,7 +479,13 @@ int rl_cmd_run_system(const struct rl_run_options *opt)
 		rl_manifest_free(b->m);
 		return ret;
 	}
-	snprintf(b->socket_path, sizeof(b->socket_path), "%s", opt->socket);
+	if (snprintf(b->socket_path, sizeof(b->socket_path), "%s", opt->socket) >= (int)sizeof(b->socket_path)) {
+		struct sockaddr_un sa;
+		fprintf(stderr, "redleaf: control socket path too long (%zu bytes, at most %zu): %s\n",
+			strlen(opt->socket), sizeof(sa.sun_path) - 1, opt->socket);
+		rl_manifest_free(b->m);
+		return 1;
+	}
 
 	/* Signals go to the event thread's signalfd; block them before any thread exists. */
 	sigset_t set;

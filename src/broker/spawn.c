@@ -1,36 +1,69 @@
 // SPDX-License-Identifier: MIT
 /*
- * Starting a domain process. The child does only async-signal-safe system
- * calls between fork and exec (the broker has threads). What it sets up
- * here is what cannot be done after exec without privileges: its own
- * process group (terminal signals go to the broker only), its CPU and
- * nice value, fresh network, IPC and UTS namespaces, and an unprivileged
- * user. The rest of the
- * confinement is the launcher's (src/domain/launcher.c).
+ * Starting a domain process, confined before its first instruction
+ * (docs/security.md). The broker builds the domain's seccomp filter here,
+ * with libseccomp, and its child loads it right before the execve: the
+ * loader, the binary's constructors and a binary that never calls the
+ * runtime all run under it. What the filter adds for start-up (read-only
+ * opens, executable mappings, the execve itself) the launcher's own filter
+ * takes away again (src/domain/launcher.c).
  *
- * Exec failures come back over a close-on-exec pipe, so a bad binary is a
- * clear error at start instead of a mysterious exit status. A first start
- * waits for exec; a restart (in the proxy thread, which every call goes
- * through) returns after the fork, and the failure, if any, is read when
- * the process is reaped: waiting for exec blocked every domain's calls for
- * about a millisecond per restart.
+ * With `isolation: own` (the default) the broker clones a small init, still
+ * its own code, into fresh pid, mount, network, IPC and UTS namespaces (and
+ * a user namespace when it is not root). The init builds a private root
+ * that holds only the system's libraries, pivots into it and forks the
+ * domain (pid 2 in its namespace), then stays: it forwards the signals the
+ * broker sends it and, when the domain ends, writes how on a status pipe
+ * before it exits. A domain that is the init of its namespace would ignore
+ * every signal it has no handler for (crash --signal TERM); a domain whose
+ * init has exited is already dead (the kernel kills and reaps the whole
+ * namespace before the init's exit is seen), so a restart never races its
+ * predecessor. As root each domain also gets a user id of its own.
+ * `isolation: shared` keeps the host's namespaces (the broker forks the
+ * domain directly), for kernels that refuse new ones.
+ *
+ * Between clone and exec the children use system calls only: the broker
+ * has threads, and its child is made with a raw clone, so nothing of libc
+ * that takes a lock may run there. Start failures come back over a
+ * close-on-exec pipe as (stage, errno). A first start waits for the exec;
+ * a restart (in the proxy thread) returns after the clone, and the failure,
+ * if any, is read when the process is reaped.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
+#include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "rl_config.h"
+#include "seccomp_policy.h"
 #include "spawn.h"
+#include "uring.h"
 
 #define NOBODY 65534
+/* As root, domain id i of broker pid p runs as RL_UID_BASE + p * 128 + i (docs/security.md). */
+#define RL_UID_BASE 0x40000000u
+/* Not root: the broker's own ids, seen as this inside the domain's user namespace. */
+#define RL_NS_ID 1000
+/* Descriptors in the child: 0-7 the domain's, then these (high ones until arranged). */
+#define FD_ERR RL_SECCOMP_ERR_FD
+#define FD_BIN RL_SECCOMP_EXEC_FD
+#define FD_STATUS 10
+#define FD_URING RL_FD_URING
+/* Where the init builds the private root before pivoting into it. */
+#define NEW_ROOT "/tmp"
 
 /* Groups whose syscalls need the host's network or root (device access). */
 static bool needs_host(const struct domain *d)
@@ -41,37 +74,59 @@ static bool needs_host(const struct domain *d)
 	return false;
 }
 
-static void __attribute__((noreturn)) child_fail(int pipe_fd, int stage)
+enum stage {
+	ST_FDS, ST_CPU, ST_IDENTITY, ST_EXEC, ST_NICE, ST_FILTER, ST_USERNS, ST_ROOT, ST_CLONE, NSTAGES
+};
+
+static const char *const stage_text[NSTAGES] = {
+	[ST_FDS] = "preparing descriptors",
+	[ST_CPU] = "pinning to its CPU",
+	[ST_IDENTITY] = "dropping privileges",
+	[ST_EXEC] = "executing",
+	[ST_NICE] = "setting its nice value (lowering it needs root or CAP_SYS_NICE)",
+	[ST_FILTER] = "loading its seccomp filter",
+	[ST_USERNS] = "mapping its user namespace",
+	[ST_ROOT] = "building its private root",
+	[ST_CLONE] = "starting the domain in its namespaces",
+};
+
+static void __attribute__((noreturn)) child_fail(int pipe_fd, enum stage stage)
 {
-	int msg[2] = { stage, errno };
+	int msg[2] = { (int)stage, errno };
 	(void)!write(pipe_fd, msg, sizeof(msg));
 	_exit(127);
 }
 
-static const char *const stage_text[] = {
-	"preparing descriptors", "pinning to its CPU", "dropping privileges", "executing",
-	"setting its nice value (lowering it needs root or CAP_SYS_NICE)",
-};
-#define NSTAGES (sizeof(stage_text) / sizeof(stage_text[0]))
-
-/* What the domain's process is started with: its argv and environment. */
-struct exec_args {
+/*
+ * Everything the children need, prepared by the broker before the clone:
+ * between clone and exec there is no formatting and no allocation.
+ */
+struct plan {
+	const struct domain *d;
+	int fds[5], nfds;
+	int err_w, status_w, binfd, devnull, out_w, uring; /* -1: none */
+	bool own_ns, userns, set_ids, sanitized;
+	uid_t uid;
+	gid_t gid;
+	int broker_pidfd; /* the child's parent: readable once it has died */
+	struct rl_seccomp_prog filter;
 	char *argv[64];
 	char *envp[8];
 	char env_name[64];
 	char sanitizer_env[2][768];
+	char uid_map[48], gid_map[48];
 };
 
-static void exec_args_build(struct exec_args *x, struct domain *d)
+static void plan_args(struct plan *p, const struct domain *d)
 {
 	unsigned argc = 0, envc = 0;
 
-	x->argv[argc++] = d->name;
+	p->argv[argc++] = (char *)d->name;
 	for (unsigned i = 0; i < d->m->nargs && argc < 63; i++)
-		x->argv[argc++] = d->m->args[i];
-	x->argv[argc] = NULL;
-	snprintf(x->env_name, sizeof(x->env_name), "REDLEAF_DOMAIN=%s", d->name);
-	x->envp[envc++] = x->env_name;
+		p->argv[argc++] = (char *)d->m->args[i];
+	p->argv[argc] = NULL;
+	snprintf(p->env_name, sizeof(p->env_name), "REDLEAF_DOMAIN=%s", d->name);
+	p->envp[envc++] = p->env_name;
 	/*
 	 * Sanitizer builds: a confined domain cannot run the sanitizers' own
 	 * signal handlers and reports (they open files, use ioctl), so crashes
@@ -84,11 +139,29 @@ static void exec_args_build(struct exec_args *x, struct domain *d)
 	};
 	for (unsigned i = 0; i < 2; i++) {
 		const char *v = getenv(passthrough[i]);
-		if (snprintf(x->sanitizer_env[i], sizeof(x->sanitizer_env[i]), "%s=%s%s%s", passthrough[i],
-			     v ? v : "", v && *v ? ":" : "", confined[i]) < (int)sizeof(x->sanitizer_env[i]))
-			x->envp[envc++] = x->sanitizer_env[i];
+		if (snprintf(p->sanitizer_env[i], sizeof(p->sanitizer_env[i]), "%s=%s%s%s", passthrough[i],
+			     v ? v : "", v && *v ? ":" : "", confined[i]) < (int)sizeof(p->sanitizer_env[i]))
+			p->envp[envc++] = p->sanitizer_env[i];
 	}
-	x->envp[envc] = NULL;
+	p->envp[envc] = NULL;
+}
+
+/* The domain's filter, built once per domain: its groups plus start-up (seccomp_policy.h). */
+static int domain_filter(struct broker *b, struct domain *d)
+{
+	const char *groups[RL_MANIFEST_MAX_SYSCALL_GROUPS + 1];
+	unsigned n = 0;
+
+	if (d->filter.insns)
+		return 0;
+	for (unsigned i = 0; i < d->m->nsyscalls; i++)
+		groups[n++] = d->m->syscalls[i];
+	if (RL_SANITIZED)
+		groups[n++] = "sanitizer";
+	int ret = rl_seccomp_export(groups, n, &d->filter);
+	if (ret)
+		rl_broker_log(b, "%s: cannot build its seccomp filter: %s", d->name, strerror(-ret));
+	return ret;
 }
 
 /* Resets the rings and per-run fields before the new process can see them. */
@@ -107,70 +180,257 @@ static void reset_channel(struct domain *d)
 	d->rx_dirty = false;
 }
 
+/* A fresh restricted ring for each start: nothing of a dead incarnation's I/O is left in it. */
+static int make_ring(struct broker *b, struct domain *d, int *fd)
+{
+	struct io_uring_params params;
+	int r = rl_uring_make(d->uring_files, d->m->nuring_files, d->m->uring_entries, &params);
+
+	if (r < 0) {
+		rl_broker_log(b, "%s: cannot make its io_uring: %s", d->name, strerror(-r));
+		return r;
+	}
+	static_assert(sizeof(params) <= sizeof(d->chan->ctl.uring_params), "params fit the control page");
+	memcpy(d->chan->ctl.uring_params, &params, sizeof(params));
+	d->chan->ctl.has_uring = 1;
+	*fd = r;
+	return 0;
+}
+
+static long raw_fork(unsigned long flags)
+{
+	return syscall(SYS_clone, flags | SIGCHLD, 0L, NULL, NULL, 0L);
+}
+
 /*
- * The child, between fork and exec: async-signal-safe calls only. Puts the
- * shared descriptors at 3.., closes everything else, pins, sets the nice
- * value, drops privileges and executes the binary through binfd. Reports a
- * failure on pipe_w as (stage, errno) and exits 127.
+ * The first child: puts the shared descriptors at 3..7, stdin at /dev/null,
+ * stdout and stderr at the broker's output pipe, the error pipe at 8, the
+ * binary at 9, the status pipe at 10, the domain's ring at 11, and closes
+ * everything else. Dies with its parent.
  */
-static void __attribute__((noreturn)) child_start(const struct domain *d, const int *fds, int nfds, int pipe_w,
-						  int binfd, int devnull, int out_w, bool root, bool host,
-						  struct exec_args *x)
+static void child_prepare(struct plan *p)
 {
 	int high[5];
-	sigset_t none;
+	sigset_t all;
 
-	setpgid(0, 0);
-	/*
-	 * The broker blocks SIGINT, SIGTERM and SIGHUP (its event thread reads
-	 * them) and ignores SIGPIPE; a domain starts with neither, or a signal
-	 * injected from the CLI would not reach it.
-	 */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	/* Move everything out of the way first, so no dup2 below clobbers a source. */
-	if ((pipe_w = fcntl(pipe_w, F_DUPFD, 100)) < 0)
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL); /* unblocked where each child is ready */
+	setpgid(0, 0);                        /* terminal signals go to the broker only */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		_exit(127);
-	if ((binfd = fcntl(binfd, F_DUPFD, 100)) < 0 || (devnull = fcntl(devnull, F_DUPFD, 100)) < 0 ||
-	    (out_w = fcntl(out_w, F_DUPFD, 100)) < 0)
-		child_fail(pipe_w, 0);
-	for (int i = 0; i < nfds; i++)
-		if ((high[i] = fcntl(fds[i], F_DUPFD, 100)) < 0)
-			child_fail(pipe_w, 0);
-	for (int i = 0; i < nfds; i++)
+	/* The parent may have died before PDEATHSIG was set. */
+	struct pollfd pfd = { .fd = p->broker_pidfd, .events = POLLIN };
+	if (p->broker_pidfd >= 0 && poll(&pfd, 1, 0) != 0)
+		_exit(127);
+	/* Move everything out of the way first, so no dup2 below clobbers a source. */
+	if ((p->err_w = fcntl(p->err_w, F_DUPFD, 100)) < 0)
+		_exit(127);
+	if ((p->binfd = fcntl(p->binfd, F_DUPFD, 100)) < 0 || (p->devnull = fcntl(p->devnull, F_DUPFD, 100)) < 0 ||
+	    (p->out_w = fcntl(p->out_w, F_DUPFD, 100)) < 0 ||
+	    (p->status_w >= 0 && (p->status_w = fcntl(p->status_w, F_DUPFD, 100)) < 0) ||
+	    (p->uring >= 0 && (p->uring = fcntl(p->uring, F_DUPFD, 100)) < 0))
+		child_fail(p->err_w, ST_FDS);
+	for (int i = 0; i < p->nfds; i++)
+		if ((high[i] = fcntl(p->fds[i], F_DUPFD, 100)) < 0)
+			child_fail(p->err_w, ST_FDS);
+	for (int i = 0; i < p->nfds; i++)
 		if (dup2(high[i], 3 + i) < 0)
-			child_fail(pipe_w, 0);
-	/*
-	 * Keep 0-7, the error pipe (8) and the binary (9); everything else the
-	 * broker had is gone. stdout and stderr are the broker's output pipe.
-	 */
-	if (dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(out_w, 2) < 0 || dup2(pipe_w, 8) < 0 ||
-	    dup2(binfd, 9) < 0)
-		child_fail(pipe_w, 0);
-	pipe_w = 8;
-	binfd = 9;
-	fcntl(8, F_SETFD, FD_CLOEXEC);
-	fcntl(9, F_SETFD, FD_CLOEXEC);
-	syscall(SYS_close_range, 10U, ~0U, 0U);
+			child_fail(p->err_w, ST_FDS);
+	if (dup2(p->devnull, 0) < 0 || dup2(p->out_w, 1) < 0 || dup2(p->out_w, 2) < 0 ||
+	    dup2(p->err_w, FD_ERR) < 0 || dup2(p->binfd, FD_BIN) < 0 ||
+	    (p->status_w >= 0 && dup2(p->status_w, FD_STATUS) < 0) || (p->uring >= 0 && dup2(p->uring, FD_URING) < 0))
+		child_fail(p->err_w, ST_FDS);
+	p->err_w = FD_ERR;
+	p->binfd = FD_BIN;
+	fcntl(FD_ERR, F_SETFD, FD_CLOEXEC);
+	fcntl(FD_BIN, F_SETFD, FD_CLOEXEC);
+	if (p->status_w >= 0) {
+		p->status_w = FD_STATUS;
+		fcntl(FD_STATUS, F_SETFD, FD_CLOEXEC);
+	}
+	if (p->status_w < 0)
+		close(FD_STATUS);
+	if (p->uring < 0)
+		close(FD_URING);
+	syscall(SYS_close_range, FD_URING + 1U, ~0U, 0U);
+	const struct domain *d = p->d;
 	if (d->m->cpu >= 0) {
 		cpu_set_t one;
 		CPU_ZERO(&one);
 		CPU_SET(d->m->cpu, &one);
 		if (sched_setaffinity(0, sizeof(one), &one) < 0)
-			child_fail(pipe_w, 1);
+			child_fail(FD_ERR, ST_CPU);
 	}
 	if (d->m->nice_set && setpriority(PRIO_PROCESS, 0, d->m->nice) < 0)
-		child_fail(pipe_w, 4);
-	if (root && !host)
-		unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS); /* best effort */
-	if (root && !host) {
-		if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
-		    setresuid(NOBODY, NOBODY, NOBODY) < 0)
-			child_fail(pipe_w, 2);
+		child_fail(FD_ERR, ST_NICE);
+	signal(SIGPIPE, SIG_DFL); /* the broker ignores it; a domain starts with the default */
+}
+
+/*
+ * The domain's own process, after child_prepare (and, with own namespaces,
+ * the init's setup): its identity, rlimits, no-new-privs and the filter,
+ * then the binary. Signals are unblocked last: until the execve a
+ * signal's default action is what the domain would get anyway.
+ */
+static void __attribute__((noreturn)) domain_exec(struct plan *p)
+{
+	const struct rlimit zero = { 0, 0 }, few_files = { 32, 32 };
+	sigset_t none;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		child_fail(FD_ERR, ST_IDENTITY);
+	if (p->set_ids && (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0 ||
+			   syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0))
+		child_fail(FD_ERR, ST_IDENTITY);
+	/* No RLIMIT_FSIZE: stderr may be a log file, and the domain cannot open others. */
+	setrlimit(RLIMIT_CORE, &zero);
+	setrlimit(RLIMIT_NOFILE, &few_files);
+	if (rl_seccomp_prog_load(&p->filter, (pid_t)syscall(SYS_getpid)) < 0)
+		child_fail(FD_ERR, ST_FILTER);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	syscall(SYS_execveat, FD_BIN, "", p->argv, p->envp, AT_EMPTY_PATH);
+	child_fail(FD_ERR, ST_EXEC);
+}
+
+/* Writes text to a /proc/self file (user namespace maps). */
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* dir bound read-only from the host's path of the same name under NEW_ROOT. */
+static int bind_ro(const char *host, const char *inside)
+{
+	if (mkdir(inside, 0755) < 0 && errno != EEXIST)
+		return -1;
+	if (mount(host, inside, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -1;
+	return mount(NULL, inside, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
+}
+
+/*
+ * One entry of the host's library folders: a symlink (merged /usr) is made
+ * again, a folder is bound read-only, an absent one is left out.
+ */
+static int copy_entry(const char *host, const char *inside)
+{
+	struct stat st;
+	char target[256];
+
+	if (lstat(host, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (S_ISLNK(st.st_mode)) {
+		ssize_t n = readlink(host, target, sizeof(target) - 1);
+		if (n < 0)
+			return -1;
+		target[n] = 0;
+		return symlink(target, inside);
 	}
-	syscall(SYS_execveat, binfd, "", x->argv, x->envp, AT_EMPTY_PATH);
-	child_fail(pipe_w, 3);
+	return S_ISDIR(st.st_mode) ? bind_ro(host, inside) : 0;
+}
+
+/*
+ * The domain's root: a small read-only tmpfs holding the system's library
+ * folders (the loader, libc, libseccomp, the sanitizer runtimes) and, in
+ * sanitizer builds, a /proc of the domain's own pid namespace (the runtimes
+ * read /proc/self/maps at start). Nothing else of the host is visible.
+ */
+static int build_root(const struct plan *p)
+{
+	static const char *const libs[][2] = {
+		{ "/lib", NEW_ROOT "/lib" },         { "/lib64", NEW_ROOT "/lib64" },
+		{ "/lib32", NEW_ROOT "/lib32" },     { "/libx32", NEW_ROOT "/libx32" },
+		{ "/usr/lib", NEW_ROOT "/usr/lib" }, { "/usr/lib64", NEW_ROOT "/usr/lib64" },
+		{ "/usr/lib32", NEW_ROOT "/usr/lib32" },
+	};
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -1;
+	if (mount("redleaf-root", NEW_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,nr_inodes=64,mode=0755") < 0)
+		return -1;
+	if (mkdir(NEW_ROOT "/usr", 0755) < 0 || mkdir(NEW_ROOT "/.old", 0700) < 0)
+		return -1;
+	for (unsigned i = 0; i < sizeof(libs) / sizeof(libs[0]); i++)
+		if (copy_entry(libs[i][0], libs[i][1]) < 0)
+			return -1;
+	if (p->sanitized) {
+		if (mkdir(NEW_ROOT "/proc", 0555) < 0 ||
+		    mount("proc", NEW_ROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "hidepid=invisible,subset=pid") < 0)
+			return -1;
+	}
+	if (syscall(SYS_pivot_root, NEW_ROOT, NEW_ROOT "/.old") < 0 || chdir("/") < 0)
+		return -1;
+	if (umount2("/.old", MNT_DETACH) < 0 || rmdir("/.old") < 0)
+		return -1;
+	return mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
+}
+
+static volatile pid_t ns_domain_pid;
+
+/* The init passes on every signal it can catch to the domain. */
+static void ns_forward(int sig)
+{
+	syscall(SYS_kill, ns_domain_pid, sig);
+}
+
+/*
+ * The init of the domain's namespaces (the broker's child): maps its user
+ * namespace, builds the private root, forks the domain, then waits for it
+ * and reports its end on the status pipe as (si_code, si_status).
+ */
+static void __attribute__((noreturn)) ns_init(struct plan *p)
+{
+	/*
+	 * A non-dumpable process's /proc files belong to root: the maps can be
+	 * written only while it is dumpable. Domains cannot reach /proc; the
+	 * window is open to the broker's own user on the host alone.
+	 */
+	if (p->userns && (prctl(PR_SET_DUMPABLE, 1) < 0 || write_file("/proc/self/setgroups", "deny") < 0 ||
+			  write_file("/proc/self/uid_map", p->uid_map) < 0 ||
+			  write_file("/proc/self/gid_map", p->gid_map) < 0 || prctl(PR_SET_DUMPABLE, 0) < 0))
+		child_fail(FD_ERR, ST_USERNS);
+	if (build_root(p) < 0)
+		child_fail(FD_ERR, ST_ROOT);
+
+	long pid = raw_fork(0);
+	if (pid < 0)
+		child_fail(FD_ERR, ST_CLONE);
+	if (pid == 0)
+		domain_exec(p);
+
+	ns_domain_pid = (pid_t)pid;
+	/* Nothing of the domain's stays open here: its pipes must close with it. */
+	syscall(SYS_close_range, 0U, (unsigned)FD_STATUS - 1, 0U);
+	close(FD_URING);
+	struct sigaction sa = { .sa_handler = ns_forward, .sa_flags = SA_RESTART };
+	sigfillset(&sa.sa_mask);
+	for (int sig = 1; sig < SIGRTMIN; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
+			sigaction(sig, &sa, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (;;) {
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED) < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(126);
+		}
+		if (si.si_pid == pid) {
+			int msg[2] = { si.si_code, si.si_status };
+			(void)!write(FD_STATUS, msg, sizeof(msg));
+			_exit(0);
+		}
+	}
 }
 
 /* Blocks until the child has exec'd (the pipe closes) or says why it could not: 0 or its errno. */
@@ -185,93 +445,188 @@ static int wait_exec(struct broker *b, struct domain *d, int pipe_r, pid_t pid)
 	if (n != (ssize_t)sizeof(msg))
 		return 0;
 	waitpid(pid, NULL, 0);
-	unsigned stage = (unsigned)msg[0] < NSTAGES ? (unsigned)msg[0] : 3;
+	unsigned stage = (unsigned)msg[0] < NSTAGES ? (unsigned)msg[0] : ST_EXEC;
 	rl_broker_log(b, "%s: cannot start %s: %s: %s", d->name, d->binary, stage_text[stage], strerror(msg[1]));
 	return -msg[1] ? -msg[1] : -EIO;
 }
 
+/* The broker's own pidfd, for its children to notice its death before PDEATHSIG is set. */
+static int broker_pidfd(void)
+{
+	static int fd = -2;
+	if (fd == -2)
+		fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	return fd;
+}
+
+/* Namespaces, identity and maps for d's start; false when it keeps the host's. */
+static void plan_isolation(struct plan *p, const struct domain *d, bool root)
+{
+	bool host = needs_host(d);
+
+	p->own_ns = !d->m->isolation_shared;
+	p->userns = p->own_ns && !root;
+	/* As root, drop to the domain's own id (devices and AF_XDP need root: those stay). */
+	p->set_ids = root && !host;
+	p->uid = p->own_ns ? RL_UID_BASE + (uid_t)getpid() * 128u + d->id : NOBODY;
+	p->gid = p->own_ns ? p->uid : NOBODY;
+	p->sanitized = RL_SANITIZED;
+	if (p->userns) {
+		snprintf(p->uid_map, sizeof(p->uid_map), "%d %u 1", RL_NS_ID, (unsigned)geteuid());
+		snprintf(p->gid_map, sizeof(p->gid_map), "%d %u 1", RL_NS_ID, (unsigned)getegid());
+	}
+}
+
+static unsigned long clone_flags(const struct plan *p, bool host)
+{
+	unsigned long f = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
+	if (!host)
+		f |= CLONE_NEWNET;
+	if (p->userns)
+		f |= CLONE_NEWUSER;
+	return f;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Records the started process and hands its output pipe to the event thread. */
+static void started(struct domain *d, pid_t pid, int pidfd, int *out_r)
+{
+	d->pid = pid;
+	d->pidfd = pidfd;
+	fcntl(*out_r, F_SETFL, O_NONBLOCK);
+	d->out_fd = *out_r; /* the event thread's from here on */
+	*out_r = -1;
+	d->out_len = 0;
+	d->out_budget = RL_OUTPUT_BURST;
+	d->out_refill_ns = rl_now_ns();
+	d->started_ns = rl_now_ns();
+	atomic_store(&d->state, DOM_RUNNING);
+}
+
 int rl_spawn_domain(struct broker *b, struct domain *d, bool wait)
 {
-	int fds[5] = { b->heap.heap_fd, -1, b->bell_fd, d->channel_fd, d->devmem_fd };
-	int nfds = d->devmem_fd >= 0 ? 5 : 4;
-	int pipefd[2] = { -1, -1 }, out[2] = { -1, -1 }, devnull = -1, binfd = -1, ret = 0;
-	struct exec_args x;
-	bool host = needs_host(d);
+	int pipefd[2] = { -1, -1 }, out[2] = { -1, -1 }, status[2] = { -1, -1 }, reg = -1, ret;
 	bool root = geteuid() == 0;
+	struct plan *p = calloc(1, sizeof(*p)); /* the children's copy is their own */
 
-	fds[1] = rl_heap_registry_ro_fd(&b->heap);
-	if (fds[1] < 0)
-		return fds[1];
+	if (!p)
+		return -ENOMEM;
+	p->d = d;
+	p->binfd = p->devnull = p->uring = -1;
+	if ((ret = domain_filter(b, d)))
+		goto out;
+	reg = rl_heap_registry_ro_fd(&b->heap);
+	if (reg < 0) {
+		ret = reg;
+		goto out;
+	}
+	int fds[5] = { b->heap.heap_fd, reg, b->bell_fd, d->channel_fd, d->devmem_fd };
+	memcpy(p->fds, fds, sizeof(fds));
+	p->nfds = d->devmem_fd >= 0 ? 5 : 4;
+	p->filter = d->filter;
+	p->broker_pidfd = broker_pidfd();
+	plan_isolation(p, d, root);
+	plan_args(p, d);
 	/*
 	 * Open the binary here, with the broker's rights, and exec it through the
-	 * descriptor: the unprivileged child may not be able to walk to its path.
+	 * descriptor: the child may not be able to walk to its path.
 	 */
-	binfd = open(d->binary, O_RDONLY | O_CLOEXEC);
-	if (binfd < 0) {
+	p->binfd = open(d->binary, O_RDONLY | O_CLOEXEC);
+	if (p->binfd < 0) {
 		ret = -errno;
 		rl_broker_log(b, "%s: cannot open %s: %s", d->name, d->binary, strerror(errno));
 		goto out;
 	}
-	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (devnull < 0 || pipe2(pipefd, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
+	p->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (p->devnull < 0 || pipe2(pipefd, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+	    (p->own_ns && pipe2(status, O_CLOEXEC) < 0)) {
 		ret = -errno;
 		goto out;
 	}
-	exec_args_build(&x, d);
+	p->err_w = pipefd[1];
+	p->out_w = out[1];
+	p->status_w = status[1];
 	reset_channel(d);
+	if (d->m->uring_entries && (ret = make_ring(b, d, &p->uring)))
+		goto out;
 
-	pid_t pid = fork();
+	long pid = raw_fork(p->own_ns ? clone_flags(p, needs_host(d)) : 0);
 	if (pid < 0) {
 		ret = -errno;
+		if (p->own_ns)
+			rl_broker_log(b, "%s: cannot start it in namespaces of its own: %s; this kernel or user may not "
+					 "create them (an unprivileged broker needs user namespaces). 'isolation: shared' "
+					 "in its manifest entry runs it in the host's namespaces, with weaker confinement",
+				      d->name, strerror(errno));
 		goto out;
 	}
-	if (pid == 0)
-		child_start(d, fds, nfds, pipefd[1], binfd, devnull, out[1], root, host, &x);
+	if (pid == 0) {
+		child_prepare(p);
+		if (p->own_ns)
+			ns_init(p);
+		domain_exec(p);
+	}
 
-	close(pipefd[1]);
-	pipefd[1] = -1;
-	close(out[1]);
-	out[1] = -1;
-	if (wait && (ret = wait_exec(b, d, pipefd[0], pid)))
+	close_fd(&pipefd[1]);
+	close_fd(&out[1]);
+	close_fd(&status[1]);
+	if (wait && (ret = wait_exec(b, d, pipefd[0], (pid_t)pid)))
 		goto out;
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
 	if (pidfd < 0) {
 		ret = -errno;
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		kill((pid_t)pid, SIGKILL);
+		waitpid((pid_t)pid, NULL, 0);
 		goto out;
 	}
-	d->pid = pid;
-	d->pidfd = pidfd;
-	fcntl(out[0], F_SETFL, O_NONBLOCK);
-	d->out_fd = out[0]; /* the event thread's from here on */
-	out[0] = -1;
-	d->out_len = 0;
-	d->out_budget = RL_OUTPUT_BURST;
-	d->out_refill_ns = rl_now_ns();
+	started(d, (pid_t)pid, pidfd, &out[0]);
+	d->status_fd = status[0];
+	status[0] = -1;
 	if (!wait) {
 		/* The child has exited or exec'd by the time anyone reads it: no need to block. */
 		d->start_pipe = pipefd[0];
 		pipefd[0] = -1;
 	}
-	d->started_ns = rl_now_ns();
-	atomic_store(&d->state, DOM_RUNNING);
+	ret = 0;
 out:
-	if (binfd >= 0)
-		close(binfd);
-	if (fds[1] >= 0)
-		close(fds[1]);
-	if (devnull >= 0)
-		close(devnull);
-	if (pipefd[0] >= 0)
-		close(pipefd[0]);
-	if (pipefd[1] >= 0)
-		close(pipefd[1]);
-	if (out[0] >= 0)
-		close(out[0]);
-	if (out[1] >= 0)
-		close(out[1]);
+	close_fd(&p->binfd);
+	close_fd(&reg);
+	close_fd(&p->devnull);
+	close_fd(&pipefd[0]);
+	close_fd(&pipefd[1]);
+	close_fd(&out[0]);
+	close_fd(&out[1]);
+	close_fd(&status[0]);
+	close_fd(&status[1]);
+	close_fd(&p->uring);
+	free(p);
 	return ret;
+}
+
+void rl_spawn_reaped(struct domain *d, int *code, int *status)
+{
+	int msg[2];
+	ssize_t n = -1;
+
+	if (d->status_fd < 0)
+		return;
+	/* The init has exited: what it wrote is there, and the pipe is at EOF after it. */
+	do
+		n = read(d->status_fd, msg, sizeof(msg));
+	while (n < 0 && errno == EINTR);
+	close(d->status_fd);
+	d->status_fd = -1;
+	/* Without a report the init itself was killed (SIGKILL), and the domain with it. */
+	if (n == (ssize_t)sizeof(msg)) {
+		*code = msg[0];
+		*status = msg[1];
+	}
 }
 
 const char *rl_spawn_failure(struct domain *d, char *buf, size_t len)
@@ -289,7 +644,7 @@ const char *rl_spawn_failure(struct domain *d, char *buf, size_t len)
 	d->start_pipe = -1;
 	if (n != (ssize_t)sizeof(msg))
 		return NULL;
-	unsigned stage = (unsigned)msg[0] < NSTAGES ? (unsigned)msg[0] : 3;
+	unsigned stage = (unsigned)msg[0] < NSTAGES ? (unsigned)msg[0] : ST_EXEC;
 	snprintf(buf, len, "cannot start %s: %s: %s", d->binary, stage_text[stage], strerror(msg[1]));
 	return buf;
 }

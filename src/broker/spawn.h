@@ -14,6 +14,8 @@
  * rl_spawn_failure().
  */
 int rl_spawn_domain(struct broker *b, struct domain *d, bool wait);
+/* After d's process was reaped: replaces its (code, status) by the domain's own, where an init stood between. */
+void rl_spawn_reaped(struct domain *d, int *code, int *status);
 /* After d's process ended: why it could not start, or NULL if it did start. */
 const char *rl_spawn_failure(struct domain *d, char *buf, size_t len);
 

@@ -34,6 +34,7 @@
 #include "redleaf/idl.h"
 #include "manifest.h"
 #include "ring.h"
+#include "seccomp_policy.h"
 
 #define RL_MAX_CAPS 64
 #define RL_MAX_CONTS 16384
@@ -89,6 +90,12 @@ struct domain {
 	 */
 	int start_pipe;
 	/*
+	 * With namespaces of its own, pid is the domain's init and this pipe's
+	 * read end gets how the domain itself ended (spawn.c); -1 otherwise.
+	 */
+	int status_fd;
+	struct rl_seccomp_prog filter; /* built at its first start (spawn.c) */
+	/*
 	 * The read end of the domain's stdout and stderr (-1 when none): the
 	 * event thread logs it line by line, prefixed with the domain's name,
 	 * control characters escaped, at most RL_OUTPUT_RATE bytes a second.
@@ -103,6 +110,7 @@ struct domain {
 	uint64_t out_dropped;    /* bytes dropped and not yet reported */
 	int channel_fd;
 	int devmem_fd; /* device memory kept across restarts, or -1 */
+	int uring_files[RL_MANIFEST_MAX_URING_FILES]; /* opened at start for its ring (uring.c) */
 	struct rl_chan *chan;
 	struct rl_ring_cons tx; /* broker's private view: the domain cannot move it */
 	struct rl_ring_prod rx;

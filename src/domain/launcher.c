@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * The trusted launcher: main() of every domain binary. It runs before any of
- * the domain's own code and leaves the process with nothing but the heap,
- * the read-only registry, the bell and its channel mapped, no descriptors
- * beyond stdin/stdout/stderr, no way to regain privileges, a parent-death
- * signal, tight rlimits, and -- installed last -- the seccomp filter.
- *
- * The broker has already (before exec) moved the process into fresh network,
- * IPC and UTS namespaces and switched it to an unprivileged user where it
- * could (see src/spawn.c).
+ * The trusted launcher: main() of every domain binary. The broker's child
+ * has already built the sandbox before the execve (src/broker/spawn.c):
+ * namespaces, identity, rlimits, descriptors, no-new-privs and a seccomp
+ * filter that also admits what the loader and this launcher need. The
+ * launcher maps the heap, the read-only registry, the bell and its channel,
+ * closes every descriptor but stdin/stdout/stderr, marks the process
+ * non-dumpable and stacks the domain's own filter, which takes the start-up
+ * allowances away, before any of the domain's code in main runs. (Its ELF
+ * constructors ran before, under the first filter.)
  */
 #include <errno.h>
 #include <signal.h>
@@ -74,21 +74,14 @@ int main(int argc, char **argv)
 		__rl_runtime_devmem(mem, chan->ctl.devmem_size);
 	}
 
-	/* Nothing but stdio survives: the mappings keep what the domain needs. */
-	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
+	/* Nothing but stdio (and its ring) survives: the mappings keep what the domain needs. */
+	if (syscall(SYS_close_range, 3U, RL_FD_URING - 1U, 0U) < 0 ||
+	    syscall(SYS_close_range, chan->ctl.has_uring ? RL_FD_URING + 1U : RL_FD_URING + 0U, ~0U, 0U) < 0)
 		return fail(prog, "close_range", errno);
 	heap.heap_fd = heap.registry_fd = -1;
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-		return fail(prog, "PR_SET_PDEATHSIG", errno);
-	if (getppid() != chan->ctl.broker_pid) /* the broker died before we got here */
-		return 1;
+	/* execve made it dumpable again: a peer of the same user must not read it. */
 	prctl(PR_SET_DUMPABLE, 0);
-
-	const struct rlimit zero = { 0, 0 }, few_files = { 32, 32 };
-	/* No RLIMIT_FSIZE: stderr may be a log file, and the domain cannot open others. */
-	setrlimit(RLIMIT_CORE, &zero);
-	setrlimit(RLIMIT_NOFILE, &few_files);
 
 	const char *groups[RL_MAX_GROUPS + 1];
 	unsigned ngroups = 0;

@@ -789,6 +789,16 @@ void *rl_devmem(size_t *size)
 	return devmem;
 }
 
+int rl_uring_fd(void *params, size_t len)
+{
+	const struct rl_chan_ctl *ctl = &runtime.chan->ctl;
+
+	if (!ctl->has_uring)
+		return -ENODEV;
+	memcpy(params, ctl->uring_params, len < sizeof(ctl->uring_params) ? len : sizeof(ctl->uring_params));
+	return RL_FD_URING;
+}
+
 /* ---- shadows ---- */
 
 #define SHADOW_INIT_MAX 64

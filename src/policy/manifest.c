@@ -935,6 +935,95 @@ static int dom_devmem(struct ctx *c, const struct node *v, void *obj)
 	return 0;
 }
 
+static int uring_entries(struct ctx *c, const struct node *v, void *obj)
+{
+	struct rl_manifest_domain *d = obj;
+	int n;
+	int r = get_int(c, v, "entries", 1, 4096, &n);
+
+	if (r < 0)
+		return r;
+	if (n & (n - 1))
+		return fail(c, v->pos, "entries %d is not a power of two", n);
+	d->uring_entries = (unsigned)n;
+	return 0;
+}
+
+static int uring_files(struct ctx *c, const struct node *v, void *obj)
+{
+	struct rl_manifest_domain *d = obj;
+	int r = expect_sequence(c, v, "files");
+
+	if (r < 0)
+		return r;
+	if (v->nchild > RL_MANIFEST_MAX_URING_FILES)
+		return fail(c, v->child[RL_MANIFEST_MAX_URING_FILES]->pos, "too many files (at most %d)",
+			    RL_MANIFEST_MAX_URING_FILES);
+	if (v->nchild == 0)
+		return fail(c, v->pos, "files must list at least one file");
+	d->uring_files = calloc(v->nchild, sizeof(*d->uring_files));
+	if (!d->uring_files)
+		return out_of_memory(c);
+	for (unsigned i = 0; i < v->nchild; i++) {
+		r = get_string(c, v->child[i], "a file", RL_MANIFEST_PATH_MAX);
+		if (r < 0)
+			return r;
+		if (v->child[i]->len == 0)
+			return fail(c, v->child[i]->pos, "a file is empty");
+		d->uring_files[i] = strdup(v->child[i]->text);
+		if (!d->uring_files[i])
+			return out_of_memory(c);
+		d->nuring_files++;
+	}
+	return 0;
+}
+
+static const struct field uring_fields[] = {
+	{ "files", true, uring_files },
+	{ "entries", false, uring_entries },
+};
+
+/* A domain with a ring gets the io_uring group (enter, register, mapping the ring). */
+static int uring_implies_group(struct ctx *c, struct rl_manifest_domain *d)
+{
+	if (!d->uring_entries)
+		return 0;
+	for (unsigned i = 0; i < d->nsyscalls; i++)
+		if (strcmp(d->syscalls[i], "io_uring") == 0)
+			return 0;
+	if (d->nsyscalls == RL_MANIFEST_MAX_SYSCALL_GROUPS)
+		return fail(c, d->uring_pos, "uring needs the io_uring syscall group, and syscalls is full");
+	snprintf(d->syscalls[d->nsyscalls], RL_NAME_MAX, "io_uring");
+	d->syscall_pos[d->nsyscalls++] = d->uring_pos;
+	return 0;
+}
+
+/* A ring the broker makes and restricts; implies the io_uring syscall group. */
+static int dom_uring(struct ctx *c, const struct node *v, void *obj)
+{
+	struct rl_manifest_domain *d = ((struct domain_parse *)obj)->d;
+
+	d->uring_pos = v->pos;
+	d->uring_entries = RL_MANIFEST_URING_ENTRIES;
+	return parse_mapping(c, v, "uring", "in uring", uring_fields, NFIELDS(uring_fields), d);
+}
+
+/* Namespaces of its own (the default), or the host's where the kernel refuses new ones. */
+static int dom_isolation(struct ctx *c, const struct node *v, void *obj)
+{
+	struct rl_manifest_domain *d = ((struct domain_parse *)obj)->d;
+
+	if (scalar_is(v, "own"))
+		d->isolation_shared = false;
+	else if (scalar_is(v, "shared"))
+		d->isolation_shared = true;
+	else if (v->kind != NODE_SCALAR)
+		return fail(c, v->pos, "isolation must be own or shared, got %s", kind_name(v));
+	else
+		return fail(c, v->pos, "isolation must be own or shared, got '%s'", show(v).s);
+	return 0;
+}
+
 static int dom_start(struct ctx *c, const struct node *v, void *obj)
 {
 	struct rl_manifest_domain *d = ((struct domain_parse *)obj)->d;
@@ -954,6 +1043,8 @@ static const struct field domain_fields[] = {
 	{ "nice", false, dom_nice },
 	{ "start", false, dom_start },
 	{ "devmem", false, dom_devmem },
+	{ "isolation", false, dom_isolation },
+	{ "uring", false, dom_uring },
 };
 
 
@@ -986,6 +1077,9 @@ static int top_domains(struct ctx *c, const struct node *v, void *obj)
 		m->ndomains++;
 		r = parse_mapping(c, e, "a domain", "in a domain", domain_fields,
 				  NFIELDS(domain_fields), &p);
+		if (r < 0)
+			return r;
+		r = uring_implies_group(c, d);
 		if (r < 0)
 			return r;
 		for (unsigned j = 0; j < i; j++)
@@ -1067,6 +1161,9 @@ void rl_manifest_free(struct rl_manifest *m)
 		for (unsigned a = 0; a < m->domains[i].nargs; a++)
 			free(m->domains[i].args[a]);
 		free(m->domains[i].args);
+		for (unsigned f = 0; f < m->domains[i].nuring_files; f++)
+			free(m->domains[i].uring_files[f]);
+		free(m->domains[i].uring_files);
 	}
 	free(m->domains);
 	free(m);

@@ -23,6 +23,8 @@
 #define RL_MANIFEST_MAX_BYTES (1u << 20)   /* larger files are refused */
 #define RL_MANIFEST_MAX_SYSCALL_GROUPS 8   /* extra seccomp groups per domain */
 #define RL_MANIFEST_MAX_ARGS 64            /* args per domain */
+#define RL_MANIFEST_MAX_URING_FILES 16     /* files of a domain's ring */
+#define RL_MANIFEST_URING_ENTRIES 64       /* default ring size */
 #define RL_MANIFEST_ARG_MAX 1024           /* bytes per argument, with NUL */
 #define RL_MANIFEST_PATH_MAX 4096          /* binary, path, dir; with NUL */
 
@@ -82,6 +84,18 @@ struct rl_manifest_domain {
 	bool start;                       /* default true; false = created, started by `redleaf restart` */
 	uint64_t devmem;                  /* bytes of device memory (survives restarts); 0 = none */
 	struct rl_manifest_pos devmem_pos;
+	/*
+	 * uring: a ring the broker makes for the domain, restricted to reads
+	 * and writes on these files (opened by the broker, read-write; relative
+	 * paths are relative to the manifest's folder). nuring_files == 0 and
+	 * uring_entries == 0: no ring.
+	 */
+	char **uring_files;
+	unsigned nuring_files;
+	unsigned uring_entries;
+	struct rl_manifest_pos uring_pos;
+	/* isolation: shared = the host's namespaces (weaker; for kernels that refuse new ones) */
+	bool isolation_shared;
 	struct rl_manifest_pos pos;       /* the domain's mapping */
 };
 

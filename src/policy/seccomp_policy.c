@@ -6,6 +6,9 @@
  * in step.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -15,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -113,11 +117,13 @@ static const struct rl_seccomp_rule base_rules[] = {
 };
 
 /*
- * io_uring_setup lets the domain create rings whose SQEs (OPENAT, SOCKET,
- * ...) are not seen by seccomp; see "Known limits" in docs/seccomp.md.
+ * The ring the broker made for the domain (manifest `uring:`, broker/uring.c):
+ * submitting and registering buffers on it, mapping it. No io_uring_setup:
+ * a ring of the domain's own would run operations (OPENAT, SOCKET, ...)
+ * that seccomp never sees; the broker's ring is restricted by the kernel to
+ * reads and writes on the files the manifest names.
  */
 static const struct rl_seccomp_rule io_uring_rules[] = {
-	ALLOW(io_uring_setup),
 	ALLOW(io_uring_enter),
 	ALLOW(io_uring_register),
 	MMAP_SHARED_FD,
@@ -169,6 +175,55 @@ static const struct rl_seccomp_rule sanitizer_rules[] = {
 };
 
 /*
+ * What runs between the execve the broker's child makes and the launcher's
+ * own filter: the dynamic loader mapping the domain's libraries (read-only
+ * opens, executable file mappings), libc's start-up, the sanitizer runtimes'
+ * start-up in sanitizer builds (they read /proc/self/maps, cmdline, environ
+ * and exe), and the launcher mapping its descriptors, marking itself
+ * non-dumpable and loading the domain's filter. Never selectable in a
+ * manifest: the broker adds it to the filter it installs before the execve,
+ * and the launcher's filter, stacked on top, takes it away again. A domain
+ * binary that never reaches the launcher keeps it; the files it can open are
+ * those of its private root, the system's libraries (docs/security.md).
+ */
+static const struct rl_seccomp_rule startup_rules[] = {
+	ALLOW_IF(execveat, CMP32(0, SCMP_CMP_EQ, RL_SECCOMP_EXEC_FD)),
+	/* A failed execve is reported to the broker on this pipe (close-on-exec). */
+	ALLOW_IF(write, CMP32(0, SCMP_CMP_EQ, RL_SECCOMP_ERR_FD)),
+	ALLOW_IF(openat, MASKED32(2, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY)),
+	ALLOW_IF(open, MASKED32(1, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY)),
+	ALLOW(read),
+	ALLOW(pread64),
+	ALLOW(close),
+	ALLOW(close_range),
+	ALLOW(fstat),
+	ALLOW(newfstatat),
+	ALLOW(lseek),
+	ALLOW(access),
+	ALLOW(faccessat),
+	ALLOW(readlink),
+	ALLOW(mmap),
+	ALLOW(mprotect),
+	ALLOW(arch_prctl),
+	ALLOW(set_tid_address),
+	ALLOW(set_robust_list),
+	ALLOW(rseq),
+	ALLOW_IF(prlimit64, CMP32(0, SCMP_CMP_EQ, 0)),
+	ALLOW(getppid),
+	ALLOW(prctl),
+	ALLOW(seccomp),
+	ALLOW(rt_sigaction),
+	ALLOW(sigaltstack),
+};
+
+static const struct rl_seccomp_group startup_group = {
+	.name = "startup",
+	.help = "what the loader, libc and the launcher need before the domain's own filter",
+	.rules = startup_rules,
+	.nrules = sizeof(startup_rules) / sizeof(startup_rules[0]),
+};
+
+/*
  * Calls glibc makes on its own inside functions a domain may use, and that
  * it copes without: refused with ENOSYS instead of a trap, so using the
  * function does not kill the domain. qsort() asks sysinfo() for the memory
@@ -185,8 +240,8 @@ static const struct rl_seccomp_group groups_table[] = {
 	GROUP("base", "pure compute: exit, futex, private non-exec memory, clocks, sleep, "
 		      "getrandom, signal masks, write to stderr (always included)",
 	      base_rules),
-	GROUP("io_uring", "io_uring rings: io_uring_setup/enter/register, shared mmap of the "
-			  "ring fds, close",
+	GROUP("io_uring", "the ring the broker makes (manifest uring:): io_uring_enter/register, "
+			  "shared mmap of the ring, close",
 	      io_uring_rules),
 	GROUP("af_xdp", "AF_XDP sockets only: socket(AF_XDP), bind, {set,get}sockopt, "
 			"send/recv, poll, shared mmap of the rings, close",
@@ -278,13 +333,18 @@ static int add_group(scmp_filter_ctx ctx, const struct rl_seccomp_group *g, pid_
 	return 0;
 }
 
-int rl_seccomp_install(const char *const *groups, unsigned ngroups, volatile int32_t *violation)
+/*
+ * The filter for "base" plus the named groups (and the startup group when
+ * startup is set), default action TRAP, self as the datum of the
+ * own-process rules. Names are all checked before anything is built.
+ */
+static int build_filter(scmp_filter_ctx *out, const char *const *groups, unsigned ngroups, bool startup,
+			pid_t self)
 {
-	const struct rl_seccomp_group *chosen[NGROUPS];
+	const struct rl_seccomp_group *chosen[NGROUPS + 1];
 	bool used[NGROUPS] = { false };
-	struct sigaction sa, old_sa;
-	scmp_filter_ctx ctx;
 	unsigned nchosen = 0;
+	scmp_filter_ctx ctx;
 	int r;
 
 	if (!groups && ngroups > 0)
@@ -304,9 +364,8 @@ int rl_seccomp_install(const char *const *groups, unsigned ngroups, volatile int
 			chosen[nchosen++] = g;
 		}
 	}
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return -errno;
+	if (startup)
+		chosen[nchosen++] = &startup_group;
 
 	ctx = seccomp_init(SCMP_ACT_TRAP);
 	if (!ctx)
@@ -315,21 +374,13 @@ int rl_seccomp_install(const char *const *groups, unsigned ngroups, volatile int
 	(void)seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
 	/* A foreign-ABI syscall (x32, int 0x80) would bypass the table: kill, not trap. */
 	r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
-	if (r < 0)
-		goto out_release;
-	/* Threads the launcher may have (a sanitizer's, say) are confined too. */
-	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-	if (r < 0)
-		goto out_release;
-	for (unsigned i = 0; i < nchosen; i++) {
-		r = add_group(ctx, chosen[i], getpid());
-		if (r < 0)
-			goto out_release;
-	}
-	for (unsigned i = 0; i < sizeof(quiet_refusals) / sizeof(quiet_refusals[0]); i++) {
+	for (unsigned i = 0; i < nchosen && r >= 0; i++)
+		r = add_group(ctx, chosen[i], self);
+	for (unsigned i = 0; i < sizeof(quiet_refusals) / sizeof(quiet_refusals[0]) && r >= 0; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), quiet_refusals[i], 0);
-		if (r < 0)
-			goto out_release;
+	if (r < 0) {
+		seccomp_release(ctx);
+		return r;
 	}
 	/*
 	 * Every call pays for the filter: a binary tree instead of a linear list,
@@ -339,6 +390,27 @@ int rl_seccomp_install(const char *const *groups, unsigned ngroups, volatile int
 	(void)seccomp_syscall_priority(ctx, SCMP_SYS(sched_yield), 255);
 	(void)seccomp_syscall_priority(ctx, SCMP_SYS(futex), 254);
 	(void)seccomp_syscall_priority(ctx, SCMP_SYS(clock_gettime), 253);
+	*out = ctx;
+	return 0;
+}
+
+int rl_seccomp_install(const char *const *groups, unsigned ngroups, volatile int32_t *violation)
+{
+	struct sigaction sa, old_sa;
+	scmp_filter_ctx ctx;
+	int r;
+
+	r = build_filter(&ctx, groups, ngroups, false, getpid());
+	if (r < 0)
+		return r;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		r = -errno;
+		goto out_release;
+	}
+	/* Threads the launcher may have (a sanitizer's, say) are confined too. */
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (r < 0)
+		goto out_release;
 
 	if (__sanitizer_sandbox_on_notify)
 		__sanitizer_sandbox_on_notify(NULL);
@@ -366,6 +438,73 @@ out_release:
 	/* free() and munmap() are in base, so releasing after loading is fine. */
 	seccomp_release(ctx);
 	return r < 0 ? r : 0;
+}
+
+int rl_seccomp_export(const char *const *groups, unsigned ngroups, struct rl_seccomp_prog *out)
+{
+	scmp_filter_ctx ctx;
+	struct stat st;
+	int fd = -1, r;
+
+	memset(out, 0, sizeof(*out));
+	r = build_filter(&ctx, groups, ngroups, true, RL_SECCOMP_SELF_PID);
+	if (r < 0)
+		return r;
+	/* libseccomp 2.5 exports to a descriptor only: a memfd, read back. */
+	fd = memfd_create("redleaf-filter", MFD_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = seccomp_export_bpf(ctx, fd);
+	if (r < 0)
+		goto out;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	size_t n = (size_t)st.st_size / sizeof(struct sock_filter);
+	if (n == 0 || n > BPF_MAXINSNS || (size_t)st.st_size % sizeof(struct sock_filter)) {
+		r = -E2BIG;
+		goto out;
+	}
+	out->insns = malloc((size_t)st.st_size);
+	if (!out->insns) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (pread(fd, out->insns, (size_t)st.st_size, 0) != st.st_size) {
+		r = -EIO;
+		free(out->insns);
+		out->insns = NULL;
+		goto out;
+	}
+	out->len = (unsigned short)n;
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	seccomp_release(ctx);
+	return r;
+}
+
+int rl_seccomp_prog_load(struct rl_seccomp_prog *p, pid_t self)
+{
+	/* The own-process rules were built for a placeholder pid: put ours in. */
+	for (unsigned i = 0; i < p->len; i++)
+		if (p->insns[i].k == RL_SECCOMP_SELF_PID)
+			p->insns[i].k = (uint32_t)self;
+	struct sock_fprog prog = { .len = p->len, .filter = p->insns };
+	if (syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0)
+		return -errno;
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0 ? -errno : 0;
+}
+
+void rl_seccomp_prog_free(struct rl_seccomp_prog *p)
+{
+	free(p->insns);
+	p->insns = NULL;
+	p->len = 0;
 }
 
 /* ---- syscall names ---- */

@@ -13,6 +13,9 @@
 #define REDLEAF_SECCOMP_POLICY_H
 
 #include <stdint.h>
+#include <sys/types.h>
+
+struct sock_filter;
 
 /* One allow rule (a syscall and its argument filters); private to seccomp_policy.c. */
 struct rl_seccomp_rule;
@@ -63,6 +66,35 @@ const struct rl_seccomp_group *rl_seccomp_group_at(unsigned i);
  * Every allocation is released on all paths.
  */
 int rl_seccomp_install(const char *const *groups, unsigned ngroups, volatile int32_t *violation);
+
+/*
+ * The filter a domain runs under from its first instruction: the same groups
+ * plus "startup" (what the loader, libc and the launcher need), built by the
+ * broker with libseccomp and loaded by its child right before the execve.
+ * The execve takes the binary through descriptor RL_SECCOMP_EXEC_FD; rules
+ * that name the domain's own process carry RL_SECCOMP_SELF_PID until
+ * rl_seccomp_prog_load() puts the real pid in.
+ */
+#define RL_SECCOMP_EXEC_FD 9
+#define RL_SECCOMP_ERR_FD 8
+#define RL_SECCOMP_SELF_PID 0x7ffffffeu
+
+struct rl_seccomp_prog {
+	struct sock_filter *insns;
+	unsigned short len;
+};
+
+/* Builds it into *out (malloc'd). 0, or -ENOENT/-EINVAL for names, other negative errnos. */
+int rl_seccomp_export(const char *const *groups, unsigned ngroups, struct rl_seccomp_prog *out);
+
+/*
+ * Sets no-new-privs and loads p for the calling thread, self being the pid
+ * the process sees as its own. Raw system calls only: async-signal-safe, for
+ * a child between fork and exec. Patches p in place. 0 or a negative errno.
+ */
+int rl_seccomp_prog_load(struct rl_seccomp_prog *p, pid_t self);
+
+void rl_seccomp_prog_free(struct rl_seccomp_prog *p);
 
 /*
  * Name of syscall number nr on the native architecture, for logs; "?" if

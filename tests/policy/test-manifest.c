@@ -63,6 +63,7 @@ static const char full_example[] =
 	"        from: ramblk\n"
 	"    restart: always\n"
 	"    start: false\n"
+	"    isolation: shared\n"
 	"  - name: idle\n"
 	"    binary: /opt/redleaf/idle\n"
 	"    syscalls: [af_xdp, vfio, sanitizer]\n";
@@ -106,6 +107,7 @@ static void test_full_example(void)
 	CHECK_INT(d->cpu, 1);
 	CHECK_POS(d->cpu_pos, 16, 10);
 	CHECK_INT(d->start, true);
+	CHECK_INT(d->isolation_shared, false);
 	CHECK_INT(d->devmem, 2u << 20);
 	CHECK_POS(d->devmem_pos, 17, 13);
 
@@ -130,6 +132,7 @@ static void test_full_example(void)
 	CHECK_INT(d->restart, RL_RESTART_ALWAYS);
 	CHECK_INT(d->cpu, -1);
 	CHECK_INT(d->start, false);
+	CHECK_INT(d->isolation_shared, true);
 	CHECK_INT(d->nsyscalls, 0);
 	CHECK_INT(d->devmem, 0);
 
@@ -310,7 +313,7 @@ static const struct bad bad_manifests[] = {
 	{ DOM "  - {name: a}\n", "3:5: error: missing required key 'binary' in a domain" },
 	{ DOM "  - {name: a, binary: x, bin: y}\n",
 	  "3:26: error: unknown key 'bin' in a domain (allowed: name, binary, args, exports, imports, "
-	  "syscalls, restart, cpu, nice, start, devmem)" },
+	  "syscalls, restart, cpu, nice, start, devmem, isolation, uring)" },
 	{ DOM "  - {name: a, binary: x, devmem: 1K}\n", "3:34: error: devmem 1K is out of range (4K..16G)" },
 	{ DOM "  - {name: a, binary: x, devmem: 17G}\n", "3:34: error: devmem 17G is out of range (4K..16G)" },
 	{ DOM "  - {name: a, binary: x, devmem: 5000}\n", "3:34: error: devmem 5000 is not a multiple of 4K" },
@@ -329,6 +332,18 @@ static const struct bad bad_manifests[] = {
 	  "3:35: error: restart must be never, always or backoff, got 'sometimes'" },
 	{ DOM "  - {name: a, binary: x, restart: [never]}\n",
 	  "3:35: error: restart must be never, always or backoff, got a sequence" },
+	{ DOM "  - {name: a, binary: x, uring: {entries: 8}}\n", "3:33: error: missing required key 'files' in uring" },
+	{ DOM "  - {name: a, binary: x, uring: {files: []}}\n", "3:41: error: files must list at least one file" },
+	{ DOM "  - {name: a, binary: x, uring: {files: [f], entries: 6}}\n",
+	  "3:55: error: entries 6 is not a power of two" },
+	{ DOM "  - {name: a, binary: x, uring: {files: [f], entries: 8192}}\n",
+	  "3:55: error: entries must be an integer from 1 to 4096, got '8192'" },
+	{ DOM "  - {name: a, binary: x, uring: {files: [''], entries: 8}}\n", "3:42: error: a file is empty" },
+	{ DOM "  - {name: a, binary: x, uring: [f]}\n", "3:33: error: uring must be a mapping, got a sequence" },
+	{ DOM "  - {name: a, binary: x, isolation: none}\n",
+	  "3:37: error: isolation must be own or shared, got 'none'" },
+	{ DOM "  - {name: a, binary: x, isolation: [own]}\n",
+	  "3:37: error: isolation must be own or shared, got a sequence" },
 	{ DOM "  - {name: a, binary: x, cpu: 4096}\n", "3:31: error: cpu must be an integer from 0 to 1023, got '4096'" },
 	{ DOM "  - {name: a, binary: x, nice: 20}\n", "3:32: error: nice must be an integer from -20 to 19, got '20'" },
 	{ DOM "  - {name: a, binary: x, nice: -21}\n", "3:32: error: nice must be an integer from -20 to 19, got '-21'" },

@@ -535,7 +535,7 @@ static const struct probe probes[] = {
 	{ "ioctl VFIO_GET_API_VERSION", p_ioctl_vfio, SYS_ioctl, G_VFIO },
 	{ "ioctl type ';' with size bits", p_ioctl_vfio_sized, SYS_ioctl, G_NONE },
 	{ "ioctl TCGETS", p_ioctl_tty, SYS_ioctl, G_NONE },
-	{ "io_uring_setup", p_io_uring_setup, SYS_io_uring_setup, G_IO_URING },
+	{ "io_uring_setup", p_io_uring_setup, SYS_io_uring_setup, G_NONE }, /* the broker makes rings */
 	{ "io_uring_enter", p_io_uring_enter, SYS_io_uring_enter, G_IO_URING },
 	{ "io_uring_register", p_io_uring_register, SYS_io_uring_register, G_IO_URING },
 	{ "close", p_close, SYS_close, G_FD_GROUPS },
