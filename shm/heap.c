@@ -98,7 +98,8 @@ int rl_heap_create(struct rl_heap *h, uint64_t size, bool hugepages)
 	h->hdr->magic = RL_HEAP_MAGIC;
 	h->own_next = malloc(sizeof(uint32_t) * layout.nslots);
 	h->own_prev = malloc(sizeof(uint32_t) * layout.nslots);
-	if (!h->own_next || !h->own_prev) {
+	h->graph_mark = calloc(layout.nslots, sizeof(uint32_t));
+	if (!h->own_next || !h->own_prev || !h->graph_mark) {
 		ret = -ENOMEM;
 		goto err;
 	}
@@ -138,6 +139,7 @@ void rl_heap_destroy(struct rl_heap *h)
 	}
 	free(h->own_next);
 	free(h->own_prev);
+	free(h->graph_mark);
 	if (h->hdr)
 		munmap(h->hdr, h->registry_size);
 	if (h->base)

@@ -99,6 +99,15 @@ struct rl_heap {
 	 */
 	uint32_t *own_next, *own_prev;
 	uint32_t own_head[RL_MAX_DOMAINS + 1];
+	/*
+	 * Broker only: what each domain's list holds, kept with the list (so
+	 * quotas cost no scan): objects in all, per size class, and bytes.
+	 */
+	uint32_t own_objects[RL_MAX_DOMAINS + 1];
+	uint32_t own_class[RL_MAX_DOMAINS + 1][RL_NCLASSES];
+	uint64_t own_bytes[RL_MAX_DOMAINS + 1];
+	/* Broker only: a mark per slot for walks of object graphs (the broker's graph_epoch). */
+	uint32_t *graph_mark;
 };
 
 /* Address of a slot's object. slot must be < nslots. */

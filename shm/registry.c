@@ -11,8 +11,19 @@
 #include "heap.h"
 #include "registry.h"
 
+/* An owner's totals follow its list: one place keeps both. */
+static inline void own_count(struct rl_heap *h, uint32_t slot, uint16_t owner, int sign)
+{
+	unsigned cls = h->objs[slot].cls;
+
+	h->own_objects[owner] += (uint32_t)sign;
+	h->own_class[owner][cls] += (uint32_t)sign;
+	h->own_bytes[owner] += (uint64_t)(int64_t)sign * rl_class_size(cls);
+}
+
 static void own_link(struct rl_heap *h, uint32_t slot, uint16_t owner)
 {
+	own_count(h, slot, owner, 1);
 	h->own_prev[slot] = UINT32_MAX;
 	h->own_next[slot] = h->own_head[owner];
 	if (h->own_head[owner] != UINT32_MAX)
@@ -23,6 +34,7 @@ static void own_link(struct rl_heap *h, uint32_t slot, uint16_t owner)
 static void own_unlink(struct rl_heap *h, uint32_t slot, uint16_t owner)
 {
 	uint32_t prev = h->own_prev[slot], next = h->own_next[slot];
+	own_count(h, slot, owner, -1);
 	if (prev != UINT32_MAX)
 		h->own_next[prev] = next;
 	else
@@ -211,6 +223,9 @@ int rl_registry_audit(const struct rl_heap *h, const bool *alive, const uint16_t
 	uint64_t listed = 0, owned = 0;
 	for (unsigned d = 0; d <= RL_MAX_DOMAINS; d++) {
 		uint32_t prev = UINT32_MAX;
+		uint32_t per_class[RL_NCLASSES] = { 0 };
+		uint32_t objects = 0;
+		uint64_t bytes = 0;
 		for (uint32_t s = h->own_head[d]; s != UINT32_MAX; s = h->own_next[s]) {
 			if (s >= hd->nslots || on_list[s] || h->own_prev[s] != prev ||
 			    h->objs[s].state != RL_OBJ_OWNED || h->objs[s].owner != d) {
@@ -220,6 +235,17 @@ int rl_registry_audit(const struct rl_heap *h, const bool *alive, const uint16_t
 			on_list[s] = 1;
 			prev = s;
 			listed++;
+			objects++;
+			per_class[h->objs[s].cls]++;
+			bytes += rl_class_size(h->objs[s].cls);
+		}
+		/* The totals quotas are checked against must be what the list holds. */
+		if (objects != h->own_objects[d] || bytes != h->own_bytes[d] ||
+		    memcmp(per_class, h->own_class[d], sizeof(per_class))) {
+			snprintf(why, whylen, "the owner list of domain %u holds %u objects (%llu bytes), its totals say %u (%llu)", d,
+				 objects, (unsigned long long)bytes, h->own_objects[d],
+				 (unsigned long long)h->own_bytes[d]);
+			goto out;
 		}
 	}
 	for (uint32_t s = 0; s < hd->nslots; s++)

@@ -124,6 +124,14 @@ else
 	[ "$(stat -c %u "/proc/$init")" != "$uid" ] || fail "callee runs as its init's uid"
 fi
 
+# A domain stopped from the host shows as stopped, and as running again after SIGCONT.
+kill -STOP "$dom"
+$as_user "$dir/bin/redleaf" ps --json --socket "$dir/run/s" > "$dir/ps" 2>&1
+grep -q '"name":"callee","pid":[0-9]*,"state":"stopped (signal)"' "$dir/ps" || fail "stopped callee shows as: $(cat "$dir/ps")"
+kill -CONT "$dom"
+$as_user "$dir/bin/redleaf" ps --json --socket "$dir/run/s" > "$dir/ps" 2>&1
+grep -q '"name":"callee","pid":[0-9]*,"state":"running"' "$dir/ps" || fail "continued callee shows as: $(cat "$dir/ps")"
+
 # The end: the registry is consistent, and the broker stops cleanly.
 $as_user "$dir/bin/redleaf" heap --audit --socket "$dir/run/s" > "$dir/audit" 2>&1 || fail "audit: $(cat "$dir/audit")"
 grep -q consistent "$dir/audit" || fail "audit: $(cat "$dir/audit")"

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "calls.h"
@@ -24,7 +25,7 @@
 #include "recovery.h"
 #include "service.h"
 
-#define DRAIN_BATCH 64
+#define DRAIN_BATCH RL_DRAIN_BATCH
 
 /*
  * What the last call in a drained batch resolved its capability and method
@@ -212,6 +213,11 @@ static void do_call_objects(struct broker *b, struct domain *d, const struct rl_
 			if (rl_graph_has(&moves[k], borrows[i]))
 				return rl_deliver_reject(b, d, m, -EINVAL);
 
+	/* What the callee would hold must fit its heap quota: else another could fill it up for it. */
+	if (nmoves && rl_quota_heap_graphs(b, callee, moves, nmoves)) {
+		rl_quota_hit(b, callee, RL_QUOTA_HEAP, "a call moving objects to it was refused (-EDQUOT to the caller)");
+		return rl_deliver_reject(b, d, m, -EDQUOT);
+	}
 	uint32_t ci = rl_conts_alloc(b);
 	if (ci == UINT32_MAX)
 		return rl_deliver_reject(b, d, m, -EAGAIN);
@@ -248,6 +254,39 @@ static void do_call_objects(struct broker *b, struct domain *d, const struct rl_
 	call_commit(b, d, m, route, ci, args);
 }
 
+/*
+ * Is d at a limit for a call into callee? Its own calls in flight, or (from
+ * RL_INFLIGHT_FAIR on) a callee whose backlog is full: then the flood is
+ * refused at its senders, and the callee is never made to hold more than
+ * RL_BACKLOG_ADMIT (plus a little per caller) of others' messages. The
+ * backlog is the callee's rx_lock's with several proxy threads: a racy read
+ * is enough for a bound (a few stages off at most).
+ */
+RL_HOT bool inflight_over(const struct domain *d, const struct domain *callee)
+{
+	uint32_t max = d->calls_max ? d->calls_max : RL_MAX_OUTSTANDING;
+
+	return d->outstanding >= max ||
+	       (d->outstanding >= RL_INFLIGHT_FAIR && callee->backlog.tail - callee->backlog.head >= RL_BACKLOG_ADMIT);
+}
+
+/* The errno for a call inflight_over() refused, counted and logged once. */
+static __attribute__((noinline, cold)) int inflight_refuse(struct broker *b, struct domain *d,
+							    const struct domain *callee)
+{
+	char what[128];
+
+	if (d->outstanding >= (d->calls_max ? d->calls_max : RL_MAX_OUTSTANDING)) {
+		snprintf(what, sizeof(what), "%u calls in flight; more get -EAGAIN", d->outstanding);
+		rl_quota_hit(b, d, RL_QUOTA_CALLS, what);
+		return -EAGAIN;
+	}
+	snprintf(what, sizeof(what), "%s has %u messages waiting; calls into it get -EBUSY while it has %u in flight",
+		 callee->name, callee->backlog.tail - callee->backlog.head, d->outstanding);
+	rl_quota_hit(b, d, RL_QUOTA_BUSY, what);
+	return -EBUSY;
+}
+
 /* Argument words a method of n parameters forwards (the rest go out as zeros). */
 static const uint64_t arg_keep[RL_MSG_ARGS + 1][RL_MSG_ARGS] = {
 	{ 0, 0, 0, 0, 0 },
@@ -272,8 +311,9 @@ RL_HOT void do_call(struct broker *b, struct domain *d, const struct rl_msg *m, 
 	if (atomic_load_explicit(&callee->state, memory_order_relaxed) != DOM_RUNNING ||
 	    atomic_load_explicit(&callee->death_pending, memory_order_relaxed))
 		return rl_deliver_reject(b, d, m, -EHOSTDOWN);
-	if (d->outstanding >= RL_MAX_OUTSTANDING)
-		return rl_deliver_reject(b, d, m, -EAGAIN);
+	/* One compare while few calls are in flight: the quotas' cost on the call path. */
+	if (__builtin_expect(d->outstanding >= d->inflight_check, 0) && inflight_over(d, callee))
+		return rl_deliver_reject(b, d, m, inflight_refuse(b, d, callee));
 	if (route->checks == CHECK_OBJECTS)
 		return do_call_objects(b, d, m, route);
 
@@ -321,6 +361,7 @@ RL_HOT void do_reply(struct broker *b, struct domain *d, const struct rl_msg *m)
 		rl_stat_inc(&d->rejected);
 	} else if (!status && md->result.kind != RL_PARAM_NONE) {
 		int err = 0;
+		bool over_quota = false;
 		uint64_t v = m->arg[0];
 		struct graph g;
 		switch (md->result.kind) {
@@ -331,6 +372,12 @@ RL_HOT void do_reply(struct broker *b, struct domain *d, const struct rl_msg *m)
 					rl_graph_release(b, &g);
 					rl_broker_log(b, "%s: reply to dead %s discarded; %u returned object(s) freed",
 						      d->name, caller->name, g.n);
+				} else if (rl_quota_heap_graphs(b, caller, &g, 1)) {
+					/* The caller asked, but may not hold more: the callee gave them up, so free them. */
+					rl_graph_release(b, &g);
+					rl_quota_hit(b, caller, RL_QUOTA_HEAP,
+						     "objects returned to it were freed (-EDQUOT)");
+					over_quota = true;
 				} else {
 					rl_graph_move(b, &g, caller->id);
 				}
@@ -360,6 +407,10 @@ RL_HOT void do_reply(struct broker *b, struct domain *d, const struct rl_msg *m)
 			flags = RL_MSG_F_BROKER;
 			ret = 0;
 			rl_stat_inc(&d->rejected);
+		} else if (over_quota) {
+			status = -EDQUOT;
+			flags = RL_MSG_F_BROKER;
+			ret = 0;
 		}
 	}
 	if (!c->caller_dead) {
@@ -393,6 +444,24 @@ static inline void validation_unlock(struct broker *b)
 		validation_lock_drop(b);
 }
 
+/*
+ * Fair service: a batch of n messages that made the broker visit `visits`
+ * graph objects sets how many the next pass takes, so one domain's pass
+ * costs about RL_PASS_OBJECTS objects at most, however heavy its messages
+ * (at least one message a pass: every domain moves). Cheap batches win
+ * their size back.
+ */
+static __attribute__((noinline, cold)) void drain_budget(struct domain *d, unsigned n, uint64_t visits)
+{
+	uint64_t take = visits ? (uint64_t)n * RL_PASS_OBJECTS / visits : DRAIN_BATCH;
+
+	if (take < 1)
+		take = 1;
+	if (take >= DRAIN_BATCH)
+		take = 0; /* the whole batch again */
+	d->drain_take = (uint16_t)take;
+}
+
 unsigned rl_calls_drain(struct broker *b, struct domain *d)
 {
 	struct rl_msg batch[DRAIN_BATCH];
@@ -423,10 +492,11 @@ unsigned rl_calls_drain(struct broker *b, struct domain *d)
 	 * domain's CPU overlap each other instead of each stalling its own
 	 * message's validation.
 	 */
-	int got = rl_ring_take_many(&d->tx, batch, DRAIN_BATCH);
+	int got = rl_ring_take_many(&d->tx, batch, d->drain_take ? d->drain_take : DRAIN_BATCH);
 	unsigned n = got > 0 ? (unsigned)got : 0; /* an impossible tail is reported on the next pass */
 	rl_ring_release(&d->tx);
 	validation_lock(b);
+	uint64_t visits = b->graph_visits;
 	struct route route = { .key = 0, .committed = 0 };
 	for (unsigned i = 0; i < n; i++) {
 		const struct rl_msg *m = &batch[i];
@@ -443,6 +513,8 @@ unsigned rl_calls_drain(struct broker *b, struct domain *d)
 			rl_deliver_reject(b, d, m, -EPROTO);
 	}
 	route_count(d, &route);
+	if (__builtin_expect(b->graph_visits - visits > RL_PASS_OBJECTS || d->drain_take, 0))
+		drain_budget(d, n, b->graph_visits - visits);
 	validation_unlock(b);
 	rl_deliver_flush(b);
 	return n;

@@ -67,16 +67,112 @@ static void out_json_str(struct rl_text *o, const char *s)
 	out_printf(o, "\"");
 }
 
+/*
+ * Whether the domain's process is stopped by a signal (SIGSTOP from the
+ * host: its callers wait). With namespaces of its own, pid is its init and
+ * the domain is the init's one child.
+ */
+static bool process_stopped(const struct domain *d)
+{
+	char path[64], buf[256];
+	pid_t pid = d->pid;
+	FILE *f;
+
+	if (d->status_fd >= 0) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+		if (!(f = fopen(path, "re")))
+			return false;
+		int child = 0;
+		bool got = fscanf(f, "%d", &child) == 1;
+		fclose(f);
+		if (!got)
+			return false;
+		pid = child;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	const char *paren = strrchr(buf, ')'); /* the name may hold anything but ends before the last ')' */
+	return paren && paren[1] == ' ' && (paren[2] == 'T' || paren[2] == 't');
+}
+
 static const char *state_name(const struct domain *d)
 {
 	switch (atomic_load(&d->state)) {
 	case DOM_RUNNING:
-		return atomic_load(&d->death_pending) ? "dying" : "running";
+		if (atomic_load(&d->death_pending))
+			return "dying";
+		return process_stopped(d) ? "stopped (signal)" : "running";
 	case DOM_DEAD:
 		return d->restart_at_ns ? "restarting" : "dead";
 	default:
 		return "stopped";
 	}
+}
+
+/* ---- quotas, as ps and heap show them ---- */
+
+static uint64_t quota_refused(const struct domain *d)
+{
+	uint64_t n = 0;
+
+	for (unsigned k = 0; k < RL_QUOTA_NKINDS; k++)
+		n += atomic_load_explicit(&d->quota_hits[k], memory_order_relaxed);
+	return n;
+}
+
+/* A limit for JSON: the number, or null for none. */
+static void out_json_limit(struct rl_text *o, const char *key, uint64_t v)
+{
+	if (v == UINT64_MAX || !v)
+		out_printf(o, "\"%s\":null", key);
+	else
+		out_printf(o, "\"%s\":%llu", key, (unsigned long long)v);
+}
+
+/*
+ * d's quotas as JSON members (the manifest's, defaults filled in), flat:
+ * `ps --json` keeps one level per domain, which the tests' patterns rely on.
+ */
+static void out_json_quota(struct rl_text *o, const struct domain *d)
+{
+	const struct rl_manifest_quota *q = &d->m->quota;
+
+	out_printf(o, "\"quota_calls\":%u,", d->calls_max);
+	out_json_limit(o, "quota_heap_objects", d->heap_objects_max);
+	out_printf(o, ",");
+	out_json_limit(o, "quota_heap_bytes", d->heap_bytes_max);
+	out_printf(o, ",\"quota_heap_share\":%u,\"quota_heap_class_max\":[",
+		   q->heap_share ? q->heap_share : RL_MANIFEST_HEAP_SHARE_DEFAULT);
+	for (unsigned c = 0; c < RL_NCLASSES; c++)
+		out_printf(o, "%s%u", c ? "," : "", d->heap_class_max[c]);
+	out_printf(o, "],\"quota_audits_per_s\":%u", d->audits_per_s);
+}
+
+/* Requests refused per quota kind: "refused_calls", "refused_busy", "refused_heap", "refused_audits". */
+static void out_json_quota_hits(struct rl_text *o, const struct domain *d)
+{
+	static const char *const key[RL_QUOTA_NKINDS] = {
+		[RL_QUOTA_CALLS] = "calls", [RL_QUOTA_BUSY] = "busy",
+		[RL_QUOTA_HEAP] = "heap", [RL_QUOTA_AUDITS] = "audits",
+	};
+
+	for (unsigned k = 0; k < RL_QUOTA_NKINDS; k++)
+		out_printf(o, "%s\"refused_%s\":%llu", k ? "," : "", key[k],
+			   (unsigned long long)atomic_load_explicit(&d->quota_hits[k], memory_order_relaxed));
+}
+
+/* "1234" or "-" for no limit, for the text tables. */
+static const char *limit_text(uint64_t v, char *buf, size_t len)
+{
+	if (v == UINT64_MAX || !v)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+	return buf;
 }
 
 /* ---- crash injection (event thread only) ---- */
@@ -175,9 +271,9 @@ static void cmd_ps(struct broker *b, struct rl_text *o, bool json)
 		out_json_str(o, b->m->system);
 		out_printf(o, ",\"domains\":[");
 	} else {
-		out_printf(o, "%-3s %-16s %-8s %-8s %10s %10s %9s %8s %10s %8s %9s  %s\n", "ID", "NAME", "PID",
-			   "STATE", "CALLS-OUT", "CALLS-IN", "REJECTED", "OBJECTS", "BYTES", "RESTARTS",
-			   "RECOV-MS", "LAST-CAUSE");
+		out_printf(o, "%-3s %-16s %-8s %-8s %10s %10s %9s %8s %9s %8s %10s %8s %9s  %s\n", "ID", "NAME", "PID",
+			   "STATE", "CALLS-OUT", "CALLS-IN", "REJECTED", "INFLIGHT", "REFUSED", "OBJECTS", "BYTES",
+			   "RESTARTS", "RECOV-MS", "LAST-CAUSE");
 	}
 	for (unsigned i = 1; i <= b->ndom; i++) {
 		struct domain *d = &b->dom[i];
@@ -197,6 +293,11 @@ static void cmd_ps(struct broker *b, struct rl_text *o, bool json)
 				   atomic_load(&d->restarts), d->incarnation,
 				   (unsigned long long)atomic_load(&d->last_recovery_ns));
 			out_json_str(o, d->cause);
+			/* outstanding is the proxy threads': a racy read, as the statistics. */
+			out_printf(o, ",\"in_flight\":%u,", d->outstanding);
+			out_json_quota(o, d);
+			out_printf(o, ",");
+			out_json_quota_hits(o, d);
 			/* Every recovery time still in the log (the newest RL_RECOVERY_LOG), oldest first. */
 			uint32_t n = atomic_load(&d->nrecoveries);
 			uint32_t first = n > RL_RECOVERY_LOG ? n - RL_RECOVERY_LOG : 0;
@@ -216,11 +317,12 @@ static void cmd_ps(struct broker *b, struct rl_text *o, bool json)
 			uint64_t r = atomic_load(&d->last_recovery_ns);
 			if (r)
 				snprintf(recov, sizeof(recov), "%.2f", r / 1e6);
-			out_printf(o, "%-3u %-16s %-8d %-8s %10llu %10llu %9llu %8llu %10llu %8u %9s  %s\n", d->id,
+			out_printf(o, "%-3u %-16s %-8d %-8s %10llu %10llu %9llu %8u %9llu %8llu %10llu %8u %9s  %s\n", d->id,
 				   d->name, live ? d->pid : 0, state_name(d),
 				   (unsigned long long)atomic_load(&d->calls_out),
 				   (unsigned long long)atomic_load(&d->calls_in),
-				   (unsigned long long)atomic_load(&d->rejected),
+				   (unsigned long long)atomic_load(&d->rejected), d->outstanding,
+				   (unsigned long long)quota_refused(d),
 				   (unsigned long long)u.objects[d->id], (unsigned long long)u.bytes[d->id],
 				   atomic_load(&d->restarts), recov, d->cause[0] ? d->cause : "-");
 		}
@@ -282,8 +384,11 @@ static void cmd_heap(struct broker *b, struct rl_text *o, bool json)
 			out_printf(o, "%s{\"domain\":", first ? "" : ",");
 			first = false;
 			out_json_str(o, b->dom[d].name);
-			out_printf(o, ",\"objects\":%llu,\"bytes\":%llu,\"types\":{",
+			out_printf(o, ",\"objects\":%llu,\"bytes\":%llu,",
 				   (unsigned long long)u.objects[d], (unsigned long long)u.bytes[d]);
+			out_json_quota(o, &b->dom[d]);
+			out_printf(o, ",\"refused\":%llu,\"types\":{",
+				   (unsigned long long)atomic_load(&b->dom[d].quota_hits[RL_QUOTA_HEAP]));
 			bool tfirst = true;
 			for (unsigned t = 0; t < ntypes; t++) {
 				if (!count[d * ntypes + t])
@@ -304,6 +409,18 @@ static void cmd_heap(struct broker *b, struct rl_text *o, bool json)
 		for (unsigned c = 0; c < RL_NCLASSES; c++)
 			out_printf(o, "%-10u %10u %10llu\n", rl_class_size(c), h->hdr->class_count[c],
 				   (unsigned long long)free_per_class[c]);
+		out_printf(o, "%-16s %10s %12s %10s %12s %6s %8s\n", "OWNER", "OBJECTS", "MAX-OBJECTS", "BYTES",
+			   "MAX-BYTES", "SHARE", "REFUSED");
+		for (unsigned d = 1; d <= b->ndom; d++) {
+			const struct domain *dom = &b->dom[d];
+			char lo[24], lb[24];
+			unsigned share = dom->m->quota.heap_share;
+			out_printf(o, "%-16s %10llu %12s %10llu %12s %5u%% %8llu\n", dom->name,
+				   (unsigned long long)u.objects[d], limit_text(dom->heap_objects_max, lo, sizeof(lo)),
+				   (unsigned long long)u.bytes[d], limit_text(dom->heap_bytes_max, lb, sizeof(lb)),
+				   share ? share : RL_MANIFEST_HEAP_SHARE_DEFAULT,
+				   (unsigned long long)atomic_load(&dom->quota_hits[RL_QUOTA_HEAP]));
+		}
 		out_printf(o, "%-16s %-20s %10s\n", "OWNER", "TYPE", "OBJECTS");
 		for (unsigned d = 1; d <= b->ndom; d++)
 			for (unsigned t = 0; t < ntypes; t++)

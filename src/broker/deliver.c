@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,21 +18,46 @@
 
 RL_PROXY_TLS struct rl_stage rl_stage;
 
+/* The most a domain's backlog may hold: what others may queue, its calls' completions, its own answers. */
+static uint32_t backlog_limit(const struct domain *d)
+{
+	return RL_BACKLOG_MAX + (d->calls_max ? d->calls_max : RL_MAX_OUTSTANDING);
+}
+
+/* Ends d, which stopped reading its ring (said once: a pidfd signal is not instant). */
+static void __attribute__((format(printf, 3, 4))) stuck_kill(struct broker *b, struct domain *d, const char *fmt, ...)
+{
+	char why[128];
+	va_list ap;
+
+	if (d->kill_reason[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	rl_broker_log(b, "%s: %s; killing it", d->name, why);
+	snprintf(d->kill_reason, sizeof(d->kill_reason), "stopped reading its ring");
+	if (d->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, d->pidfd, SIGKILL, NULL, 0);
+}
+
 static void backlog_push(struct broker *b, struct domain *d, const struct rl_msg *m)
 {
 	struct backlog *q = &d->backlog;
 
+	uint32_t limit = backlog_limit(d);
+	if (q->tail - q->head >= limit) {
+		/*
+		 * Others can put no more than RL_BACKLOG_ADMIT and a little per
+		 * caller here (calls are refused at admission past that), and the
+		 * completions of its own calls fit its calls quota: the rest is
+		 * the broker's answers to what it sent and did not read.
+		 */
+		stuck_kill(b, d, "rx backlog over %u messages: it sent more than it read", limit);
+		return;
+	}
 	if (q->tail - q->head == q->size) {
-		uint32_t nsize = q->size ? q->size * 2 : 64;
-		if (nsize > RL_BACKLOG_MAX) {
-			/* The domain stopped consuming: it is stuck or hostile. End it. */
-			rl_broker_log(b, "%s: rx backlog over %u messages; killing it", d->name,
-				      RL_BACKLOG_MAX);
-			snprintf(d->kill_reason, sizeof(d->kill_reason), "stopped reading its ring");
-			if (d->pidfd >= 0)
-				syscall(SYS_pidfd_send_signal, d->pidfd, SIGKILL, NULL, 0);
-			return;
-		}
+		uint32_t nsize = q->size ? q->size * 2 : 64; /* powers of 2: the indices wrap at 2^32 */
 		struct rl_msg *nq = malloc(sizeof(*nq) * nsize);
 		if (!nq)
 			return;
@@ -64,11 +90,27 @@ static void put(struct broker *b, struct domain *d, const struct rl_msg *m)
 void rl_deliver_flush_backlog(struct domain *d)
 {
 	struct backlog *q = &d->backlog;
+	uint32_t head = q->head;
 
 	while (q->head != q->tail && rl_ring_write(&d->rx, &q->q[q->head % q->size])) {
 		q->head++;
 		d->rx_dirty = true;
 	}
+	if (q->head != head || q->head == q->tail) {
+		d->rx_stall_ns = 0;
+		return;
+	}
+	/*
+	 * Its ring took nothing. Stuck means it stopped consuming: its
+	 * backlog is full enough that callers are refused, and it has read
+	 * nothing for RL_STUCK_NS, not that others sent a lot.
+	 */
+	uint64_t now = rl_now_ns();
+	if (!d->rx_stall_ns)
+		d->rx_stall_ns = now;
+	else if (q->tail - q->head >= RL_BACKLOG_ADMIT && now - d->rx_stall_ns >= RL_STUCK_NS)
+		stuck_kill(d->broker, d, "read nothing of its ring for %llu s with %u messages waiting",
+			   (unsigned long long)(RL_STUCK_NS / 1000000000ull), q->tail - q->head);
 }
 
 void rl_deliver_publish(struct domain *d)
@@ -214,8 +256,8 @@ void rl_deliver(struct broker *b, struct domain *d, const struct rl_msg *m)
 
 void rl_deliver_reject(struct broker *b, struct domain *d, const struct rl_msg *m, int err)
 {
-	/* A dead, restarted or busy callee is an answer, not a bad message: not counted. */
-	if (err != -EHOSTDOWN && err != -ESTALE && err != -EAGAIN)
+	/* A dead, restarted or busy callee, or a quota, is an answer, not a bad message: not counted (quotas are). */
+	if (err != -EHOSTDOWN && err != -ESTALE && err != -EAGAIN && err != -EBUSY && err != -EDQUOT)
 		rl_stat_inc(&d->rejected);
 	struct rl_msg c = {
 		.kind = m->kind == RL_MSG_SYS ? RL_MSG_SYS_DONE : RL_MSG_COMPLETE,

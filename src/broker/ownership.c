@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Ownership and validation: graph collection, scalar checks, the audit. See ownership.h. */
+#include <string.h>
+
 #include "ownership.h"
 
 static uint64_t read_word(const struct rl_heap *h, uint32_t slot, uint64_t off)
@@ -26,6 +28,11 @@ int rl_graph_collect(struct broker *b, uint16_t owner, uint16_t type_id, rl_rref
 	g->n = 0;
 	if (rl_rref_is_null(root))
 		return -EINVAL;
+	uint32_t epoch = ++b->graph_epoch;
+	if (!epoch) { /* wrapped: no mark may look current */
+		memset(b->heap.graph_mark, 0, sizeof(uint32_t) * b->heap.hdr->nslots);
+		epoch = b->graph_epoch = 1;
+	}
 	struct rl_obj *o = rl_registry_resolve(&b->heap, root, &err);
 	if (!o)
 		return err;
@@ -42,10 +49,12 @@ int rl_graph_collect(struct broker *b, uint16_t owner, uint16_t type_id, rl_rref
 			return -EPERM; /* lent out: cannot move until the loans end */
 		if ((err = rl_check_type(o, tid)))
 			return err;
-		if (rl_graph_has(g, slot))
+		if (b->heap.graph_mark[slot] == epoch)
 			return -EINVAL; /* reachable twice: not a single-owner graph */
 		if (g->n == RL_MAX_GRAPH)
 			return -E2BIG;
+		b->heap.graph_mark[slot] = epoch;
+		b->graph_visits++;
 		g->slot[g->n] = slot;
 		g->type[g->n++] = tid;
 
@@ -118,4 +127,51 @@ int rl_ownership_audit(struct broker *b, char *why, size_t whylen)
 	for (unsigned i = 1; i <= b->ndom; i++)
 		alive[i] = atomic_load(&b->dom[i].state) == DOM_RUNNING;
 	return rl_registry_audit(&b->heap, alive, b->expected_borrows, why, whylen);
+}
+
+uint64_t rl_quota_heap_room(const struct broker *b, const struct domain *d, unsigned cls, uint64_t want)
+{
+	const struct rl_heap *h = &b->heap;
+	uint64_t room = want;
+
+	if (!d->heap_objects_max)
+		return want;
+	uint32_t have = h->own_class[d->id][cls];
+	room = have >= d->heap_class_max[cls] ? 0 : d->heap_class_max[cls] - have;
+	if (room > want)
+		room = want;
+	uint64_t objects = h->own_objects[d->id];
+	if (d->heap_objects_max != UINT64_MAX)
+		room = objects >= d->heap_objects_max ? 0 : room < d->heap_objects_max - objects ? room : d->heap_objects_max - objects;
+	uint64_t bytes = h->own_bytes[d->id];
+	if (d->heap_bytes_max != UINT64_MAX) {
+		uint64_t fit = bytes >= d->heap_bytes_max ? 0 : (d->heap_bytes_max - bytes) / rl_class_size(cls);
+		room = room < fit ? room : fit;
+	}
+	return room;
+}
+
+int rl_quota_heap_graphs(const struct broker *b, const struct domain *d, const struct graph *g, unsigned n)
+{
+	const struct rl_heap *h = &b->heap;
+	uint32_t per_class[RL_NCLASSES] = { 0 };
+	uint64_t objects = 0, bytes = 0;
+
+	if (!d->heap_objects_max)
+		return 0;
+	for (unsigned k = 0; k < n; k++)
+		for (unsigned i = 0; i < g[k].n; i++) {
+			unsigned cls = h->objs[g[k].slot[i]].cls;
+			per_class[cls]++;
+			bytes += rl_class_size(cls);
+		}
+	for (unsigned c = 0; c < RL_NCLASSES; c++) {
+		if (per_class[c] && (uint64_t)h->own_class[d->id][c] + per_class[c] > d->heap_class_max[c])
+			return -EDQUOT;
+		objects += per_class[c];
+	}
+	if ((uint64_t)h->own_objects[d->id] + objects > d->heap_objects_max ||
+	    h->own_bytes[d->id] + bytes > d->heap_bytes_max)
+		return -EDQUOT;
+	return 0;
 }

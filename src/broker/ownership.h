@@ -72,6 +72,16 @@ static inline void rl_graph_release(struct broker *b, const struct graph *g)
 }
 
 /*
+ * Can d take the objects of graphs g[0..n) on top of what it holds (its heap
+ * quota: objects, bytes, share of each size class)? 0 or -EDQUOT. A domain
+ * rl_quota_init() never saw (the test bed's) has no quota.
+ */
+int rl_quota_heap_graphs(const struct broker *b, const struct domain *d, const struct graph *g, unsigned n);
+
+/* How many more objects of class cls d may hold now (its heap quota), at most want. */
+uint64_t rl_quota_heap_room(const struct broker *b, const struct domain *d, unsigned cls, uint64_t want);
+
+/*
  * The registry's invariants now: every object has one owner that is alive
  * (or is free), and loan counts match the calls in flight. 0, or -EUCLEAN
  * with the first violation in why. Deaths seen but not yet handled count as

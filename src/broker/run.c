@@ -227,6 +227,7 @@ static int build(struct broker *b)
 		d->devmem_fd = -1;
 		d->loans_head = UINT32_MAX;
 		snprintf(d->name, sizeof(d->name), "%s", md->name);
+		rl_quota_init(b, d); /* the manifest's `quota:` */
 		if (md->devmem) {
 			void *mem = map_memfd("redleaf-devmem", md->devmem, &d->devmem_fd);
 			if (!mem) {

@@ -5,6 +5,7 @@
  * again. Every argument comes from the domain and is checked here.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "caps.h"
@@ -12,6 +13,38 @@
 #include "ownership.h"
 #include "recovery.h"
 #include "service.h"
+
+/* Takes one of d's audits (a token bucket: RL_AUDIT_BURST, refilled at audits_per_s); false when none is left. */
+static bool audit_allowed(struct domain *d)
+{
+	if (!d->audits_per_s) /* not set up by rl_quota_init() (the test bed): no limit */
+		return true;
+	uint64_t now = rl_now_ns();
+	if (d->audit_refill_ns) {
+		uint64_t dt = now - d->audit_refill_ns;
+		if (dt > 100000000000ull) /* long idle: the bucket is full anyway; no overflow below */
+			dt = 100000000000ull;
+		uint64_t tokens = d->audit_tokens + dt * d->audits_per_s / 1000000; /* 1/1000 audits */
+		d->audit_tokens = tokens > RL_AUDIT_BURST * 1000 ? RL_AUDIT_BURST * 1000 : (uint32_t)tokens;
+	}
+	d->audit_refill_ns = now;
+	if (d->audit_tokens < 1000)
+		return false;
+	d->audit_tokens -= 1000;
+	return true;
+}
+
+static void heap_quota_hit(struct broker *b, struct domain *d, unsigned cls)
+{
+	const struct rl_heap *h = &b->heap;
+	char what[160];
+
+	snprintf(what, sizeof(what),
+		 "holds %u objects (%llu bytes), %u of %u-byte class (at most %u); refills get -EDQUOT",
+		 h->own_objects[d->id], (unsigned long long)h->own_bytes[d->id], h->own_class[d->id][cls],
+		 rl_class_size(cls), d->heap_class_max[cls]);
+	rl_quota_hit(b, d, RL_QUOTA_HEAP, what);
+}
 
 void rl_service_handle(struct broker *b, struct domain *d, const struct rl_msg *m)
 {
@@ -22,9 +55,16 @@ void rl_service_handle(struct broker *b, struct domain *d, const struct rl_msg *
 		uint64_t cls = m->arg[0], want = m->arg[1];
 		if (cls >= RL_NCLASSES || !want || want > RL_GRANT_MAX)
 			return rl_deliver_reject(b, d, m, -EINVAL);
+		/* The quota is checked here, where the heap is granted: a domain over it gets -EDQUOT. */
+		uint64_t room = rl_quota_heap_room(b, d, (unsigned)cls, want);
+		if (!room) {
+			heap_quota_hit(b, d, (unsigned)cls);
+			done.status = -EDQUOT;
+			break;
+		}
 		unsigned n = 0;
 		uint32_t slot;
-		while (n < want && !rl_registry_alloc(&b->heap, (unsigned)cls, d->id, &slot))
+		while (n < room && !rl_registry_alloc(&b->heap, (unsigned)cls, d->id, &slot))
 			d->chan->ctl.grant[n++] = slot;
 		done.status = n ? (int)n : -ENOMEM;
 		break;
@@ -61,6 +101,14 @@ void rl_service_handle(struct broker *b, struct domain *d, const struct rl_msg *
 	}
 	case RL_SYS_AUDIT: {
 		char why[256];
+		/* A scan of the whole registry on the proxy thread: a domain gets a few a second, not a flood. */
+		if (!audit_allowed(d)) {
+			char what[96];
+			snprintf(what, sizeof(what), "more than %u a second (after %u at once) get -EAGAIN",
+				 d->audits_per_s, RL_AUDIT_BURST);
+			rl_quota_hit(b, d, RL_QUOTA_AUDITS, what);
+			return rl_deliver_reject(b, d, m, -EAGAIN);
+		}
 		done.status = rl_ownership_audit(b, why, sizeof(why));
 		if (done.status)
 			rl_broker_log(b, "%s: registry audit failed: %s", d->name, why);

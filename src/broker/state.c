@@ -74,3 +74,44 @@ int rl_broker_alloc_tables(struct broker *b)
 	b->cont_free = 0;
 	return 0;
 }
+
+void rl_quota_init(struct broker *b, struct domain *d)
+{
+	const struct rl_manifest_quota *q = &d->m->quota;
+	const struct rl_heap_hdr *hd = b->heap.hdr;
+	unsigned share = q->heap_share ? q->heap_share : RL_MANIFEST_HEAP_SHARE_DEFAULT;
+
+	d->calls_max = q->calls ? q->calls : RL_MANIFEST_CALLS_DEFAULT;
+	d->inflight_check = d->calls_max < RL_INFLIGHT_FAIR ? d->calls_max : RL_INFLIGHT_FAIR;
+	for (unsigned c = 0; c < RL_NCLASSES; c++) {
+		/* At least one object of a class, so a small share of a small heap still allocates. */
+		uint64_t n = (uint64_t)hd->class_count[c] * share / 100;
+		d->heap_class_max[c] = n ? (uint32_t)n : 1;
+	}
+	d->heap_objects_max = q->heap_objects ? q->heap_objects : UINT64_MAX;
+	d->heap_bytes_max = q->heap_bytes ? q->heap_bytes : UINT64_MAX;
+	d->audits_per_s = q->audits ? q->audits : RL_MANIFEST_AUDITS_DEFAULT;
+	d->audit_tokens = RL_AUDIT_BURST * 1000;
+	d->audit_refill_ns = 0;
+}
+
+void rl_quota_hit(struct broker *b, struct domain *d, enum rl_quota_kind kind, const char *what)
+{
+	static const char *const name[RL_QUOTA_NKINDS] = {
+		[RL_QUOTA_CALLS] = "calls in flight",
+		[RL_QUOTA_BUSY] = "a busy callee",
+		[RL_QUOTA_HEAP] = "heap",
+		[RL_QUOTA_AUDITS] = "audits",
+	};
+
+	rl_stat_inc(&d->quota_hits[kind]);
+	if (d->quota_logged_inc != d->incarnation) {
+		d->quota_logged_inc = d->incarnation;
+		d->quota_logged = 0;
+	}
+	if (d->quota_logged & 1u << kind)
+		return;
+	d->quota_logged |= 1u << kind;
+	/* Once: a domain that floods would otherwise flood the log too. `ps` counts every one. */
+	rl_broker_log(b, "%s: %s quota: %s (said once; `redleaf ps` counts them)", d->name, name[kind], what);
+}

@@ -38,9 +38,40 @@
 
 #define RL_MAX_CAPS 64
 #define RL_MAX_CONTS 16384
-#define RL_MAX_OUTSTANDING 1024 /* calls one domain may have in flight */
+#define RL_MAX_OUTSTANDING RL_MANIFEST_CALLS_DEFAULT /* calls one domain may have in flight, by default */
 #define RL_MAX_GRAPH 256        /* heap objects one argument may carry (nested RRefs) */
-#define RL_BACKLOG_MAX 8192     /* undelivered messages before a domain counts as stuck */
+
+/*
+ * Quotas and fairness (docs/design.md, "Quotas and fairness"). A callee's
+ * backlog holds three kinds of message: invocations others sent it, the
+ * completions of its own calls, and the broker's answers to what it sent.
+ * Only the first is others' doing, and it is bounded at admission: once a
+ * callee's backlog holds RL_BACKLOG_ADMIT messages, a caller with
+ * RL_INFLIGHT_FAIR or more calls in flight gets -EBUSY for calls into it
+ * (one with fewer always gets through, so an honest caller is never
+ * refused for a flood it did not send). So others can put at most
+ * RL_BACKLOG_ADMIT + RL_INFLIGHT_FAIR per caller (+ the stages) there;
+ * the rest is the domain's own, and only that can get it killed.
+ */
+#define RL_INFLIGHT_FAIR 64
+#define RL_BACKLOG_ADMIT 1024
+#define RL_BACKLOG_OWN 8192  /* the broker's answers to what a domain sent, waiting for it to read */
+#define RL_BACKLOG_SLACK 256 /* invocations staged but not yet counted (8 per proxy thread) */
+#define RL_BACKLOG_MAX (RL_BACKLOG_ADMIT + RL_INFLIGHT_FAIR * RL_MAX_DOMAINS + RL_BACKLOG_SLACK + RL_BACKLOG_OWN)
+/* A domain whose backlog is at RL_BACKLOG_ADMIT and that read nothing for this long stopped consuming. */
+#define RL_STUCK_NS (10ull * 1000000000ull)
+#define RL_DRAIN_BATCH 64   /* messages a pass takes from one tx ring at most */
+#define RL_PASS_OBJECTS 512 /* heap objects a pass visits for one domain's graphs before the next takes fewer */
+#define RL_AUDIT_BURST 16 /* audits a domain may ask for at once, then `quota: {audits}` a second */
+
+/* What a domain ran into, for its log line (once per kind and incarnation) and `ps`. */
+enum rl_quota_kind {
+	RL_QUOTA_CALLS,   /* its own calls in flight */
+	RL_QUOTA_BUSY,    /* a callee's backlog full with its calls, among others' */
+	RL_QUOTA_HEAP,    /* heap objects, bytes or share of a class */
+	RL_QUOTA_AUDITS,  /* audits a second */
+	RL_QUOTA_NKINDS,
+};
 
 enum dom_state {
 	DOM_STOPPED = 0, /* never started (start: false) */
@@ -117,12 +148,25 @@ struct domain {
 	pthread_mutex_t rx_lock; /* with more than one proxy thread: rx, rx_dirty and backlog */
 	bool rx_dirty;
 	bool tx_insane; /* the domain published an impossible tail; reported once */
+	/*
+	 * Fair service: how many messages the next pass takes from its tx ring
+	 * (0 = RL_DRAIN_BATCH). A batch whose graphs made the broker visit more
+	 * than RL_PASS_OBJECTS objects shrinks the next one in proportion, so
+	 * a domain's pass costs about the same whatever it sends.
+	 */
+	uint16_t drain_take;
 	struct backlog backlog;
 
 	struct cap_entry caps[RL_MAX_CAPS];
 	uint16_t exports[RL_MAX_EXPORTS];
 	unsigned nexports;
 	uint32_t outstanding;
+	/*
+	 * do_call() looks at quotas only from this many calls in flight on
+	 * (min(calls quota, RL_INFLIGHT_FAIR)): below it, the one compare
+	 * it always made. 0 (a domain not set up by rl_quota_init()) = always.
+	 */
+	uint32_t inflight_check;
 	uint32_t loans_head; /* first continuation lending to this domain, UINT32_MAX if none */
 	rl_cap import_caps[RL_MAX_IMPORTS]; /* the broker's own record of the manifest imports */
 
@@ -142,6 +186,19 @@ struct domain {
 	uint64_t recovery_ns[RL_RECOVERY_LOG]; /* death -> serving again, last RL_RECOVERY_LOG */
 	_Atomic uint32_t nrecoveries;
 	_Atomic uint64_t last_recovery_ns;
+
+	/* Quotas from the manifest (rl_quota_init(); 0 = the default), and their state. */
+	uint32_t calls_max;            /* calls in flight */
+	uint32_t heap_class_max[RL_NCLASSES]; /* objects of each size class it may hold */
+	uint64_t heap_objects_max;     /* UINT64_MAX = no total */
+	uint64_t heap_bytes_max;
+	uint32_t audits_per_s;
+	uint32_t audit_tokens;         /* in 1/1000 of an audit */
+	uint64_t audit_refill_ns;
+	uint64_t rx_stall_ns;          /* since when its full ring took nothing from its backlog (0 = it does) */
+	uint32_t quota_logged;         /* kinds logged (1 << enum rl_quota_kind) in incarnation quota_logged_inc */
+	uint32_t quota_logged_inc;
+	_Atomic uint64_t quota_hits[RL_QUOTA_NKINDS]; /* requests refused, per kind */
 
 	/* Statistics, read racily by the event thread for `redleaf ps`. */
 	_Atomic uint64_t calls_out, calls_in, rejected;
@@ -209,6 +266,15 @@ struct broker {
 	_Alignas(64) _Atomic int quiesce;
 	_Atomic unsigned parked;
 
+	/*
+	 * Graph walks mark the slots they reach (heap.graph_mark) with a new
+	 * epoch each, so "reached twice" is one load, not a scan of what the
+	 * walk found (a 255-object graph cost 32 000 compares); graph_visits
+	 * counts objects visited (the drain's budget).
+	 */
+	uint32_t graph_epoch;
+	uint64_t graph_visits;
+
 	struct cont *conts;
 	uint32_t cont_free; /* head of the free list, UINT32_MAX when empty */
 	uint16_t *expected_borrows;
@@ -239,6 +305,13 @@ struct broker {
 void rl_broker_log(struct broker *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* One line of d's own output, as "[name] text" (text already made printable). */
 void rl_broker_log_output(struct broker *b, const struct domain *d, const char *text);
+/*
+ * Sets d's quotas from its manifest entry (defaults for fields left 0) and
+ * the heap's layout. Before d first runs.
+ */
+void rl_quota_init(struct broker *b, struct domain *d);
+/* d was refused by quota kind: counts it and logs it once per kind and incarnation (what says which). */
+void rl_quota_hit(struct broker *b, struct domain *d, enum rl_quota_kind kind, const char *what);
 /* Wakes every sleeping proxy thread. */
 void rl_broker_ring_bell(struct broker *b);
 /* Asks the broker to stop (from any thread): ends the event loop promptly. */

@@ -1031,6 +1031,73 @@ static int dom_start(struct ctx *c, const struct node *v, void *obj)
 	return get_bool(c, v, "start", &d->start);
 }
 
+/* ---- quotas (one block: quota: {heap_objects, heap_bytes, heap_share, calls, audits}) ---- */
+
+static struct rl_manifest_quota *quota_of(void *obj)
+{
+	return &((struct domain_parse *)obj)->d->quota;
+}
+
+static int quota_heap_objects(struct ctx *c, const struct node *v, void *obj)
+{
+	uint64_t n = 0;
+
+	if (v->kind != NODE_SCALAR || !v->plain || !parse_decimal(v->text, v->len, &n) || !n ||
+	    n > RL_MANIFEST_HEAP_OBJECTS_MAX)
+		return fail(c, v->pos, "quota heap_objects must be a whole number from 1 to %llu, got %s%s%s",
+			    (unsigned long long)RL_MANIFEST_HEAP_OBJECTS_MAX, v->kind == NODE_SCALAR ? "'" : "",
+			    v->kind == NODE_SCALAR ? show(v).s : kind_name(v), v->kind == NODE_SCALAR ? "'" : "");
+	quota_of(obj)->heap_objects = n;
+	return 0;
+}
+
+static int quota_heap_bytes(struct ctx *c, const struct node *v, void *obj)
+{
+	return get_size(c, v, "quota heap_bytes", 64, RL_MANIFEST_HEAP_MAX, "64..16G",
+			&quota_of(obj)->heap_bytes);
+}
+
+static int quota_int(struct ctx *c, const struct node *v, const char *what, int max, unsigned *out)
+{
+	int n;
+	int r = get_int(c, v, what, 1, max, &n);
+
+	if (r == 0)
+		*out = (unsigned)n;
+	return r;
+}
+
+static int quota_heap_share(struct ctx *c, const struct node *v, void *obj)
+{
+	return quota_int(c, v, "quota heap_share (percent of a size class)", 100, &quota_of(obj)->heap_share);
+}
+
+static int quota_calls(struct ctx *c, const struct node *v, void *obj)
+{
+	return quota_int(c, v, "quota calls (in flight)", RL_MANIFEST_CALLS_MAX, &quota_of(obj)->calls);
+}
+
+static int quota_audits(struct ctx *c, const struct node *v, void *obj)
+{
+	return quota_int(c, v, "quota audits (a second)", RL_MANIFEST_AUDITS_MAX, &quota_of(obj)->audits);
+}
+
+static const struct field quota_fields[] = {
+	{ "heap_objects", false, quota_heap_objects },
+	{ "heap_bytes", false, quota_heap_bytes },
+	{ "heap_share", false, quota_heap_share },
+	{ "calls", false, quota_calls },
+	{ "audits", false, quota_audits },
+};
+
+static int dom_quota(struct ctx *c, const struct node *v, void *obj)
+{
+	quota_of(obj)->pos = v->pos;
+	return parse_mapping(c, v, "quota", "in quota", quota_fields, NFIELDS(quota_fields), obj);
+}
+
+/* ---- end of quotas ---- */
+
 static const struct field domain_fields[] = {
 	{ "name", true, dom_name },
 	{ "binary", true, dom_binary },
@@ -1045,6 +1112,7 @@ static const struct field domain_fields[] = {
 	{ "devmem", false, dom_devmem },
 	{ "isolation", false, dom_isolation },
 	{ "uring", false, dom_uring },
+	{ "quota", false, dom_quota },
 };
 
 

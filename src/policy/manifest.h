@@ -44,6 +44,27 @@ struct rl_manifest_pos {
 	unsigned line, col;
 };
 
+/*
+ * Per-domain quotas (`quota:` in a domain, docs/manifest.md): what one
+ * domain may take of the broker and the heap, so that it cannot starve the
+ * others. A field left 0 takes the default below.
+ */
+#define RL_MANIFEST_CALLS_DEFAULT 1024     /* calls in flight */
+#define RL_MANIFEST_CALLS_MAX 16384        /* the broker's continuation table */
+#define RL_MANIFEST_HEAP_SHARE_DEFAULT 50  /* percent of any one size class */
+#define RL_MANIFEST_AUDITS_DEFAULT 2       /* heap audits a second (after a burst) */
+#define RL_MANIFEST_AUDITS_MAX 1000
+#define RL_MANIFEST_HEAP_OBJECTS_MAX (1ull << 32)
+
+struct rl_manifest_quota {
+	uint64_t heap_objects; /* objects it may hold; 0 = no total (heap_share still holds) */
+	uint64_t heap_bytes;   /* bytes of slots it may hold; 0 = no total */
+	unsigned heap_share;   /* percent of one size class's slots it may hold, 1..100; 0 = default */
+	unsigned calls;        /* calls in flight, 1..RL_MANIFEST_CALLS_MAX; 0 = default */
+	unsigned audits;       /* heap audits a second, 1..RL_MANIFEST_AUDITS_MAX; 0 = default */
+	struct rl_manifest_pos pos;
+};
+
 /* One capability wired by the manifest: "name" in this domain is "iface" exported by "from". */
 struct rl_manifest_import {
 	char name[RL_NAME_MAX];
@@ -96,6 +117,7 @@ struct rl_manifest_domain {
 	struct rl_manifest_pos uring_pos;
 	/* isolation: shared = the host's namespaces (weaker; for kernels that refuse new ones) */
 	bool isolation_shared;
+	struct rl_manifest_quota quota;   /* all 0 = the defaults */
 	struct rl_manifest_pos pos;       /* the domain's mapping */
 };
 

@@ -313,7 +313,7 @@ static const struct bad bad_manifests[] = {
 	{ DOM "  - {name: a}\n", "3:5: error: missing required key 'binary' in a domain" },
 	{ DOM "  - {name: a, binary: x, bin: y}\n",
 	  "3:26: error: unknown key 'bin' in a domain (allowed: name, binary, args, exports, imports, "
-	  "syscalls, restart, cpu, nice, start, devmem, isolation, uring)" },
+	  "syscalls, restart, cpu, nice, start, devmem, isolation, uring, quota)" },
 	{ DOM "  - {name: a, binary: x, devmem: 1K}\n", "3:34: error: devmem 1K is out of range (4K..16G)" },
 	{ DOM "  - {name: a, binary: x, devmem: 17G}\n", "3:34: error: devmem 17G is out of range (4K..16G)" },
 	{ DOM "  - {name: a, binary: x, devmem: 5000}\n", "3:34: error: devmem 5000 is not a multiple of 4K" },
