@@ -101,6 +101,17 @@ static int route_resolve(struct broker *b, struct domain *d, const struct rl_msg
 	return 0;
 }
 
+static __attribute__((noinline, cold)) void call_deadline(struct broker *b, struct domain *d, uint32_t ci,
+							    uint32_t ms)
+{
+	static bool told;
+
+	if (rl_deadlines_add(b, ci, rl_now_ns() + (uint64_t)ms * 1000000) && !told) {
+		told = true;
+		rl_broker_log(b, "%s: no memory for call deadlines: its calls run without them", d->name);
+	}
+}
+
 /*
  * The last step of every accepted call: records continuation ci (its
  * loans already in place) and queues the invocation with args for the
@@ -122,6 +133,9 @@ RL_HOT void call_commit(struct broker *b, struct domain *d, const struct rl_msg 
 	c->caller_tag = m->tag;
 	d->outstanding++;
 	route->committed++;
+	/* A deadline costs only the calls that have one (a failed first allocation: no deadline, logged once). */
+	if (__builtin_expect(route->ce->deadline_ms != 0, 0))
+		call_deadline(b, d, ci, route->ce->deadline_ms);
 
 	struct rl_msg *fwd = rl_deliver_slot(b, callee);
 	fwd->kind = RL_MSG_INVOKE;
@@ -370,8 +384,9 @@ RL_HOT void do_reply(struct broker *b, struct domain *d, const struct rl_msg *m)
 			if (!err) {
 				if (c->caller_dead) {
 					rl_graph_release(b, &g);
-					rl_broker_log(b, "%s: reply to dead %s discarded; %u returned object(s) freed",
-						      d->name, caller->name, g.n);
+					if (!c->timed_out) /* a late reply after a deadline is counted in ps, not logged */
+						rl_broker_log(b, "%s: reply to dead %s discarded; %u returned object(s) freed",
+							      d->name, caller->name, g.n);
 				} else if (rl_quota_heap_graphs(b, caller, &g, 1)) {
 					/* The caller asked, but may not hold more: the callee gave them up, so free them. */
 					rl_graph_release(b, &g);

@@ -32,6 +32,7 @@ rl_cap rl_caps_grant(struct domain *d, uint16_t target, uint8_t export_index, ui
 	c->export_index = export_index;
 	c->iface = iface;
 	c->incarnation = incarnation;
+	c->deadline_ms = 0; /* an import's is set by rl_caps_wire() */
 	return (rl_cap)free_idx | ((rl_cap)c->gen << 16);
 }
 
@@ -71,6 +72,10 @@ void rl_caps_wire(struct broker *b, struct domain *importer, const struct domain
 		}
 		ci->cap = idx < 0 ? RL_CAP_INVALID : rl_caps_grant(importer, target->id, (uint8_t)idx, iface);
 		importer->import_caps[k] = ci->cap;
+		/* Two imports of one interface from one domain share an entry, and its deadline. */
+		struct cap_entry *e = rl_caps_lookup(importer, ci->cap);
+		if (e)
+			e->deadline_ms = imp->deadline_ms;
 	}
 	if (!from)
 		ctl->nimports = (uint16_t)md->nimports;

@@ -10,6 +10,7 @@
 #ifndef RL_BROKER_CONTS_H
 #define RL_BROKER_CONTS_H
 
+#include "deadlines.h"
 #include "state.h"
 
 /* Lists continuation idx, which lends objects, under its callee: what the callee may re-lend. */
@@ -46,7 +47,9 @@ static inline uint32_t rl_conts_alloc(struct broker *b)
 	b->cont_free = c->next_free;
 	c->used = 1;
 	c->caller_dead = 0;
+	c->timed_out = 0;
 	c->nborrow = 0;
+	c->dl_pos = UINT32_MAX;
 	return idx;
 }
 
@@ -57,6 +60,8 @@ RL_HOT void rl_conts_free(struct broker *b, uint32_t idx)
 
 	if (c->nborrow)
 		rl_conts_loan_unlink(b, idx);
+	if (__builtin_expect(c->dl_pos != UINT32_MAX, 0))
+		rl_deadlines_remove(b, idx);
 	for (unsigned k = 0; k < c->nborrow; k++) {
 		rl_registry_unborrow(&b->heap, c->borrow[k]);
 		b->expected_borrows[c->borrow[k]]--;

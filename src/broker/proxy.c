@@ -21,6 +21,7 @@
 #include "calls.h"
 #include "deliver.h"
 #include "ownership.h"
+#include "deadlines.h"
 #include "proxy.h"
 #include "recovery.h"
 
@@ -165,6 +166,17 @@ static void park(struct broker *b)
 	atomic_fetch_sub(&b->parked, 1);
 }
 
+/* Calls past their deadline get -ETIMEDOUT; *next (ns to the next event) takes the next deadline into account. */
+static unsigned expire_deadlines(struct broker *b, uint64_t *next)
+{
+	uint64_t next_deadline;
+	unsigned n = rl_deadlines_expire(b, rl_now_ns(), &next_deadline);
+
+	if (next_deadline < *next)
+		*next = next_deadline;
+	return n;
+}
+
 /*
  * Thread 0's events with more than one proxy thread: deaths, mailbox
  * commands and restarts whose time has come, handled alone, in the order
@@ -182,7 +194,11 @@ static unsigned exclusive_work(struct broker *b, uint64_t *next_restart)
 	if (b->restarts_pending)
 		*next_restart = rl_recovery_next(b, rl_now_ns(), &due);
 	bool mail = atomic_load_explicit(&b->mb_op, memory_order_relaxed) != MB_NONE;
-	if (!deaths && !due && !mail)
+	/* Read racily (the others add and remove under the validation lock): a wrong guess only delays or wakes us. */
+	uint64_t next_deadline = b->ndeadlines ? rl_deadlines_next(b, rl_now_ns()) : UINT64_MAX;
+	if (next_deadline < *next_restart)
+		*next_restart = next_deadline;
+	if (!deaths && !due && !mail && next_deadline)
 		return 0;
 	if (!others_stop(b))
 		return 0;
@@ -199,6 +215,8 @@ static unsigned exclusive_work(struct broker *b, uint64_t *next_restart)
 		*next_restart = rl_recovery_tick(b, rl_now_ns());
 		work += due;
 	}
+	if (b->ndeadlines)
+		work += expire_deadlines(b, next_restart);
 	rl_deliver_flush(b);
 	rl_deliver_publish_touched(b);
 	others_go(b);
@@ -273,6 +291,8 @@ void *rl_proxy_thread(void *arg)
 			}
 			if (b->restarts_pending)
 				next_restart = rl_recovery_tick(b, rl_now_ns());
+			if (b->ndeadlines)
+				work += expire_deadlines(b, &next_restart);
 		} else {
 			if (w->idx == 0)
 				work = exclusive_work(b, &next_restart);

@@ -86,6 +86,7 @@ struct cap_entry {
 	uint16_t target;      /* domain id */
 	uint16_t iface;       /* interface id */
 	uint32_t incarnation; /* of the target when granted; a restart makes the entry stale */
+	uint32_t deadline_ms; /* calls through it time out (manifest import `deadline`); 0 = never */
 };
 
 #define RL_RECOVERY_LOG 4096 /* recovery times kept per domain for `ps --json` */
@@ -202,6 +203,7 @@ struct domain {
 
 	/* Statistics, read racily by the event thread for `redleaf ps`. */
 	_Atomic uint64_t calls_out, calls_in, rejected;
+	_Atomic uint64_t timeouts; /* its calls that passed their deadline (-ETIMEDOUT) */
 	_Atomic uint64_t backlogged; /* messages that waited for room in its rx ring */
 	_Atomic uint32_t restarts;
 	int exit_code;       /* waitid si_code */
@@ -216,6 +218,7 @@ struct cont {
 	uint32_t gen;
 	uint8_t used;
 	uint8_t caller_dead;
+	uint8_t timed_out;  /* the caller got -ETIMEDOUT; a late reply is dropped */
 	uint8_t nborrow;
 	uint16_t caller, callee;
 	uint16_t iface, method;
@@ -225,6 +228,13 @@ struct cont {
 	uint32_t next_free;
 	/* Calls with loans, listed per callee: what a callee may lend on (holds_loan). */
 	uint32_t loan_next, loan_prev;
+	uint32_t dl_pos; /* its place in the deadline heap (deadlines.h), UINT32_MAX when none */
+};
+
+/* A call's deadline: continuation ci times out at rl_now_ns() == at. */
+struct rl_deadline {
+	uint64_t at;
+	uint32_t ci;
 };
 
 enum mailbox_op {
@@ -235,6 +245,9 @@ enum mailbox_op {
 
 struct broker {
 	struct rl_manifest *m;
+	/* Calls with deadlines, a min-heap by time (deadlines.c); allocated at the first one. */
+	struct rl_deadline *deadlines;
+	uint32_t ndeadlines;
 	struct rl_heap heap;
 	int bell_fd;
 	struct rl_bell *bell;

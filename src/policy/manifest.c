@@ -11,6 +11,7 @@
  * and every message quotes input only as printable ASCII.
  */
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -797,10 +798,30 @@ static int imp_from(struct ctx *c, const struct node *v, void *obj)
 	return get_name(c, v, "from", p->imp->from);
 }
 
+/* A call's deadline: a count with a unit (ms or s), 1 ms to 1 hour. */
+static int imp_deadline(struct ctx *c, const struct node *v, void *obj)
+{
+	struct import_parse *p = obj;
+	char *end;
+
+	if (v->kind != NODE_SCALAR)
+		return fail(c, v->pos, "deadline must be a duration like 250ms or 2s, got %s", kind_name(v));
+	errno = 0;
+	unsigned long long n = strtoull(v->text, &end, 10);
+	unsigned long long ms = !strcmp(end, "ms") ? n : !strcmp(end, "s") ? n * 1000 : 0;
+	if (errno || end == v->text || !isdigit((unsigned char)v->text[0]) || ms < 1 || ms > 3600000 ||
+	    n > 3600000)
+		return fail(c, v->pos, "deadline must be a duration from 1ms to 3600s (like 250ms or 2s), got '%s'",
+			    show(v).s);
+	p->imp->deadline_ms = (uint32_t)ms;
+	return 0;
+}
+
 static const struct field import_fields[] = {
 	{ "name", true, imp_name },
 	{ "iface", true, imp_iface },
 	{ "from", true, imp_from },
+	{ "deadline", false, imp_deadline },
 };
 
 static int dom_imports(struct ctx *c, const struct node *v, void *obj)
@@ -822,7 +843,7 @@ static int dom_imports(struct ctx *c, const struct node *v, void *obj)
 				    "an import must be a mapping with name, iface and from, got %s",
 				    kind_name(e));
 		ip.imp->pos = e->pos;
-		r = parse_mapping(c, e, "an import", "in an import", import_fields, 3, &ip);
+		r = parse_mapping(c, e, "an import", "in an import", import_fields, NFIELDS(import_fields), &ip);
 		if (r < 0)
 			return r;
 		/* Import names are what rl_cap_lookup() takes: unique per domain. */

@@ -73,6 +73,7 @@ struct rl_manifest_import {
 	struct rl_manifest_pos pos;       /* the import's mapping */
 	struct rl_manifest_pos iface_pos; /* the iface value */
 	struct rl_manifest_pos from_pos;  /* the from value */
+	uint32_t deadline_ms;             /* calls through it fail with -ETIMEDOUT after this; 0 = none */
 };
 
 enum rl_restart_policy {

@@ -311,6 +311,27 @@ int rl_domain_main(int argc, char **argv)
 		T_EQ(rl_heap_audit(), 0);
 		return t_report();
 	}
+	if (argc == 3 && !strcmp(argv[1], "--deadline")) {
+		/* The import "test" has a deadline of MS (manifest): a 2 s call must end in -ETIMEDOUT at MS. */
+		uint64_t ms = strtoull(argv[2], NULL, 10), t0 = rl_now_ns(), v = 0;
+		rref_payload r;
+		int ret = Test_slow_make(t, 2000, 3, &r);
+		uint64_t took = (rl_now_ns() - t0) / 1000000;
+		rl_log("deadline: slow_make returned %s after %llu ms", ret ? strerrorname_np(-ret) : "ok",
+		       (unsigned long long)took);
+		T_EQ(ret, -ETIMEDOUT);
+		T_CHECK(took >= ms);
+		/* The callee is still in slow_make: calls queue behind it and time out, until it is done. */
+		unsigned late = 0;
+		while ((ret = Test_null(t)) == -ETIMEDOUT && late < 1000)
+			late++;
+		T_EQ(ret, 0);
+		T_EQ(Test_add(t, 2, 3, &v), 0);
+		T_EQ(v, 5);
+		rl_log("deadline: %u null() call(s) timed out while the callee was busy; then served", late);
+		T_EQ(rl_heap_audit(), 0); /* the late reply's payload was freed, not leaked */
+		return t_report();
+	}
 	if (argc == 2 && !strcmp(argv[1], "--slow-victim")) {
 		/* Dies (killed from the CLI) while this call is in flight: 4 s leave the test room on a slow machine. */
 		static const struct Test_ops dummy = { .null = victim_null };
