@@ -145,6 +145,17 @@ static void test_audit_catches(struct rl_heap *h)
 	t_assert_eq(rl_registry_audit(h, alive, NULL, why, sizeof(why)), -EUCLEAN);
 	t_assert(strstr(why, "owner list") != NULL || strstr(why, "owned slots") != NULL);
 	h->own_next[b2] = saved;
+	/*
+	 * A stolen object: only its owner word rewritten (domain 2 takes domain
+	 * 1's), as a write into the registry from outside the broker would do.
+	 * Every per-object invariant still holds: one owner, alive, no loans.
+	 * The owner lists and totals are what catch it.
+	 */
+	h->objs[a].owner = 2;
+	t_assert_eq(rl_registry_audit(h, alive, NULL, why, sizeof(why)), -EUCLEAN);
+	t_assert(strstr(why, "owner list of domain 1 is broken") != NULL);
+	h->objs[a].owner = 1;
+	t_assert_eq(rl_registry_audit(h, alive, NULL, why, sizeof(why)), 0);
 	/* Ownership moves keep the lists right. */
 	rl_registry_set_owner(h, a, 2);
 	t_assert_eq(rl_registry_audit(h, alive, NULL, why, sizeof(why)), 0);
