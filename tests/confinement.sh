@@ -17,30 +17,7 @@ set -u
 : "${REDLEAF_DOMAIN_PATH:?REDLEAF_DOMAIN_PATH must name the built domains}"
 . "$(dirname "$0")/lib.sh"
 rl_test_setup rl-confine
-fail() {
-	echo "FAIL: $*" >&2
-	echo "--- broker log ---" >&2
-	cat "$dir/log" >&2 2>/dev/null
-	exit 1
-}
-# A plain command prefix, not a function: $! must be the broker itself.
-as_user=
-if [ "${1:-}" = --as-nobody ]; then
-	[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root to run a system as nobody" >&2; exit 77; }
-	command -v setpriv > /dev/null || fail "setpriv (util-linux) is missing"
-	as_user="setpriv --reuid=65534 --regid=65534 --clear-groups"
-fi
-
-chmod 0755 "$dir"
-mkdir "$dir/bin" "$dir/run"
-cp "$REDLEAF" "$dir/bin/redleaf"
-for name in callee caller ctor rogue; do
-	for d in $(printf '%s' "$REDLEAF_DOMAIN_PATH" | tr ':' ' '); do
-		[ -x "$d/$name" ] && [ ! -e "$dir/bin/$name" ] && cp "$d/$name" "$dir/bin/$name"
-	done
-	[ -x "$dir/bin/$name" ] || fail "no $name domain on REDLEAF_DOMAIN_PATH"
-done
-chown 65534:65534 "$dir/run"
+rl_system_dir ${1:+"$1"} callee caller ctor rogue
 cat > "$dir/system.yaml" << 'EOF'
 system: confine
 domains:
@@ -124,13 +101,21 @@ else
 	[ "$(stat -c %u "/proc/$init")" != "$uid" ] || fail "callee runs as its init's uid"
 fi
 
-# A domain stopped from the host shows as stopped, and as running again after SIGCONT.
+# A domain stopped from the host shows as stopped, and as running again after
+# SIGCONT (the kernel stops it asynchronously: ps is asked until it says so, for 5 s at most).
+ps_until() {
+	tries=0
+	until $as_user "$dir/bin/redleaf" ps --json --socket "$dir/run/s" > "$dir/ps" 2>&1 &&
+		grep -q "\"name\":\"callee\",\"pid\":[0-9]*,\"state\":\"$1\"" "$dir/ps"; do
+		tries=$((tries + 1))
+		[ $tries -ge 100 ] && fail "callee never showed as $1: $(cat "$dir/ps")"
+		sleep 0.05
+	done
+}
 kill -STOP "$dom"
-$as_user "$dir/bin/redleaf" ps --json --socket "$dir/run/s" > "$dir/ps" 2>&1
-grep -q '"name":"callee","pid":[0-9]*,"state":"stopped (signal)"' "$dir/ps" || fail "stopped callee shows as: $(cat "$dir/ps")"
+ps_until "stopped (signal)"
 kill -CONT "$dom"
-$as_user "$dir/bin/redleaf" ps --json --socket "$dir/run/s" > "$dir/ps" 2>&1
-grep -q '"name":"callee","pid":[0-9]*,"state":"running"' "$dir/ps" || fail "continued callee shows as: $(cat "$dir/ps")"
+ps_until running
 
 # The end: the registry is consistent, and the broker stops cleanly.
 $as_user "$dir/bin/redleaf" heap --audit --socket "$dir/run/s" > "$dir/audit" 2>&1 || fail "audit: $(cat "$dir/audit")"

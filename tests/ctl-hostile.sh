@@ -13,12 +13,6 @@ set -u
 : "${CTL_HOSTILE:?CTL_HOSTILE must name the ctl-hostile client}"
 . "$(dirname "$0")/lib.sh"
 rl_test_setup rl-ctlhostile
-fail() {
-	echo "FAIL: $*" >&2
-	echo "--- broker log ---" >&2
-	cat "$dir/log" >&2
-	exit 1
-}
 
 cat > "$dir/system.yaml" << EOF
 system: ctlhostile

@@ -11,27 +11,11 @@ set -u
 : "${DENY_USERNS:?DENY_USERNS must name tests/tools/deny-userns}"
 . "$(dirname "$0")/lib.sh"
 rl_test_setup rl-shared
-fail() {
-	echo "FAIL: $*" >&2
-	echo "--- broker log ---" >&2
-	cat "$dir/log" >&2 2>/dev/null
-	exit 1
-}
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root to run a system as nobody" >&2; exit 77; }
-command -v setpriv > /dev/null || fail "setpriv (util-linux) is missing"
-chmod 0755 "$dir"
-mkdir "$dir/bin" "$dir/run"
-chown 65534:65534 "$dir/run"
-cp "$REDLEAF" "$DENY_USERNS" "$dir/bin/"
-for name in callee caller rogue; do
-	for d in $(printf '%s' "$REDLEAF_DOMAIN_PATH" | tr ':' ' '); do
-		[ -x "$d/$name" ] && [ ! -e "$dir/bin/$name" ] && cp "$d/$name" "$dir/bin/$name"
-	done
-	[ -x "$dir/bin/$name" ] || fail "no $name domain on REDLEAF_DOMAIN_PATH"
-done
+rl_system_dir --as-nobody callee caller rogue
+cp "$DENY_USERNS" "$dir/bin/"
 run() {
-	REDLEAF_DOMAIN_PATH="$dir/bin" timeout 30 setpriv --reuid=65534 --regid=65534 --clear-groups \
-		"$dir/bin/deny-userns" "$dir/bin/redleaf" run --until caller --socket "$dir/run/s" "$1" \
+	REDLEAF_DOMAIN_PATH="$dir/bin" timeout 30 $as_user "$dir/bin/deny-userns" "$dir/bin/redleaf" run --until caller --socket "$dir/run/s" "$1" \
 		2> "$dir/log" < /dev/null
 }
 

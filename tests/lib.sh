@@ -15,3 +15,39 @@ rl_test_setup() {
 	trap rl_test_cleanup EXIT
 	trap 'exit 1' INT TERM
 }
+
+# For tests that run a system from private copies, maybe as nobody:
+#   rl_system_dir [--as-nobody] NAME...
+# after rl_test_setup: defines fail() (the broker's log from $dir/log comes
+# with the message), sets $as_user to a command prefix that runs as nobody
+# with --as-nobody (a plain prefix, not a function, so that $! of a
+# background broker is the broker itself) or to nothing, and puts redleaf
+# and the named domains from REDLEAF_DOMAIN_PATH in $dir/bin, with $dir/run
+# writable by nobody for the control socket. Exits 77 for --as-nobody when
+# not root.
+fail() {
+	echo "FAIL: $*" >&2
+	echo "--- broker log ---" >&2
+	cat "$dir/log" >&2 2>/dev/null
+	exit 1
+}
+
+rl_system_dir() {
+	as_user=
+	if [ "${1:-}" = --as-nobody ]; then
+		shift
+		[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root to run a system as nobody" >&2; exit 77; }
+		command -v setpriv > /dev/null || fail "setpriv (util-linux) is missing"
+		as_user="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	fi
+	chmod 0755 "$dir"
+	mkdir "$dir/bin" "$dir/run"
+	chown 65534:65534 "$dir/run"
+	cp "$REDLEAF" "$dir/bin/redleaf"
+	for name in "$@"; do
+		for d in $(printf '%s' "$REDLEAF_DOMAIN_PATH" | tr ':' ' '); do
+			[ -x "$d/$name" ] && [ ! -e "$dir/bin/$name" ] && cp "$d/$name" "$dir/bin/$name"
+		done
+		[ -x "$dir/bin/$name" ] || fail "no $name domain on REDLEAF_DOMAIN_PATH"
+	done
+}

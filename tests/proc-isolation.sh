@@ -10,12 +10,6 @@ set -u
 : "${REDLEAF_DOMAIN_PATH:?REDLEAF_DOMAIN_PATH must name the built domains}"
 . "$(dirname "$0")/lib.sh"
 rl_test_setup rl-prociso
-fail() {
-	echo "FAIL: $*" >&2
-	echo "--- broker log ---" >&2
-	cat "$dir/log" >&2 2>/dev/null
-	exit 1
-}
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root to run a system as nobody" >&2; exit 77; }
 command -v setpriv > /dev/null || fail "setpriv (util-linux) is missing"
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }

@@ -9,12 +9,6 @@ set -u
 : "${REDLEAF_DOMAIN_PATH:?REDLEAF_DOMAIN_PATH must name the built domains}"
 . "$(dirname "$0")/lib.sh"
 rl_test_setup rl-execfail
-fail() {
-	echo "FAIL: $*" >&2
-	echo "--- broker log ---" >&2
-	cat "$dir/log" >&2
-	exit 1
-}
 
 # until SECONDS COMMAND...: runs COMMAND every 20 ms until it succeeds; fails after SECONDS.
 until_ok() {

@@ -12,26 +12,7 @@ set -u
 : "${REDLEAF_DOMAIN_PATH:?REDLEAF_DOMAIN_PATH must name the built domains}"
 . "$(dirname "$0")/lib.sh"
 rl_test_setup rl-uring
-fail() {
-	echo "FAIL: $*" >&2
-	echo "--- broker log ---" >&2
-	cat "$dir/log" >&2 2>/dev/null
-	exit 1
-}
-as_user=
-if [ "${1:-}" = --as-nobody ]; then
-	[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root to run a system as nobody" >&2; exit 77; }
-	command -v setpriv > /dev/null || fail "setpriv (util-linux) is missing"
-	as_user="setpriv --reuid=65534 --regid=65534 --clear-groups"
-fi
-chmod 0755 "$dir"
-mkdir "$dir/bin" "$dir/run"
-chown 65534:65534 "$dir/run"
-cp "$REDLEAF" "$dir/bin/redleaf"
-for d in $(printf '%s' "$REDLEAF_DOMAIN_PATH" | tr ':' ' '); do
-	[ -x "$d/uring" ] && [ ! -e "$dir/bin/uring" ] && cp "$d/uring" "$dir/bin/uring"
-done
-[ -x "$dir/bin/uring" ] || fail "no uring domain on REDLEAF_DOMAIN_PATH"
+rl_system_dir ${1:+"$1"} uring
 : > "$dir/data"
 chown 65534:65534 "$dir/data"
 printf '%s\n' 'system: uring' 'domains:' '  - {name: uring, binary: uring, uring: {files: [data], entries: 8}}' \
