@@ -69,8 +69,15 @@ static void run_side(uint64_t t0, unsigned first, unsigned end, unsigned side)
 	long slot_seen = -1, kept_slot = -1;
 	unsigned ops = 0, kept = 0;
 
+	unsigned per_slot[16] = { 0 };
+	long first_entered = -1;
+
 	rl_share_init(&s, t0, SLOT_NS, first, end, side);
 	while (rl_share_enter(&s)) {
+		if (first_entered < 0) /* a busy machine may wake us slots late: the warm slot is the first reached */
+			first_entered = s.slot;
+		if (s.slot >= 0 && s.slot < 16)
+			per_slot[s.slot]++;
 		/* Entered only in an own slot of the phase, once it began. */
 		t_assert(s.slot >= 0 && s.slot % 2 == side && s.slot >= first && s.slot < end);
 		t_assert(rl_share_now_ns() >= t0 + (uint64_t)s.slot * SLOT_NS);
@@ -96,10 +103,17 @@ static void run_side(uint64_t t0, unsigned first, unsigned end, unsigned side)
 	/* The phase is over: past the last own slot's usable part. */
 	uint64_t last = end - 1 - ((end - 1) % 2 != side);
 	t_assert(rl_share_now_ns() >= t0 + (last + 1) * SLOT_NS - RL_SHARE_GUARD_NS);
-	t_assert_eq(s.warm, (long)(first + side));
 	t_assert(ops > 0);
-	t_assert(kept > 0);
-	t_assert(kept_slot > s.warm);
+	t_assert_eq(s.warm, first_entered);
+	t_assert(s.warm >= (long)(first + side) && s.warm % 2 == (long)side);
+	/* Something is kept from every later own slot that ran past its first RL_SHARE_SKIP operations. */
+	bool could_keep = false;
+	for (long k = s.warm + 2; k < (long)end && k < 16; k += 2)
+		could_keep |= per_slot[k] > RL_SHARE_SKIP + 1;
+	if (could_keep) {
+		t_assert(kept > 0);
+		t_assert(kept_slot > s.warm);
+	}
 	/* Once over, it stays over. */
 	t_assert(!rl_share_enter(&s));
 }
