@@ -92,6 +92,11 @@ struct rl_chan_ctl {
 	 */
 	uint32_t has_uring;
 	uint8_t uring_params[120];
+	/*
+	 * A standby's launcher waits (futex) until this holds the token it was
+	 * started with (REDLEAF_STANDBY); the broker writes it to activate it.
+	 */
+	_Atomic uint32_t activate;
 };
 
 #define RL_CHAN_CTL_SIZE 8192

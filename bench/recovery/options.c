@@ -17,7 +17,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: recovery [--seconds N | --quick] [--rounds N] [--every DURATION] [--blocks N]\n"
 		"                [--tail-ms N] [--settle S] [--max-others PCT] [--json FILE]\n"
-		"                [--plot FILE | --no-plot]\n"
+		"                [--plot FILE | --no-plot] [--standby on|off]\n"
 		"                [--redleaf PATH] [--domain-path DIRS]\n"
 		"\n"
 		"The paper's recovery experiment: recbench reads (or writes) 4 KiB blocks\n"
@@ -47,6 +47,8 @@ static void usage(FILE *f)
 		"  --json FILE       results with every sample (default: BUILD/bench/results/recovery.json)\n"
 		"  --plot FILE       PNG of throughput over time (default: the JSON path with .png)\n"
 		"  --no-plot         no plot\n"
+		"  --standby on|off  ramblk's warm standby (manifest 'standby'; default on, as\n"
+		"                    for any domain with a restart policy)\n"
 		"  --redleaf PATH    the redleaf binary (default: BUILD/src/redleaf)\n"
 		"  --domain-path DIRS  REDLEAF_DOMAIN_PATH for the broker (default:\n"
 		"                    BUILD/bench/recovery:BUILD/domains)\n"
@@ -79,6 +81,7 @@ static const struct option options[] = {
 	{ "json", required_argument, NULL, 'j' },
 	{ "plot", required_argument, NULL, 'p' },
 	{ "no-plot", no_argument, NULL, 'P' },
+	{ "standby", required_argument, NULL, 'W' },
 	{ "redleaf", required_argument, NULL, 'r' },
 	{ "domain-path", required_argument, NULL, 'd' },
 	{ "help", no_argument, NULL, 'h' },
@@ -125,7 +128,7 @@ int rec_options_parse(int argc, char **argv, struct rec_config *c, bool *no_plot
 
 	*c = (struct rec_config){
 		.seconds = 10, .rounds = 1, .tail_ms = 1000, .bucket_ms = 10, .blocks = 4096, .every = "1s",
-		.settle_s = 30, .max_others_pct = 10,
+		.settle_s = 30, .max_others_pct = 10, .standby = true,
 	};
 	*no_plot = false;
 	*status = 2;
@@ -164,6 +167,13 @@ int rec_options_parse(int argc, char **argv, struct rec_config *c, bool *no_plot
 			break;
 		case 'P':
 			*no_plot = true;
+			break;
+		case 'W':
+			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				fprintf(stderr, "recovery: --standby takes on or off, not '%s'\n", optarg);
+				return -1;
+			}
+			c->standby = !strcmp(optarg, "on");
 			break;
 		case 'r':
 			c->redleaf = optarg;

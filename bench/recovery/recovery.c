@@ -116,6 +116,7 @@ static int write_manifest(const struct rec_config *c, const char *path, const ch
 		"    exports: [BDev]\n"
 		"    devmem: %uK\n"
 		"    restart: always\n"
+		"    standby: %s\n"
 		"  - name: bdev-shadow\n"
 		"    binary: shadow\n"
 		"    exports: [BDev]\n"
@@ -126,7 +127,7 @@ static int write_manifest(const struct rec_config *c, const char *path, const ch
 		"    args: [--mode, %s, --seconds, \"%u\", --bucket-ms, \"%u\", --tail-ms, \"%u\"]\n"
 		"    imports:\n"
 		"      - {name: bdev, iface: BDev, from: bdev-shadow}\n",
-		c->blocks, c->blocks * 4, mode, c->seconds, c->bucket_ms, c->tail_ms);
+		c->blocks, c->blocks * 4, c->standby ? "true" : "false", mode, c->seconds, c->bucket_ms, c->tail_ms);
 	if (fclose(f))
 		return -errno;
 	return 0;

@@ -323,7 +323,8 @@ int rec_write_json(const struct rec_config *c, const struct rec_run *runs, unsig
 	fprintf(f, ",\n \"config\":{\"seconds\":%u,\"rounds\":%u,\"bucket_ms\":%u,\"tail_ms\":%u,\"settle_s\":%u,\"max_others_pct\":%u,\"every\":",
 		c->seconds, c->rounds, c->bucket_ms, c->tail_ms, c->settle_s, c->max_others_pct);
 	json_string(f, c->every);
-	fprintf(f, ",\"device_blocks\":%u,\"block_bytes\":4096,\"redleaf\":", c->blocks);
+	fprintf(f, ",\"device_blocks\":%u,\"block_bytes\":4096,\"standby\":%s,\"redleaf\":", c->blocks,
+		c->standby ? "true" : "false");
 	json_string(f, c->redleaf);
 	fprintf(f, "},\n \"units\":{\"samples\":\"[t_ns, bytes]: bytes completed in [t0 + t_ns, t0 + t_ns + "
 		   "bucket_ns) of recbench's CLOCK_MONOTONIC\",\"mbps\":\"10^6 bytes per second\","

@@ -13,6 +13,7 @@
 struct rec_config {
 	unsigned seconds, rounds, tail_ms, bucket_ms, blocks, settle_s, max_others_pct;
 	const char *every;      /* crash period, as `redleaf crash --every` takes it */
+	bool standby;           /* ramblk keeps a warm standby */
 	const char *redleaf;    /* path of the redleaf binary */
 	const char *domain_path;
 	const char *json_path;

@@ -294,8 +294,9 @@ static void cmd_ps(struct broker *b, struct rl_text *o, bool json)
 				   (unsigned long long)atomic_load(&d->last_recovery_ns));
 			out_json_str(o, d->cause);
 			/* outstanding is the proxy threads': a racy read, as the statistics. */
-			out_printf(o, ",\"in_flight\":%u,\"timeouts\":%llu,", d->outstanding,
-				   (unsigned long long)atomic_load(&d->timeouts));
+			/* standby.pid is proxy thread 0's: a racy read, as the statistics. */
+			out_printf(o, ",\"in_flight\":%u,\"timeouts\":%llu,\"standby_pid\":%d,", d->outstanding,
+				   (unsigned long long)atomic_load(&d->timeouts), d->standby.pid);
 			out_json_quota(o, d);
 			out_printf(o, ",");
 			out_json_quota_hits(o, d);

@@ -164,11 +164,20 @@ int rl_control_open(struct broker *b)
 		return -errno;
 	}
 	b->control_fd = fd;
+	b->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (b->epoll_fd < 0) {
+		fprintf(stderr, "redleaf: epoll_create1: %s\n", strerror(errno));
+		return -errno;
+	}
 	return 0;
 }
 
 void rl_control_close(struct broker *b)
 {
+	if (b->epoll_fd >= 0) { /* the event loop never ran */
+		close(b->epoll_fd);
+		b->epoll_fd = -1;
+	}
 	if (b->control_fd >= 0) {
 		close(b->control_fd);
 		unlink(b->socket_path);
@@ -280,7 +289,7 @@ static void reap(struct broker *b, struct domain *d, int epfd)
 	if (d->out_fd >= 0)
 		rl_control_output(b, d, epfd, true);
 	int code = si.si_code, status = si.si_status;
-	rl_spawn_reaped(d, &code, &status);
+	rl_spawn_reaped(&d->status_fd, &code, &status);
 	rl_describe_death(d, code, status);
 	char why[sizeof(d->cause)];
 	if (rl_spawn_failure(d, why, sizeof(why)))
@@ -291,10 +300,9 @@ static void reap(struct broker *b, struct domain *d, int epfd)
 
 void rl_control_loop(struct broker *b)
 {
-	int epfd = epoll_create1(EPOLL_CLOEXEC);
+	int epfd = b->epoll_fd; /* made by rl_control_open(), before any proxy thread could add to it */
 	sigset_t set;
 
-	b->epoll_fd = epfd;
 	struct epoll_event ev;
 
 	sigemptyset(&set);
@@ -348,6 +356,11 @@ void rl_control_loop(struct broker *b)
 				}
 			} else if (tag >= 1 && tag <= b->ndom && b->dom[tag].pidfd >= 0) {
 				reap(b, &b->dom[tag], epfd);
+			} else if ((tag & RL_EV_STANDBY) && (tag & 0xffff) >= 1 && (tag & 0xffff) <= b->ndom) {
+				/* A standby's pidfd (one shot): proxy thread 0 looks at it. */
+				atomic_store(&b->dom[tag & 0xffff].standby_event, 1);
+				atomic_fetch_add(&b->standby_events, 1);
+				rl_broker_ring_bell(b);
 			} else if ((tag & RL_EV_OUTPUT) && (tag & 0xffff) >= 1 && (tag & 0xffff) <= b->ndom &&
 				   b->dom[tag & 0xffff].out_fd >= 0) {
 				rl_control_output(b, &b->dom[tag & 0xffff], epfd, false);

@@ -198,7 +198,8 @@ static unsigned exclusive_work(struct broker *b, uint64_t *next_restart)
 	uint64_t next_deadline = b->ndeadlines ? rl_deadlines_next(b, rl_now_ns()) : UINT64_MAX;
 	if (next_deadline < *next_restart)
 		*next_restart = next_deadline;
-	if (!deaths && !due && !mail && next_deadline)
+	bool standbys = atomic_load_explicit(&b->standby_events, memory_order_relaxed) != 0;
+	if (!deaths && !due && !mail && next_deadline && !standbys)
 		return 0;
 	if (!others_stop(b))
 		return 0;
@@ -217,6 +218,8 @@ static unsigned exclusive_work(struct broker *b, uint64_t *next_restart)
 	}
 	if (b->ndeadlines)
 		work += expire_deadlines(b, next_restart);
+	if (standbys)
+		work += rl_recovery_standby_events(b);
 	rl_deliver_flush(b);
 	rl_deliver_publish_touched(b);
 	others_go(b);
@@ -293,6 +296,8 @@ void *rl_proxy_thread(void *arg)
 				next_restart = rl_recovery_tick(b, rl_now_ns());
 			if (b->ndeadlines)
 				work += expire_deadlines(b, &next_restart);
+			if (atomic_load_explicit(&b->standby_events, memory_order_relaxed))
+				work += rl_recovery_standby_events(b);
 		} else {
 			if (w->idx == 0)
 				work = exclusive_work(b, &next_restart);

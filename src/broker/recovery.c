@@ -195,6 +195,77 @@ static void schedule_restart(struct broker *b, struct domain *d, uint64_t now)
 	b->restarts_pending++;
 }
 
+#define STANDBY_AFTER_NS 50000000ull     /* a successor's successor, if it never serves: 50 ms */
+#define STANDBY_BACKOFF_NS 10000000ull   /* standbys dying in a row wait 10 ms, doubling ... */
+#define STANDBY_BACKOFF_MAX_NS 5000000000ull /* ... up to 5 s */
+
+void rl_recovery_schedule_standby(struct broker *b, struct domain *d, uint64_t at)
+{
+	if (d->standby_at_ns) {
+		if (at < d->standby_at_ns)
+			d->standby_at_ns = at;
+		return;
+	}
+	d->standby_at_ns = at;
+	b->restarts_pending++;
+}
+
+/* Spawns d's next standby and watches its pidfd (one shot, under its standby tag). */
+static void prepare_standby(struct broker *b, struct domain *d)
+{
+	if (d->standby.pidfd >= 0)
+		return;
+	int ret = rl_spawn_standby(b, d);
+	if (ret) {
+		rl_broker_log(b, "%s: cannot prepare a standby: %s", d->name, strerror(-ret));
+		return;
+	}
+	if (d->standby_token == 1)
+		rl_broker_log(b, "%s: standby ready, pid %d", d->name, d->standby.pid);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u32 = RL_EV_STANDBY | d->id };
+	if (b->epoll_fd >= 0)
+		epoll_ctl(b->epoll_fd, EPOLL_CTL_ADD, d->standby.pidfd, &ev);
+}
+
+/* d's standby's pidfd was readable: if it died, it is replaced (after a backoff when that repeats). */
+static unsigned standby_event(struct broker *b, struct domain *d)
+{
+	siginfo_t si;
+
+	if (!atomic_exchange(&d->standby_event, 0) || d->standby.pidfd < 0)
+		return 0; /* activated meanwhile: its death is the domain's now */
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PIDFD, (id_t)d->standby.pidfd, &si, WEXITED | WNOHANG) < 0 || !si.si_pid) {
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u32 = RL_EV_STANDBY | d->id };
+		epoll_ctl(b->epoll_fd, EPOLL_CTL_MOD, d->standby.pidfd, &ev);
+		return 0;
+	}
+	int code = si.si_code, status = si.si_status;
+	rl_spawn_reaped(&d->standby.status_fd, &code, &status);
+	epoll_ctl(b->epoll_fd, EPOLL_CTL_DEL, d->standby.pidfd, NULL);
+	uint64_t delay = STANDBY_BACKOFF_NS << (d->standby_deaths < 9 ? d->standby_deaths : 9);
+	if (delay > STANDBY_BACKOFF_MAX_NS)
+		delay = STANDBY_BACKOFF_MAX_NS;
+	rl_broker_log(b, "%s: its standby (pid %d) %s %d before it was needed; another in %llu ms", d->name,
+		      d->standby.pid, code == CLD_EXITED ? "exited with status" : "was killed by signal", status,
+		      (unsigned long long)(delay / 1000000));
+	rl_spawn_close_proc(&d->standby);
+	d->standby_deaths++;
+	rl_recovery_schedule_standby(b, d, rl_now_ns() + delay);
+	return 1;
+}
+
+unsigned rl_recovery_standby_events(struct broker *b)
+{
+	unsigned work = 0;
+
+	if (!atomic_exchange(&b->standby_events, 0))
+		return 0;
+	for (unsigned i = 1; i <= b->ndom; i++)
+		work += standby_event(b, &b->dom[i]);
+	return work;
+}
+
 int rl_recovery_restart(struct broker *b, struct domain *d)
 {
 	int ret;
@@ -209,7 +280,9 @@ int rl_recovery_restart(struct broker *b, struct domain *d)
 	d->chan->ctl.inject_countdown = 0;
 	rl_caps_revoke_all(d); /* its own capabilities start afresh */
 	rl_caps_wire(b, d, NULL);
-	ret = rl_spawn_domain(b, d, false);
+	/* A warm standby is already running, confined and mapped: activating it is a futex wake. */
+	bool warm = rl_spawn_activate(b, d) == 0;
+	ret = warm ? 0 : rl_spawn_domain(b, d, false);
 	if (ret) {
 		rl_broker_log(b, "%s: restart failed: %s", d->name, strerror(-ret));
 		atomic_store(&d->state, DOM_DEAD);
@@ -219,7 +292,8 @@ int rl_recovery_restart(struct broker *b, struct domain *d)
 	}
 	if (b->epoll_fd >= 0) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = d->id };
-		epoll_ctl(b->epoll_fd, EPOLL_CTL_ADD, d->pidfd, &ev);
+		/* A standby's pidfd is in the set already, one shot under its standby tag. */
+		epoll_ctl(b->epoll_fd, warm ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, d->pidfd, &ev);
 		ev.data.u32 = RL_EV_OUTPUT | d->id;
 		epoll_ctl(b->epoll_fd, EPOLL_CTL_ADD, d->out_fd, &ev);
 	}
@@ -232,8 +306,13 @@ int rl_recovery_restart(struct broker *b, struct domain *d)
 		atomic_fetch_add(&d->restarts, 1);
 	}
 	d->gave_up = false;
-	rl_broker_log(b, "%s: %s, pid %d (incarnation %u)", d->name, d->died_ns ? "restarted" : "started",
-		      d->pid, d->incarnation);
+	rl_broker_log(b, "%s: %s%s, pid %d (incarnation %u)", d->name, d->died_ns ? "restarted" : "started",
+		      warm ? " from its standby" : "", d->pid, d->incarnation);
+	if (warm)
+		d->standby_deaths = 0;
+	/* The next standby once this one serves (rl_recovery_serving), or soon in any case. */
+	if (d->m->standby)
+		rl_recovery_schedule_standby(b, d, rl_now_ns() + STANDBY_AFTER_NS);
 	for (unsigned i = 0; i < d->nwaiters; i++) {
 		struct domain *w = &b->dom[d->waiters[i]];
 		if (atomic_load(&w->state) == DOM_RUNNING)
@@ -262,6 +341,7 @@ uint64_t rl_recovery_next(const struct broker *b, uint64_t now, bool *due)
 	for (unsigned i = 1; i <= b->ndom; i++) {
 		const struct domain *d = &b->dom[i];
 		next_event(d->restart_at_ns, now, &next, due);
+		next_event(d->standby_at_ns, now, &next, due);
 		/* Waiters exist only while d is to be restarted: this loop runs when they can. */
 		for (unsigned k = 0; k < d->nwaiters; k++)
 			next_event(d->waiter_deadline_ns[k], now, &next, due);
@@ -297,6 +377,11 @@ uint64_t rl_recovery_tick(struct broker *b, uint64_t now)
 		struct domain *d = &b->dom[i];
 		if (d->restart_at_ns && d->restart_at_ns <= now)
 			rl_recovery_restart(b, d);
+		if (d->standby_at_ns && d->standby_at_ns <= now) {
+			d->standby_at_ns = 0;
+			b->restarts_pending--;
+			prepare_standby(b, d);
+		}
 		expire_waiters(b, d, now);
 	}
 	return rl_recovery_next(b, now, &due);
@@ -304,6 +389,8 @@ uint64_t rl_recovery_tick(struct broker *b, uint64_t now)
 
 void rl_recovery_serving(struct broker *b, struct domain *d)
 {
+	if (d->standby_at_ns) /* it serves again: its next successor may be prepared now */
+		d->standby_at_ns = rl_now_ns();
 	uint64_t ns = rl_now_ns() - d->died_ns;
 	uint32_t n = atomic_load(&d->nrecoveries);
 

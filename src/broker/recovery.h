@@ -24,6 +24,12 @@ uint64_t rl_recovery_tick(struct broker *b, uint64_t now);
 uint64_t rl_recovery_next(const struct broker *b, uint64_t now, bool *due);
 /* The first reply of a restarted domain: it serves again (its recovery time is recorded). */
 void rl_recovery_serving(struct broker *b, struct domain *d);
+
+/* d's next standby is to be prepared at `at` (rl_now_ns()), or earlier if already due sooner. */
+void rl_recovery_schedule_standby(struct broker *b, struct domain *d, uint64_t at);
+
+/* Looks at the standbys whose pidfd fired (the event thread raised them); returns the work done. */
+unsigned rl_recovery_standby_events(struct broker *b);
 /*
  * RL_SYS_WAIT_ALIVE: complete at once if running, else when restarted (0),
  * given up (-EHOSTDOWN) or at deadline_ns on rl_now_ns()'s clock (-ETIMEDOUT;

@@ -26,6 +26,7 @@
 #include "caps.h"
 #include "control.h"
 #include "proxy.h"
+#include "recovery.h"
 #include "spawn.h"
 #include "seccomp_policy.h"
 
@@ -224,6 +225,7 @@ static int build(struct broker *b)
 		d->start_pipe = -1;
 		d->status_fd = -1;
 		d->out_fd = -1;
+		d->standby = (struct rl_proc){ .pid = 0, .pidfd = -1, .status_fd = -1, .start_pipe = -1, .out_fd = -1 };
 		d->devmem_fd = -1;
 		d->loans_head = UINT32_MAX;
 		snprintf(d->name, sizeof(d->name), "%s", md->name);
@@ -281,6 +283,12 @@ static void kill_and_reap(struct broker *b)
 		}
 		if (d->out_fd >= 0) /* what it wrote before the end */
 			rl_control_output(b, d, -1, true);
+		if (d->standby.pidfd >= 0) { /* its standby, never activated */
+			syscall(SYS_pidfd_send_signal, d->standby.pidfd, SIGKILL, NULL, 0);
+			siginfo_t si;
+			waitid(P_PIDFD, (id_t)d->standby.pidfd, &si, WEXITED);
+			rl_spawn_close_proc(&d->standby);
+		}
 	}
 	for (unsigned i = 1; i <= b->ndom; i++) {
 		if (b->dom[i].start_pipe >= 0)
@@ -385,6 +393,8 @@ static int start_domains(struct broker *b)
 			return -1;
 		}
 		rl_broker_log(b, "%s: started, pid %d", d->name, d->pid);
+		if (d->m->standby) /* its first standby, once the proxy threads run */
+			rl_recovery_schedule_standby(b, d, rl_now_ns());
 	}
 	return 0;
 }

@@ -32,6 +32,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -111,13 +112,14 @@ struct plan {
 	int broker_pidfd; /* the child's parent: readable once it has died */
 	struct rl_seccomp_prog filter;
 	char *argv[64];
-	char *envp[8];
+	char *envp[8]; /* name, standby, two sanitizer options, NULL */
 	char env_name[64];
+	char env_standby[32];
 	char sanitizer_env[2][768];
 	char uid_map[48], gid_map[48];
 };
 
-static void plan_args(struct plan *p, const struct domain *d)
+static void plan_args(struct plan *p, const struct domain *d, uint32_t token)
 {
 	unsigned argc = 0, envc = 0;
 
@@ -127,6 +129,10 @@ static void plan_args(struct plan *p, const struct domain *d)
 	p->argv[argc] = NULL;
 	snprintf(p->env_name, sizeof(p->env_name), "REDLEAF_DOMAIN=%s", d->name);
 	p->envp[envc++] = p->env_name;
+	if (token) { /* a standby: the launcher waits for its activation (launcher.c) */
+		snprintf(p->env_standby, sizeof(p->env_standby), "REDLEAF_STANDBY=%u", token);
+		p->envp[envc++] = p->env_standby;
+	}
 	/*
 	 * Sanitizer builds: a confined domain cannot run the sanitizers' own
 	 * signal handlers and reports (they open files, use ioctl), so crashes
@@ -494,22 +500,32 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-/* Records the started process and hands its output pipe to the event thread. */
-static void started(struct domain *d, pid_t pid, int pidfd, int *out_r)
+/* Makes proc d's running process: its output pipe becomes the event thread's. */
+static void install(struct domain *d, struct rl_proc *proc)
 {
-	d->pid = pid;
-	d->pidfd = pidfd;
-	fcntl(*out_r, F_SETFL, O_NONBLOCK);
-	d->out_fd = *out_r; /* the event thread's from here on */
-	*out_r = -1;
+	d->pid = proc->pid;
+	d->pidfd = proc->pidfd;
+	d->status_fd = proc->status_fd;
+	d->start_pipe = proc->start_pipe;
+	fcntl(proc->out_fd, F_SETFL, O_NONBLOCK);
+	d->out_fd = proc->out_fd; /* the event thread's from here on */
 	d->out_len = 0;
 	d->out_budget = RL_OUTPUT_BURST;
 	d->out_refill_ns = rl_now_ns();
 	d->started_ns = rl_now_ns();
+	*proc = (struct rl_proc){ .pid = 0, .pidfd = -1, .status_fd = -1, .start_pipe = -1, .out_fd = -1 };
 	atomic_store(&d->state, DOM_RUNNING);
 }
 
-int rl_spawn_domain(struct broker *b, struct domain *d, bool wait)
+/*
+ * Starts a process for d into *proc; 0 or a negative errno. token != 0 makes
+ * it a standby: the launcher waits, confined and mapped, until the
+ * channel's activate word holds token, and the channel is left alone (the
+ * running incarnation uses it). With wait, returns once the process has
+ * exec'd (or failed to, which is then the error); else right after the
+ * clone, leaving proc->start_pipe for rl_spawn_failure().
+ */
+static int spawn_proc(struct broker *b, struct domain *d, bool wait, uint32_t token, struct rl_proc *proc)
 {
 	int pipefd[2] = { -1, -1 }, out[2] = { -1, -1 }, status[2] = { -1, -1 }, reg = -1, ret;
 	bool root = geteuid() == 0;
@@ -532,7 +548,7 @@ int rl_spawn_domain(struct broker *b, struct domain *d, bool wait)
 	p->filter = d->filter;
 	p->broker_pidfd = broker_pidfd();
 	plan_isolation(p, d, root);
-	plan_args(p, d);
+	plan_args(p, d, token);
 	/*
 	 * Open the binary here, with the broker's rights, and exec it through the
 	 * descriptor: the child may not be able to walk to its path.
@@ -552,7 +568,8 @@ int rl_spawn_domain(struct broker *b, struct domain *d, bool wait)
 	p->err_w = pipefd[1];
 	p->out_w = out[1];
 	p->status_w = status[1];
-	reset_channel(d);
+	if (!token)
+		reset_channel(d);
 	if (d->m->uring_entries && (ret = make_ring(b, d, &p->uring)))
 		goto out;
 
@@ -585,12 +602,12 @@ int rl_spawn_domain(struct broker *b, struct domain *d, bool wait)
 		waitpid((pid_t)pid, NULL, 0);
 		goto out;
 	}
-	started(d, (pid_t)pid, pidfd, &out[0]);
-	d->status_fd = status[0];
-	status[0] = -1;
+	*proc = (struct rl_proc){ .pid = (pid_t)pid, .pidfd = pidfd, .status_fd = status[0], .start_pipe = -1,
+				  .out_fd = out[0] };
+	status[0] = out[0] = -1;
 	if (!wait) {
 		/* The child has exited or exec'd by the time anyone reads it: no need to block. */
-		d->start_pipe = pipefd[0];
+		proc->start_pipe = pipefd[0];
 		pipefd[0] = -1;
 	}
 	ret = 0;
@@ -609,19 +626,62 @@ out:
 	return ret;
 }
 
-void rl_spawn_reaped(struct domain *d, int *code, int *status)
+int rl_spawn_domain(struct broker *b, struct domain *d, bool wait)
+{
+	struct rl_proc proc;
+	int ret = spawn_proc(b, d, wait, 0, &proc);
+
+	if (!ret)
+		install(d, &proc);
+	return ret;
+}
+
+int rl_spawn_standby(struct broker *b, struct domain *d)
+{
+	if (d->standby.pidfd >= 0)
+		return 0;
+	uint32_t token = ++d->standby_token ? d->standby_token : ++d->standby_token;
+	int ret = spawn_proc(b, d, false, token, &d->standby);
+	if (ret)
+		d->standby = (struct rl_proc){ .pid = 0, .pidfd = -1, .status_fd = -1, .start_pipe = -1, .out_fd = -1 };
+	return ret;
+}
+
+int rl_spawn_activate(struct broker *b, struct domain *d)
+{
+	if (d->standby.pidfd < 0)
+		return -ENOENT;
+	reset_channel(d);
+	uint32_t token = d->standby_token;
+	install(d, &d->standby);
+	/* The standby waits in its launcher for this word to hold its token (a futex on shared memory). */
+	atomic_store_explicit(&d->chan->ctl.activate, token, memory_order_release);
+	syscall(SYS_futex, &d->chan->ctl.activate, FUTEX_WAKE, 1, NULL, NULL, 0);
+	return 0;
+}
+
+void rl_spawn_close_proc(struct rl_proc *proc)
+{
+	close_fd(&proc->pidfd);
+	close_fd(&proc->status_fd);
+	close_fd(&proc->start_pipe);
+	close_fd(&proc->out_fd);
+	proc->pid = 0;
+}
+
+void rl_spawn_reaped(int *status_fd, int *code, int *status)
 {
 	int msg[2];
 	ssize_t n = -1;
 
-	if (d->status_fd < 0)
+	if (*status_fd < 0)
 		return;
 	/* The init has exited: what it wrote is there, and the pipe is at EOF after it. */
 	do
-		n = read(d->status_fd, msg, sizeof(msg));
+		n = read(*status_fd, msg, sizeof(msg));
 	while (n < 0 && errno == EINTR);
-	close(d->status_fd);
-	d->status_fd = -1;
+	close(*status_fd);
+	*status_fd = -1;
 	/* Without a report the init itself was killed (SIGKILL), and the domain with it. */
 	if (n == (ssize_t)sizeof(msg)) {
 		*code = msg[0];

@@ -14,8 +14,18 @@
  * rl_spawn_failure().
  */
 int rl_spawn_domain(struct broker *b, struct domain *d, bool wait);
-/* After d's process was reaped: replaces its (code, status) by the domain's own, where an init stood between. */
-void rl_spawn_reaped(struct domain *d, int *code, int *status);
+/* Starts d's standby (d->standby) unless it has one; 0 or a negative errno. */
+int rl_spawn_standby(struct broker *b, struct domain *d);
+/* Makes d's standby its running process (channel reset first); -ENOENT when it has none. */
+int rl_spawn_activate(struct broker *b, struct domain *d);
+/* Closes what the broker holds of a process that is gone (or never was). */
+void rl_spawn_close_proc(struct rl_proc *proc);
+/*
+ * After a process with status pipe *status_fd was reaped: replaces its
+ * (code, status) by the domain's own, where an init stood between; closes
+ * the pipe.
+ */
+void rl_spawn_reaped(int *status_fd, int *code, int *status);
 /* After d's process ended: why it could not start, or NULL if it did start. */
 const char *rl_spawn_failure(struct domain *d, char *buf, size_t len);
 

@@ -95,11 +95,24 @@ struct cap_entry {
 #define RL_OUTPUT_BURST 65536   /* ... after a burst of this many */
 /* Event-loop tag of a domain's output: RL_EV_OUTPUT | its id. */
 #define RL_EV_OUTPUT 0x10000u
+/* Event-loop tag of a domain's standby process: RL_EV_STANDBY | its id (one shot). */
+#define RL_EV_STANDBY 0x20000u
 
 /* Messages for a domain whose rx ring was full, in order. */
 struct backlog {
 	struct rl_msg *q;
 	uint32_t head, tail, size;
+};
+
+struct broker;
+
+/* A domain's process as the broker holds it (spawn.c): -1 for each descriptor it does not have. */
+struct rl_proc {
+	pid_t pid;
+	int pidfd;
+	int status_fd;  /* its namespace init reports how the domain ended */
+	int start_pipe; /* why it could not start, if it could not */
+	int out_fd;     /* its stdout and stderr */
 };
 
 struct broker;
@@ -127,6 +140,17 @@ struct domain {
 	 */
 	int status_fd;
 	struct rl_seccomp_prog filter; /* built at its first start (spawn.c) */
+	/*
+	 * The warm standby (manifest `standby`, recovery.c): a successor
+	 * spawned, confined and mapped, waiting in its launcher until a restart
+	 * activates it (pidfd -1: none). Owned by proxy thread 0; the event
+	 * thread only raises standby_event when its pidfd fires.
+	 */
+	struct rl_proc standby;
+	uint32_t standby_token;      /* the last standby's; it runs once the channel's activate word holds it */
+	_Atomic int standby_event;   /* its pidfd was readable: it may have died */
+	uint64_t standby_at_ns;      /* when to prepare the next one (0 = not scheduled) */
+	unsigned standby_deaths;     /* standbys that died in a row, waiting: drives a backoff */
 	/*
 	 * The read end of the domain's stdout and stderr (-1 when none): the
 	 * event thread logs it line by line, prefixed with the domain's name,
@@ -292,7 +316,8 @@ struct broker {
 	uint32_t cont_free; /* head of the free list, UINT32_MAX when empty */
 	uint16_t *expected_borrows;
 
-	unsigned restarts_pending; /* domains with a restart scheduled */
+	unsigned restarts_pending; /* domains with a restart or a standby scheduled */
+	_Atomic unsigned standby_events; /* raised by the event thread for proxy thread 0 */
 
 	/* --until: the broker ends when all these domains ended; first failure is the status. */
 	bool until[RL_MAX_DOMAINS + 1];

@@ -11,6 +11,8 @@
  * constructors ran before, under the first filter.)
  */
 #include <errno.h>
+#include <linux/futex.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,11 +94,21 @@ int main(int argc, char **argv)
 	if (RL_SANITIZED)
 		groups[ngroups++] = "sanitizer";
 
-	__rl_runtime_init(chan, bell, &heap);
-
 	ret = rl_seccomp_install(groups, ngroups, &chan->ctl.violation);
 	if (ret)
 		return fail(prog, "installing the seccomp filter", -ret);
+
+	/*
+	 * A standby waits here, confined and mapped, until a restart activates
+	 * it: until then the channel belongs to the incarnation it replaces.
+	 */
+	const char *standby = getenv("REDLEAF_STANDBY");
+	if (standby) {
+		uint32_t token = (uint32_t)strtoul(standby, NULL, 10), seen;
+		while ((seen = atomic_load_explicit(&chan->ctl.activate, memory_order_acquire)) != token)
+			syscall(SYS_futex, &chan->ctl.activate, FUTEX_WAIT, seen, NULL, NULL, 0);
+	}
+	__rl_runtime_init(chan, bell, &heap);
 
 	RL_STACK_PIN(); /* the domain's frames at the same place within a page, every run */
 	ret = rl_domain_main(argc, argv);

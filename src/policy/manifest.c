@@ -1029,6 +1029,16 @@ static int dom_uring(struct ctx *c, const struct node *v, void *obj)
 	return parse_mapping(c, v, "uring", "in uring", uring_fields, NFIELDS(uring_fields), d);
 }
 
+/* A warm successor for restarts; meaningless without a restart policy. */
+static int dom_standby(struct ctx *c, const struct node *v, void *obj)
+{
+	struct rl_manifest_domain *d = ((struct domain_parse *)obj)->d;
+
+	d->standby_set = true;
+	d->standby_pos = v->pos;
+	return get_bool(c, v, "standby", &d->standby);
+}
+
 /* Namespaces of its own (the default), or the host's where the kernel refuses new ones. */
 static int dom_isolation(struct ctx *c, const struct node *v, void *obj)
 {
@@ -1133,6 +1143,7 @@ static const struct field domain_fields[] = {
 	{ "devmem", false, dom_devmem },
 	{ "isolation", false, dom_isolation },
 	{ "uring", false, dom_uring },
+	{ "standby", false, dom_standby },
 	{ "quota", false, dom_quota },
 };
 
@@ -1171,6 +1182,10 @@ static int top_domains(struct ctx *c, const struct node *v, void *obj)
 		r = uring_implies_group(c, d);
 		if (r < 0)
 			return r;
+		if (!d->standby_set)
+			d->standby = d->restart != RL_RESTART_NEVER;
+		else if (d->standby && d->restart == RL_RESTART_NEVER)
+			return fail(c, d->standby_pos, "standby: true needs a restart policy (restart: always or backoff)");
 		for (unsigned j = 0; j < i; j++)
 			if (strcmp(m->domains[j].name, d->name) == 0)
 				return fail(c, p.name_pos, "duplicate domain name '%s' (first at %u:%u)",

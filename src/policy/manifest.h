@@ -116,6 +116,10 @@ struct rl_manifest_domain {
 	unsigned nuring_files;
 	unsigned uring_entries;
 	struct rl_manifest_pos uring_pos;
+	/* standby: keep a warm successor for restarts (default: when restart is not never) */
+	bool standby;
+	bool standby_set;
+	struct rl_manifest_pos standby_pos;
 	/* isolation: shared = the host's namespaces (weaker; for kernels that refuse new ones) */
 	bool isolation_shared;
 	struct rl_manifest_quota quota;   /* all 0 = the defaults */
