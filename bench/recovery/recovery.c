@@ -372,7 +372,12 @@ static void recoveries_poll(const struct rec_config *c, struct rec_run *r, struc
 	 * ramblk's restarts are final: done when it runs and every restart
 	 * has its recovery time (the first reply of that incarnation).
 	 */
-	if (r->ps_seen && r->ramblk_running && r->nrecoveries >= r->restarts)
+	/*
+	 * A crash injected just before the stop may not have been handled yet
+	 * (ramblk still shows as running, its death not seen): wait until every
+	 * crash the log reported has its restart too.
+	 */
+	if (r->ps_seen && r->ramblk_running && r->nrecoveries >= r->restarts && r->restarts >= r->ncrashes)
 		b->ps_done = true;
 	b->next_ps = rl_procs_now_ns() + PS_RETRY_MS * 1000000ull;
 }
