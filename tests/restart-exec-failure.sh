@@ -31,7 +31,7 @@ cp "$callee" "$dir/victim"
 cat > "$dir/system.yaml" << EOF
 system: execfail
 domains:
-  - {name: victim, binary: ./victim, exports: [Test], restart: always}
+  - {name: victim, binary: ./victim, exports: [Test], restart: always, standby: false}
 EOF
 "$REDLEAF" run --socket "$dir/s" "$dir/system.yaml" 2> "$dir/log" < /dev/null &
 pid=$!
@@ -53,4 +53,23 @@ wait "$pid"
 status=$?
 pid=
 [ "$status" -eq 0 ] || fail "the broker exited with status $status"
-echo "ok: exec failure on restart reported and the restarts given up"
+
+# With a warm standby the restart does not exec at all: it activates the
+# standby, already running; the next standby's exec fails, and says why.
+chmod a+x "$dir/victim"
+sed 's/standby: false/standby: true/' "$dir/system.yaml" > "$dir/warm.yaml"
+"$REDLEAF" run --socket "$dir/s" "$dir/warm.yaml" 2> "$dir/log" < /dev/null &
+pid=$!
+until_ok 10 "$REDLEAF" ps --socket "$dir/s" || fail "the second broker never answered"
+until_ok 10 grep -q 'victim: standby ready' "$dir/log" || fail "no standby"
+chmod a-x "$dir/victim"
+"$REDLEAF" crash --socket "$dir/s" victim || fail "crash injection was refused"
+until_ok 10 grep -q 'victim: restarted from its standby' "$dir/log" || fail "the restart did not use the standby"
+until_ok 10 grep -q "victim: its standby (pid [0-9]*) cannot start $dir/victim: executing: Permission denied" "$dir/log" ||
+	fail "the next standby's exec failure was not reported"
+"$REDLEAF" stop --socket "$dir/s" || fail "stop was refused"
+wait "$pid"
+status=$?
+pid=
+[ "$status" -eq 0 ] || fail "the second broker exited with status $status"
+echo "ok: exec failure on restart reported and the restarts given up; with a standby, the restart used it and the next standby's failure was reported"

@@ -292,7 +292,7 @@ static void reap(struct broker *b, struct domain *d, int epfd)
 	rl_spawn_reaped(&d->status_fd, &code, &status);
 	rl_describe_death(d, code, status);
 	char why[sizeof(d->cause)];
-	if (rl_spawn_failure(d, why, sizeof(why)))
+	if (rl_spawn_failure(d, &d->start_pipe, why, sizeof(why)))
 		memcpy(d->cause, why, sizeof(d->cause));
 	atomic_store(&d->death_pending, 1);
 	rl_broker_ring_bell(b);

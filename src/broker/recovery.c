@@ -246,9 +246,14 @@ static unsigned standby_event(struct broker *b, struct domain *d)
 	uint64_t delay = STANDBY_BACKOFF_NS << (d->standby_deaths < 9 ? d->standby_deaths : 9);
 	if (delay > STANDBY_BACKOFF_MAX_NS)
 		delay = STANDBY_BACKOFF_MAX_NS;
-	rl_broker_log(b, "%s: its standby (pid %d) %s %d before it was needed; another in %llu ms", d->name,
-		      d->standby.pid, code == CLD_EXITED ? "exited with status" : "was killed by signal", status,
-		      (unsigned long long)(delay / 1000000));
+	char why[256];
+	if (rl_spawn_failure(d, &d->standby.start_pipe, why, sizeof(why)))
+		rl_broker_log(b, "%s: its standby (pid %d) %s; another in %llu ms", d->name, d->standby.pid, why,
+			      (unsigned long long)(delay / 1000000));
+	else
+		rl_broker_log(b, "%s: its standby (pid %d) %s %d before it was needed; another in %llu ms", d->name,
+			      d->standby.pid, code == CLD_EXITED ? "exited with status" : "was killed by signal", status,
+			      (unsigned long long)(delay / 1000000));
 	rl_spawn_close_proc(&d->standby);
 	d->standby_deaths++;
 	rl_recovery_schedule_standby(b, d, rl_now_ns() + delay);

@@ -689,19 +689,19 @@ void rl_spawn_reaped(int *status_fd, int *code, int *status)
 	}
 }
 
-const char *rl_spawn_failure(struct domain *d, char *buf, size_t len)
+const char *rl_spawn_failure(const struct domain *d, int *start_pipe, char *buf, size_t len)
 {
 	int msg[2];
 	ssize_t n = -1;
 
-	if (d->start_pipe < 0)
+	if (*start_pipe < 0)
 		return NULL;
 	/* The process is dead: whatever it wrote is there, and the pipe is at EOF after it. */
 	do
-		n = read(d->start_pipe, msg, sizeof(msg));
+		n = read(*start_pipe, msg, sizeof(msg));
 	while (n < 0 && errno == EINTR);
-	close(d->start_pipe);
-	d->start_pipe = -1;
+	close(*start_pipe);
+	*start_pipe = -1;
 	if (n != (ssize_t)sizeof(msg))
 		return NULL;
 	unsigned stage = (unsigned)msg[0] < NSTAGES ? (unsigned)msg[0] : ST_EXEC;

@@ -26,7 +26,7 @@ void rl_spawn_close_proc(struct rl_proc *proc);
  * the pipe.
  */
 void rl_spawn_reaped(int *status_fd, int *code, int *status);
-/* After d's process ended: why it could not start, or NULL if it did start. */
-const char *rl_spawn_failure(struct domain *d, char *buf, size_t len);
+/* After a process of d with start pipe *start_pipe ended: why it could not start, or NULL if it did start. */
+const char *rl_spawn_failure(const struct domain *d, int *start_pipe, char *buf, size_t len);
 
 #endif /* RL_BROKER_SPAWN_H */
