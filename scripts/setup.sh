@@ -20,23 +20,13 @@ if [ -n "$missing" ]; then
 		exit 1
 	fi
 	echo "setup: installing$missing"
-	export DEBIAN_FRONTEND=noninteractive
-	# Another apt or dpkg (an unattended upgrade, a second shell) may hold the
-	# package manager's locks: wait for them (up to 10 minutes) instead of failing.
-	wait_lock="-o DPkg::Lock::Timeout=600"
-	tries=0
+	. "$top/scripts/apt.sh"
+	if ! apt_update 60; then
+		echo "setup: apt-get update kept failing for 10 minutes; see its messages above" >&2
+		exit 1
+	fi
 	# shellcheck disable=SC2086
-	until apt-get $wait_lock update -qq; do
-		tries=$((tries + 1))
-		if [ $tries -ge 60 ]; then
-			echo "setup: apt-get update kept failing for 10 minutes; see its messages above" >&2
-			exit 1
-		fi
-		echo "setup: apt-get update failed (another package manager running?); trying again in 10 s" >&2
-		sleep 10
-	done
-	# shellcheck disable=SC2086
-	apt-get $wait_lock install -y -qq --no-install-recommends $missing >/dev/null
+	apt_install $missing
 fi
 
 cd "$top"

@@ -36,27 +36,17 @@ REDLEAF_DOMAIN_PATH="$dir/bin" $as_user "$dir/bin/redleaf" run --socket "$dir/ru
 	2> "$dir/log" < /dev/null &
 pid=$!
 
-# Waits (at most 30 s, while the broker lives) until the log holds a line with $1.
-wait_log() {
-	tries=0
-	until grep -qF -- "$1" "$dir/log"; do
-		tries=$((tries + 1))
-		[ $tries -ge 600 ] && fail "no line with '$1' in 30 s"
-		kill -0 "$pid" 2> /dev/null || fail "the broker ended before a line with '$1'"
-		sleep 0.05
-	done
-}
 expect() { grep -qF -- "$1" "$dir/log" || fail "no line with '$1'"; }
 forbid() { ! grep -qF -- "$1" "$dir/log" || fail "a line with '$1': $(grep -F -- "$1" "$dir/log")"; }
 
 before="seccomp: refused a syscall before its launcher ran"
 for name in ctor-signal rogue-signal ctor-fork rogue-create ctor-exec; do
-	wait_log "$name: $before"
+	rl_wait_log "$name: $before"
 done
-wait_log "late: seccomp: refused syscall openat"
-wait_log "[look] ctor: main reached"
-wait_log "[rogue-look] rogue: done"
-wait_log "caller: exited with status 0"
+rl_wait_log "late: seccomp: refused syscall openat"
+rl_wait_log "[look] ctor: main reached"
+rl_wait_log "[rogue-look] rogue: done"
+rl_wait_log "caller: exited with status 0"
 # What the private root shows: libraries (so the probe can open at all), nothing else.
 for who in look rogue-look; do
 	expect "[$who] read /lib64: ok"

@@ -51,3 +51,15 @@ rl_system_dir() {
 		[ -x "$dir/bin/$name" ] || fail "no $name domain on REDLEAF_DOMAIN_PATH"
 	done
 }
+
+# rl_wait_log TEXT [N]: waits (at most 30 s, while the broker $pid lives) until
+# $dir/log holds at least N (default 1) lines containing TEXT.
+rl_wait_log() {
+	tries=0
+	until [ "$(grep -cF -- "$1" "$dir/log")" -ge "${2:-1}" ]; do
+		tries=$((tries + 1))
+		[ $tries -ge 600 ] && fail "fewer than ${2:-1} line(s) with '$1' in 30 s"
+		kill -0 "$pid" 2> /dev/null || fail "the broker ended before ${2:-1} line(s) with '$1'"
+		sleep 0.05
+	done
+}

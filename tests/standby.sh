@@ -35,26 +35,6 @@ cli() {
 	"$dir/bin/redleaf" "$cmd" --socket "$dir/run/s" "$@"
 }
 
-# Waits (at most 20 s, while the broker lives) until the log holds a line with $1.
-wait_log() {
-	tries=0
-	until grep -qF -- "$1" "$dir/log"; do
-		tries=$((tries + 1))
-		[ $tries -ge 400 ] && fail "no line with '$1' in 20 s"
-		kill -0 "$pid" 2> /dev/null || fail "the broker ended before a line with '$1'"
-		sleep 0.05
-	done
-}
-# Waits (at most 20 s) until the log holds $2 lines with $1.
-wait_count() {
-	tries=0
-	until [ "$(grep -cF -- "$1" "$dir/log")" -ge "$2" ]; do
-		tries=$((tries + 1))
-		[ $tries -ge 400 ] && fail "fewer than $2 lines with '$1' in 20 s"
-		kill -0 "$pid" 2> /dev/null || fail "the broker ended before $2 lines with '$1'"
-		sleep 0.05
-	done
-}
 # The standby's pid as ps says (0: none yet), waiting (at most 20 s) until it is not $1.
 standby_other_than() {
 	tries=0
@@ -68,16 +48,16 @@ standby_other_than() {
 	done
 }
 
-wait_log "ramblk: standby ready"
-wait_count "[client] round" 1
+rl_wait_log "ramblk: standby ready"
+rl_wait_log "[client] round"
 first=$(standby_other_than 0)
 kill -KILL "$first" || fail "cannot kill the standby $first"
-wait_log "ramblk: its standby (pid $first) was killed by signal 9 before it was needed"
+rl_wait_log "ramblk: its standby (pid $first) was killed by signal 9 before it was needed"
 second=$(standby_other_than "$first")
 cli crash ramblk > "$dir/out" 2>&1 || fail "crash ramblk failed: $(cat "$dir/out")"
-wait_log "ramblk: restarted from its standby, pid $second"
+rl_wait_log "ramblk: restarted from its standby, pid $second"
 # The client goes on through the restart: two more progress lines (one every 2 s).
-wait_count "[client] round" $(($(grep -cF "[client] round" "$dir/log") + 2))
+rl_wait_log "[client] round" $(($(grep -cF "[client] round" "$dir/log") + 2))
 third=$(standby_other_than "$second")
 cli heap --audit > "$dir/audit" 2>&1 || fail "audit: $(cat "$dir/audit")"
 grep -q consistent "$dir/audit" || fail "audit: $(cat "$dir/audit")"

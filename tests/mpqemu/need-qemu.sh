@@ -28,25 +28,15 @@ if [ -z "${NEED_QEMU_LOCKED:-}" ] && [ -w /run/lock ] && command -v flock >/dev/
 fi
 command -v "$qemu" >/dev/null 2>&1 && exit 0
 
-export DEBIAN_FRONTEND=noninteractive
-# Another apt or dpkg (a second test, an unattended upgrade) may hold the
-# package manager's locks: wait for them instead of failing.
-wait_lock="-o DPkg::Lock::Timeout=600"
-tries=0
-# shellcheck disable=SC2086
-until apt-get $wait_lock update -qq; do
-	tries=$((tries + 1))
-	if [ $tries -ge 6 ]; then
-		echo "need-qemu: apt-get update kept failing (no mirror reachable?); cannot install $package" >&2
-		exit 77
-	fi
-	echo "need-qemu: apt-get update failed; trying again in 10 s" >&2
-	sleep 10
-done
-# shellcheck disable=SC2086
-if ! apt-get $wait_lock install -y -qq --no-install-recommends $package >/dev/null; then
+. "$(dirname "$0")/../../scripts/apt.sh"
+if ! apt_update 6; then
+	echo "need-qemu: apt-get update kept failing (no mirror reachable?); cannot install $package" >&2
+	exit 77
+fi
+if ! apt_install $package; then
 	# A package that cannot be downloaded is a missing mirror, not our bug.
-	if ! apt-get $wait_lock install -y -qq --no-install-recommends --download-only $package >/dev/null 2>&1; then
+	# shellcheck disable=SC2086
+	if ! apt-get $apt_wait_lock install -y -qq --no-install-recommends --download-only $package >/dev/null 2>&1; then
 		echo "need-qemu: $package could not be downloaded (no mirror reachable?)" >&2
 		exit 77
 	fi
