@@ -25,6 +25,11 @@ int rl_cmd_run_system(const struct rl_run_options *opt);
  */
 int rl_control_request(const char *socket_path, const struct rl_ctl_request *req);
 
+/* dev_cmd.c: `redleaf dev list|bind|unbind`. Each returns the exit status. */
+int rl_cmd_dev_list(bool json);
+int rl_cmd_dev_bind(const char *bdf);
+int rl_cmd_dev_unbind(const char *bdf);
+
 /* The control socket used when --socket and $REDLEAF_SOCKET are absent. */
 const char *rl_default_socket(void);
 

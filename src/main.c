@@ -23,7 +23,7 @@
 #include "ctl_proto.h"
 #include "rl_config.h"
 
-enum command_id { CMD_RUN, CMD_PS, CMD_HEAP, CMD_CRASH, CMD_RESTART, CMD_STOP, CMD_BENCH, CMD_HELP, CMD_COUNT };
+enum command_id { CMD_RUN, CMD_PS, CMD_HEAP, CMD_CRASH, CMD_RESTART, CMD_STOP, CMD_BENCH, CMD_DEV, CMD_HELP, CMD_COUNT };
 
 #define ON(cmd) (1u << (cmd))
 #define CLIENTS (ON(CMD_PS) | ON(CMD_HEAP) | ON(CMD_CRASH) | ON(CMD_RESTART) | ON(CMD_STOP))
@@ -87,7 +87,7 @@ static const struct option_row {
 	  "(backlogged), each running domain's nice value as the scheduler has\n"
 	  "it (nice; null when not running) and the load (\"broker\", with the\n"
 	  "number of proxy threads; busy_ns sums them)" },
-	{ OPT_JSON, "json", 0, VALUE_NONE, NULL, ON(CMD_HEAP), "as JSON" },
+	{ OPT_JSON, "json", 0, VALUE_NONE, NULL, ON(CMD_HEAP) | ON(CMD_DEV), "as JSON" },
 	{ OPT_AUDIT, "audit", 0, VALUE_NONE, NULL, ON(CMD_HEAP),
 	  "check the registry's invariants (one owner per object, loan counts\n"
 	  "equal to the calls in flight); exit 1 when they do not hold" },
@@ -573,6 +573,29 @@ static int cmd_help(const struct command *c, const struct parsed *p, int argc, c
 	return 0;
 }
 
+static int cmd_dev(const struct command *c, const struct parsed *p, int argc, char **argv)
+{
+	const char *sub = p->first < argc ? argv[p->first] : NULL;
+	int rest = argc - p->first - 1;
+
+	if (!sub)
+		return usage(c, "needs list, bind BDF or unbind BDF");
+	if (!strcmp(sub, "list")) {
+		/* Options end at the first word: take `dev list --json` as `dev --json list`. */
+		bool json = p->given[OPT_JSON] || (rest == 1 && !strcmp(argv[p->first + 1], "--json"));
+		if (rest && !(rest == 1 && json))
+			return usage(c, "list takes no argument, not '%s'", argv[p->first + 1]);
+		return rl_cmd_dev_list(json);
+	}
+	if (strcmp(sub, "bind") && strcmp(sub, "unbind"))
+		return usage(c, "no subcommand '%s' (list, bind BDF, unbind BDF)", sub);
+	if (p->given[OPT_JSON])
+		return usage(c, "--json goes with list only");
+	if (rest != 1)
+		return usage(c, "%s needs exactly one PCI address (BDF, like 0000:03:00.0)", sub);
+	return !strcmp(sub, "bind") ? rl_cmd_dev_bind(argv[p->first + 1]) : rl_cmd_dev_unbind(argv[p->first + 1]);
+}
+
 static const struct command commands[] = {
 	{ CMD_RUN, "run", "run [--socket PATH] [--until DOMAIN[,DOMAIN...]] [--quiet] MANIFEST",
 	  "Start the broker for the system MANIFEST describes: create the shared heap and\n"
@@ -615,6 +638,13 @@ static const struct command commands[] = {
 	  "bench/recovery/recovery, bench/proxycost), or under $REDLEAF_BENCH_DIR laid\n"
 	  "out the same way.\n",
 	  NULL, cmd_bench },
+	{ CMD_DEV, "dev", "dev list [--json] | dev bind BDF | dev unbind BDF",
+	  "The devices a driver domain can take over: NVMe controllers and Intel 82599\n"
+	  "ports, with their driver, IOMMU group and NUMA node. 'bind' hands one to\n"
+	  "vfio-pci (driver_override, unbind, probe); 'unbind' gives it back to its\n"
+	  "default driver. Changing drivers needs root, an IOMMU (intel_iommu=on or\n"
+	  "amd_iommu=on) and the vfio-pci module; each missing piece is named.\n",
+	  NULL, cmd_dev },
 	{ CMD_HELP, "help", "help [COMMAND]", "Show help for redleaf or one of its commands.\n", NULL, cmd_help },
 };
 
