@@ -32,7 +32,16 @@ enum {
 	RL_FD_CHANNEL = 6,
 	RL_FD_DEVMEM = 7, /* only when ctl.devmem_size > 0 */
 	RL_FD_URING = 11, /* only when ctl.has_uring */
+	RL_FD_DEVICE = 12, /* only when ctl.has_device: the device model's file (BAR0, control page) */
 };
+
+/*
+ * Where a domain with a device maps its device memory, in its own process
+ * and in its device model's (IOVA = virtual address, as for the heap): clear
+ * of the heap (RL_HEAP_BASE 0x200000000000, at most 16 GiB) and of what the
+ * kernel hands out by default (below 0x7f0000000000).
+ */
+#define RL_DEVMEM_DEVICE_ADDR 0x300000000000UL
 
 /* Service requests (RL_MSG_SYS method). */
 enum rl_sys_op {
@@ -97,6 +106,13 @@ struct rl_chan_ctl {
 	 * started with (REDLEAF_STANDBY); the broker writes it to activate it.
 	 */
 	_Atomic uint32_t activate;
+	/*
+	 * A device model (manifest `device:`): its file is at RL_FD_DEVICE when
+	 * has_device, and the launcher maps device memory at devmem_addr
+	 * (RL_DEVMEM_DEVICE_ADDR; 0: wherever the kernel likes).
+	 */
+	uint32_t has_device;
+	uint64_t devmem_addr;
 };
 
 #define RL_CHAN_CTL_SIZE 8192

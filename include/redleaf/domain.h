@@ -131,6 +131,13 @@ const void *rl_rref_borrow(rl_rref r);
 /* Usable bytes of the slot behind r (its size class), or 0 if r is not a valid handle. */
 size_t rl_rref_capacity(rl_rref r);
 
+/*
+ * Where the shared heap lies (at the same address in every process, and in
+ * a device model's: a driver registers it for DMA, so that an RRef's
+ * address is its bus address). Returns its start; *size gets its length.
+ */
+void *rl_heap_range(size_t *size);
+
 /* Heap objects this domain owns right now (magazines included). */
 unsigned long rl_heap_owned(void);
 
@@ -193,6 +200,16 @@ unsigned long rl_shadow_recoveries(const struct rl_shadow *shadow);
  * *size 0) when the manifest gives none.
  */
 void *rl_devmem(size_t *size);
+
+/*
+ * The domain's device (manifest `device:`): the device model's shared file,
+ * mapped before the domain's code runs. It holds BAR0 and, after it, the
+ * model's control page (src/device/model.h: the page's header says where
+ * BAR0 ends); a driver builds its struct rl_dev from it. The model process
+ * outlives the domain's restarts, as a card outlives its driver. NULL (and
+ * *size 0) when the manifest gives none.
+ */
+void *rl_device_bar(size_t *size);
 
 /*
  * The io_uring the broker made for this domain (manifest `uring:`): its

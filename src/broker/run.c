@@ -25,6 +25,7 @@
 #include "../cli.h"
 #include "caps.h"
 #include "control.h"
+#include "device.h"
 #include "proxy.h"
 #include "recovery.h"
 #include "spawn.h"
@@ -307,6 +308,7 @@ static void kill_and_reap(struct broker *b)
 static void teardown(struct broker *b)
 {
 	kill_and_reap(b);
+	rl_devices_stop(b); /* the hardware goes last: no driver is left to touch it */
 	rl_control_close(b);
 	for (unsigned i = 1; i <= b->ndom; i++) {
 		struct domain *d = &b->dom[i];
@@ -507,7 +509,7 @@ int rl_cmd_run_system(const struct rl_run_options *opt)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (build(b) || rl_control_open(b) || start_domains(b) || start_proxy_threads(b)) {
+	if (build(b) || rl_control_open(b) || rl_devices_start(b) || start_domains(b) || start_proxy_threads(b)) {
 		ret = 1;
 		goto out;
 	}

@@ -48,6 +48,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "device.h"
 #include "rl_config.h"
 #include "seccomp_policy.h"
 #include "spawn.h"
@@ -63,6 +64,7 @@
 #define FD_BIN RL_SECCOMP_EXEC_FD
 #define FD_STATUS 10
 #define FD_URING RL_FD_URING
+#define FD_DEVICE RL_FD_DEVICE
 /* Where the init builds the private root before pivoting into it. */
 #define NEW_ROOT "/tmp"
 
@@ -105,7 +107,7 @@ static void __attribute__((noreturn)) child_fail(int pipe_fd, enum stage stage)
 struct plan {
 	const struct domain *d;
 	int fds[5], nfds;
-	int err_w, status_w, binfd, devnull, out_w, uring; /* -1: none */
+	int err_w, status_w, binfd, devnull, out_w, uring, device; /* -1: none */
 	bool own_ns, userns, set_ids, sanitized;
 	uid_t uid;
 	gid_t gid;
@@ -211,8 +213,8 @@ static long raw_fork(unsigned long flags)
 /*
  * The first child: puts the shared descriptors at 3..7, stdin at /dev/null,
  * stdout and stderr at the broker's output pipe, the error pipe at 8, the
- * binary at 9, the status pipe at 10, the domain's ring at 11, and closes
- * everything else. Dies with its parent.
+ * binary at 9, the status pipe at 10, the domain's ring at 11, its device
+ * model's file at 12, and closes everything else. Dies with its parent.
  */
 static void child_prepare(struct plan *p)
 {
@@ -234,7 +236,8 @@ static void child_prepare(struct plan *p)
 	if ((p->binfd = fcntl(p->binfd, F_DUPFD, 100)) < 0 || (p->devnull = fcntl(p->devnull, F_DUPFD, 100)) < 0 ||
 	    (p->out_w = fcntl(p->out_w, F_DUPFD, 100)) < 0 ||
 	    (p->status_w >= 0 && (p->status_w = fcntl(p->status_w, F_DUPFD, 100)) < 0) ||
-	    (p->uring >= 0 && (p->uring = fcntl(p->uring, F_DUPFD, 100)) < 0))
+	    (p->uring >= 0 && (p->uring = fcntl(p->uring, F_DUPFD, 100)) < 0) ||
+	    (p->device >= 0 && (p->device = fcntl(p->device, F_DUPFD, 100)) < 0))
 		child_fail(p->err_w, ST_FDS);
 	for (int i = 0; i < p->nfds; i++)
 		if ((high[i] = fcntl(p->fds[i], F_DUPFD, 100)) < 0)
@@ -244,7 +247,8 @@ static void child_prepare(struct plan *p)
 			child_fail(p->err_w, ST_FDS);
 	if (dup2(p->devnull, 0) < 0 || dup2(p->out_w, 1) < 0 || dup2(p->out_w, 2) < 0 ||
 	    dup2(p->err_w, FD_ERR) < 0 || dup2(p->binfd, FD_BIN) < 0 ||
-	    (p->status_w >= 0 && dup2(p->status_w, FD_STATUS) < 0) || (p->uring >= 0 && dup2(p->uring, FD_URING) < 0))
+	    (p->status_w >= 0 && dup2(p->status_w, FD_STATUS) < 0) || (p->uring >= 0 && dup2(p->uring, FD_URING) < 0) ||
+	    (p->device >= 0 && dup2(p->device, FD_DEVICE) < 0))
 		child_fail(p->err_w, ST_FDS);
 	p->err_w = FD_ERR;
 	p->binfd = FD_BIN;
@@ -258,7 +262,9 @@ static void child_prepare(struct plan *p)
 		close(FD_STATUS);
 	if (p->uring < 0)
 		close(FD_URING);
-	syscall(SYS_close_range, FD_URING + 1U, ~0U, 0U);
+	if (p->device < 0)
+		close(FD_DEVICE);
+	syscall(SYS_close_range, FD_DEVICE + 1U, ~0U, 0U);
 	const struct domain *d = p->d;
 	if (d->m->cpu >= 0) {
 		cpu_set_t one;
@@ -415,6 +421,7 @@ static void __attribute__((noreturn)) ns_init(struct plan *p)
 	/* Nothing of the domain's stays open here: its pipes must close with it. */
 	syscall(SYS_close_range, 0U, (unsigned)FD_STATUS - 1, 0U);
 	close(FD_URING);
+	close(FD_DEVICE);
 	struct sigaction sa = { .sa_handler = ns_forward, .sa_flags = SA_RESTART };
 	sigfillset(&sa.sa_mask);
 	for (int sig = 1; sig < SIGRTMIN; sig++)
@@ -535,6 +542,7 @@ static int spawn_proc(struct broker *b, struct domain *d, bool wait, uint32_t to
 		return -ENOMEM;
 	p->d = d;
 	p->binfd = p->devnull = p->uring = -1;
+	p->device = rl_device_fd(d); /* device.c's: stays open for the next start */
 	if ((ret = domain_filter(b, d)))
 		goto out;
 	reg = rl_heap_registry_ro_fd(&b->heap);

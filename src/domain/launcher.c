@@ -4,11 +4,12 @@
  * has already built the sandbox before the execve (src/broker/spawn.c):
  * namespaces, identity, rlimits, descriptors, no-new-privs and a seccomp
  * filter that also admits what the loader and this launcher need. The
- * launcher maps the heap, the read-only registry, the bell and its channel,
- * closes every descriptor but stdin/stdout/stderr, marks the process
- * non-dumpable and stacks the domain's own filter, which takes the start-up
- * allowances away, before any of the domain's code in main runs. (Its ELF
- * constructors ran before, under the first filter.)
+ * launcher maps the heap, the read-only registry, the bell, its channel and
+ * (with a device) the device model's file, closes every descriptor but
+ * stdin/stdout/stderr, marks the process non-dumpable and stacks the
+ * domain's own filter, which takes the start-up allowances away, before any
+ * of the domain's code in main runs. (Its ELF constructors ran before,
+ * under the first filter.)
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -32,14 +33,33 @@
 #include "rl_config.h"
 #include "runtime.h"
 
-static void *map_fd(int fd, size_t min_size)
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+/* Maps all of fd shared, at addr exactly (never over another mapping) or, with addr 0, anywhere. */
+static void *map_fd_at(int fd, size_t min_size, uintptr_t addr, size_t *size)
 {
 	struct stat st;
 
 	if (fstat(fd, &st) < 0 || (size_t)st.st_size < min_size)
 		return NULL;
-	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	return p == MAP_FAILED ? NULL : p;
+	int fixed = addr ? MAP_FIXED_NOREPLACE : 0;
+	void *p = mmap((void *)addr, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED | fixed, fd, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	if (addr && (uintptr_t)p != addr) { /* a kernel that ignores the flag */
+		munmap(p, (size_t)st.st_size);
+		return NULL;
+	}
+	if (size)
+		*size = (size_t)st.st_size;
+	return p;
+}
+
+static void *map_fd(int fd, size_t min_size)
+{
+	return map_fd_at(fd, min_size, 0, NULL);
 }
 
 static int fail(const char *prog, const char *what, int err)
@@ -70,10 +90,21 @@ int main(int argc, char **argv)
 	if (ret)
 		return fail(prog, "mapping the heap", -ret);
 	if (chan->ctl.devmem_size) {
-		void *mem = map_fd(RL_FD_DEVMEM, chan->ctl.devmem_size);
+		/* With a device, at the address its model maps it too: queues and buffers are DMA targets. */
+		errno = 0;
+		void *mem = map_fd_at(RL_FD_DEVMEM, chan->ctl.devmem_size, (uintptr_t)chan->ctl.devmem_addr, NULL);
 		if (!mem)
-			return fail(prog, "mapping device memory", EPROTO);
+			return fail(prog, "mapping device memory", errno ? errno : EPROTO);
 		__rl_runtime_devmem(mem, chan->ctl.devmem_size);
+	}
+	if (chan->ctl.has_device) {
+		/* Mapped here, before the filter: the domain needs no system call to reach its registers. */
+		size_t len;
+		errno = 0;
+		void *bar = map_fd_at(RL_FD_DEVICE, 2 * 4096, 0, &len);
+		if (!bar)
+			return fail(prog, "mapping its device", errno ? errno : EPROTO);
+		__rl_runtime_device(bar, len);
 	}
 
 	/* Nothing but stdio (and its ring) survives: the mappings keep what the domain needs. */

@@ -789,6 +789,29 @@ void *rl_devmem(size_t *size)
 	return devmem;
 }
 
+void *rl_heap_range(size_t *size)
+{
+	*size = runtime.heap.size;
+	return runtime.heap.base;
+}
+
+/* ---- the device (manifest `device:`), mapped by the launcher ---- */
+
+static void *device_file;
+static size_t device_size;
+
+void __rl_runtime_device(void *file, size_t size)
+{
+	device_file = file;
+	device_size = size;
+}
+
+void *rl_device_bar(size_t *size)
+{
+	*size = device_size;
+	return device_file;
+}
+
 int rl_uring_fd(void *params, size_t len)
 {
 	const struct rl_chan_ctl *ctl = &runtime.chan->ctl;

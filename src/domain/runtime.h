@@ -8,6 +8,7 @@
 #include "registry.h"
 
 void __rl_runtime_devmem(void *mem, size_t size);
+void __rl_runtime_device(void *file, size_t size);
 void __rl_runtime_init(struct rl_chan *chan, struct rl_bell *bell, const struct rl_heap *heap);
 
 /*

@@ -1129,6 +1129,110 @@ static int dom_quota(struct ctx *c, const struct node *v, void *obj)
 
 /* ---- end of quotas ---- */
 
+/* ---- device (one block: device: {model, blocks, block_size, file}) ---- */
+
+static struct rl_manifest_device *device_of(void *obj)
+{
+	return &((struct domain_parse *)obj)->d->device;
+}
+
+static int device_model(struct ctx *c, const struct node *v, void *obj)
+{
+	if (scalar_is(v, "nvme"))
+		device_of(obj)->model = RL_DEVICE_NVME;
+	else if (v->kind != NODE_SCALAR)
+		return fail(c, v->pos, "device model must be nvme, got %s", kind_name(v));
+	else
+		return fail(c, v->pos, "device model must be nvme, got '%s'", show(v).s);
+	return 0;
+}
+
+static int device_blocks(struct ctx *c, const struct node *v, void *obj)
+{
+	uint64_t n = 0;
+
+	if (v->kind != NODE_SCALAR || !v->plain || !parse_decimal(v->text, v->len, &n) || !n ||
+	    n > RL_MANIFEST_DEVICE_BYTES_MAX / 512)
+		return fail(c, v->pos, "device blocks must be a whole number from 1 to %llu, got %s%s%s",
+			    (unsigned long long)(RL_MANIFEST_DEVICE_BYTES_MAX / 512), v->kind == NODE_SCALAR ? "'" : "",
+			    v->kind == NODE_SCALAR ? show(v).s : kind_name(v), v->kind == NODE_SCALAR ? "'" : "");
+	device_of(obj)->blocks = n;
+	return 0;
+}
+
+/* The block sizes an NVMe LBA format of the model may have (NVMe 1.4, 5.15.2.1: LBADS 9..12 here). */
+static int device_block_size(struct ctx *c, const struct node *v, void *obj)
+{
+	int n;
+	int r = get_int(c, v, "device block_size", 512, 4096, &n);
+
+	if (r < 0)
+		return r;
+	if (n != 512 && n != 1024 && n != 2048 && n != 4096)
+		return fail(c, v->pos, "device block_size must be 512, 1024, 2048 or 4096, got %d", n);
+	device_of(obj)->block_size = (unsigned)n;
+	return 0;
+}
+
+static int device_file(struct ctx *c, const struct node *v, void *obj)
+{
+	struct rl_manifest_device *dev = device_of(obj);
+	int r = get_string(c, v, "device file", RL_MANIFEST_PATH_MAX);
+
+	if (r < 0)
+		return r;
+	if (v->len == 0)
+		return fail(c, v->pos, "device file is empty");
+	dev->file = strdup(v->text);
+	if (!dev->file)
+		return out_of_memory(c);
+	dev->file_pos = v->pos;
+	return 0;
+}
+
+static const struct field device_fields[] = {
+	{ "model", true, device_model },
+	{ "blocks", false, device_blocks },
+	{ "block_size", false, device_block_size },
+	{ "file", false, device_file },
+};
+
+static int dom_device(struct ctx *c, const struct node *v, void *obj)
+{
+	struct rl_manifest_device *dev = device_of(obj);
+
+	dev->pos = v->pos;
+	dev->block_size = 512;
+	return parse_mapping(c, v, "device", "in device", device_fields, NFIELDS(device_fields), obj);
+}
+
+/*
+ * Once the whole domain is read: a namespace in RAM or in a file, never
+ * both; whole BDev blocks (4 KiB); and device memory for the driver's
+ * queues, which must outlive its restarts as the model does.
+ */
+static int device_check(struct ctx *c, const struct rl_manifest_domain *d)
+{
+	const struct rl_manifest_device *dev = &d->device;
+
+	if (dev->model == RL_DEVICE_NONE)
+		return 0;
+	if (dev->file && dev->blocks)
+		return fail(c, dev->pos, "device: blocks and file exclude each other (a file namespace has the "
+			    "file's size)");
+	if (!dev->file && !dev->blocks)
+		return fail(c, dev->pos, "device: needs blocks (a namespace in RAM) or file");
+	uint64_t bytes = dev->blocks * dev->block_size;
+	if (dev->blocks && (bytes % 4096 || bytes > RL_MANIFEST_DEVICE_BYTES_MAX))
+		return fail(c, dev->pos, "device: %llu blocks of %u bytes is not a multiple of 4K up to 1T",
+			    (unsigned long long)dev->blocks, dev->block_size);
+	if (!d->devmem)
+		return fail(c, dev->pos, "device: the domain needs devmem (its driver's queues live there)");
+	return 0;
+}
+
+/* ---- end of device ---- */
+
 static const struct field domain_fields[] = {
 	{ "name", true, dom_name },
 	{ "binary", true, dom_binary },
@@ -1145,6 +1249,7 @@ static const struct field domain_fields[] = {
 	{ "uring", false, dom_uring },
 	{ "standby", false, dom_standby },
 	{ "quota", false, dom_quota },
+	{ "device", false, dom_device },
 };
 
 
@@ -1186,6 +1291,9 @@ static int top_domains(struct ctx *c, const struct node *v, void *obj)
 			d->standby = d->restart != RL_RESTART_NEVER;
 		else if (d->standby && d->restart == RL_RESTART_NEVER)
 			return fail(c, d->standby_pos, "standby: true needs a restart policy (restart: always or backoff)");
+		r = device_check(c, d);
+		if (r < 0)
+			return r;
 		for (unsigned j = 0; j < i; j++)
 			if (strcmp(m->domains[j].name, d->name) == 0)
 				return fail(c, p.name_pos, "duplicate domain name '%s' (first at %u:%u)",
@@ -1268,6 +1376,7 @@ void rl_manifest_free(struct rl_manifest *m)
 		for (unsigned f = 0; f < m->domains[i].nuring_files; f++)
 			free(m->domains[i].uring_files[f]);
 		free(m->domains[i].uring_files);
+		free(m->domains[i].device.file);
 	}
 	free(m->domains);
 	free(m);

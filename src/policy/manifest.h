@@ -76,6 +76,29 @@ struct rl_manifest_import {
 	uint32_t deadline_ms;             /* calls through it fail with -ETIMEDOUT after this; 0 = none */
 };
 
+/*
+ * A device the broker gives the domain (`device:` in a domain,
+ * docs/manifest.md): a device model process it starts with the system and
+ * keeps across the domain's restarts, whose BAR the domain gets mapped
+ * (rl_device_bar()). The NVMe model serves one namespace, in RAM (`blocks`
+ * of `block_size` bytes) or in a file (its size).
+ */
+enum rl_device_model {
+	RL_DEVICE_NONE = 0,
+	RL_DEVICE_NVME,
+};
+
+#define RL_MANIFEST_DEVICE_BYTES_MAX (1ull << 40) /* a RAM namespace: reserved lazily, at most 1 TiB */
+
+struct rl_manifest_device {
+	enum rl_device_model model;
+	uint64_t blocks;        /* namespace in RAM, in blocks; 0 with file */
+	unsigned block_size;    /* 512 (default), 1024, 2048 or 4096 */
+	char *file;             /* namespace in this file (relative to the manifest's folder), or NULL */
+	struct rl_manifest_pos pos;      /* the device mapping */
+	struct rl_manifest_pos file_pos; /* the file value */
+};
+
 enum rl_restart_policy {
 	RL_RESTART_NEVER,
 	RL_RESTART_ALWAYS,
@@ -123,6 +146,7 @@ struct rl_manifest_domain {
 	/* isolation: shared = the host's namespaces (weaker; for kernels that refuse new ones) */
 	bool isolation_shared;
 	struct rl_manifest_quota quota;   /* all 0 = the defaults */
+	struct rl_manifest_device device; /* model RL_DEVICE_NONE = no device */
 	struct rl_manifest_pos pos;       /* the domain's mapping */
 };
 

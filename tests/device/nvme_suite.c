@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Back-end-neutral NVMe driver tests: see nvme_suite.h. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,21 @@ void t_nvme_pattern(uint8_t *p, size_t len, uint64_t lba, uint32_t seed)
 		x = x * 6364136223846793005ull + 1442695040888963407ull;
 		p[i] = (uint8_t)(x >> 56);
 	}
+}
+
+/* Prints a body's summary line, and keeps it in t->note when the caller asked for it. */
+static void summary(const struct t_nvme_target *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void summary(const struct t_nvme_target *t, const char *fmt, ...)
+{
+	va_list ap;
+	char line[256];
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	printf("%s\n", line);
+	if (t->note && t->note_len)
+		snprintf(t->note, t->note_len, "%s", line);
 }
 
 static struct nvme_ctrl *open_ctrl(const struct t_nvme_target *t, unsigned depth, unsigned *fails)
@@ -149,7 +165,7 @@ unsigned t_nvme_io_sizes(const struct t_nvme_target *t)
 			lba += len / bs;
 		}
 	}
-	printf("io sizes: %u transfers of 1 block .. %u bytes verified\n", n, i->max_transfer);
+	summary(t, "io sizes: %u transfers of 1 block .. %u bytes verified", n, i->max_transfer);
 	CHECK(n >= 30, "only %u transfers", n);
 out:
 	nvme_ctrl_close(c);
@@ -205,7 +221,7 @@ unsigned t_nvme_ring_wrap(const struct t_nvme_target *t)
 		bad += memcmp(expect, t->buf + (size_t)k * bs, bs) != 0;
 	}
 	CHECK(bad == 0, "%u of %d blocks read back wrong", bad, COUNT);
-	printf("ring wrap: %d writes and %d reads through a queue of 8 entries\n", COUNT, COUNT);
+	summary(t, "ring wrap: %d writes and %d reads through a queue of 8 entries", COUNT, COUNT);
 	nvme_ctrl_close(c);
 	return fails;
 }
@@ -315,6 +331,7 @@ unsigned t_nvme_batch(const struct t_nvme_target *t)
 		ptrs[N + 1] = ptrs[20];
 		ptrs[20] = &reqs[N + 1];
 		kicks = 0;
+		real_kick = NULL; /* a previous target's hook must not leak onto this one */
 		if (t->dev->kick) {
 			real_kick = t->dev->kick;
 			t->dev->kick = counting_kick;
@@ -347,7 +364,7 @@ unsigned t_nvme_batch(const struct t_nvme_target *t)
 		t_nvme_pattern(expect, len, k, 5);
 		CHECK(!memcmp(expect, t->buf + (size_t)k * 8192, len), "request %u's data", k);
 	}
-	printf("batch: %d requests (and 2 refused) in one submit, %u doorbell store(s)\n", N, kicks);
+	summary(t, "batch: %d requests (and 2 refused) in one submit, %u doorbell store(s)", N, kicks);
 	nvme_ctrl_close(c);
 	return fails;
 }

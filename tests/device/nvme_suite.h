@@ -22,6 +22,10 @@ struct t_nvme_target {
 	/* Optional: commands the device has fetched so far (proves a request never reached it). */
 	uint64_t (*device_commands)(void *arg);
 	void *arg;
+	/* Optional: the bodies that end with a summary line also write it here (a differential
+	 * test compares the summaries of two back ends). */
+	char *note;
+	size_t note_len;
 };
 
 unsigned t_nvme_identify(const struct t_nvme_target *t);     /* bring-up, Identify, queues, close */

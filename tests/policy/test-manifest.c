@@ -313,7 +313,38 @@ static const struct bad bad_manifests[] = {
 	{ DOM "  - {name: a}\n", "3:5: error: missing required key 'binary' in a domain" },
 	{ DOM "  - {name: a, binary: x, bin: y}\n",
 	  "3:26: error: unknown key 'bin' in a domain (allowed: name, binary, args, exports, imports, "
-	  "syscalls, restart, cpu, nice, start, devmem, isolation, uring, standby, quota)" },
+	  "syscalls, restart, cpu, nice, start, devmem, isolation, uring, standby, quota, device)" },
+	/* device */
+#define DEV DOM "  - name: a\n    binary: x\n    devmem: 64K\n    device: "
+	{ DEV "nvme\n", "6:13: error: device must be a mapping, got a scalar" },
+	{ DEV "{blocks: 8}\n", "6:13: error: missing required key 'model' in device" },
+	{ DEV "{model: ahci, blocks: 8}\n", "6:21: error: device model must be nvme, got 'ahci'" },
+	{ DEV "{model: [nvme], blocks: 8}\n", "6:21: error: device model must be nvme, got a sequence" },
+	{ DEV "{model: nvme, blocks: 0}\n",
+	  "6:35: error: device blocks must be a whole number from 1 to 2147483648, got '0'" },
+	{ DEV "{model: nvme, blocks: \"8\"}\n",
+	  "6:35: error: device blocks must be a whole number from 1 to 2147483648, got '8'" },
+	{ DEV "{model: nvme, blocks: 2147483649}\n",
+	  "6:35: error: device blocks must be a whole number from 1 to 2147483648, got '2147483649'" },
+	{ DEV "{model: nvme, blocks: 8, block_size: 520}\n",
+	  "6:50: error: device block_size must be 512, 1024, 2048 or 4096, got 520" },
+	{ DEV "{model: nvme, blocks: 8, block_size: 8192}\n",
+	  "6:50: error: device block_size must be an integer from 512 to 4096, got '8192'" },
+	{ DEV "{model: nvme, blocks: 9}\n",
+	  "6:13: error: device: 9 blocks of 512 bytes is not a multiple of 4K up to 1T" },
+	{ DEV "{model: nvme, blocks: 2147483648, block_size: 1024}\n",
+	  "6:13: error: device: 2147483648 blocks of 1024 bytes is not a multiple of 4K up to 1T" },
+	{ DEV "{model: nvme}\n", "6:13: error: device: needs blocks (a namespace in RAM) or file" },
+	{ DEV "{model: nvme, blocks: 8, file: disk.img}\n",
+	  "6:13: error: device: blocks and file exclude each other (a file namespace has the file's size)" },
+	{ DEV "{model: nvme, file: ''}\n", "6:33: error: device file is empty" },
+	{ DEV "{model: nvme, file: [a]}\n", "6:33: error: device file must be a string, got a sequence" },
+	{ DEV "{model: nvme, blocks: 8, size: 4K}\n",
+	  "6:38: error: unknown key 'size' in device (allowed: model, blocks, block_size, file)" },
+	{ DEV "{model: nvme, model: nvme}\n", "6:27: error: duplicate key 'model' (first at 6:14)" },
+	{ DOM "  - {name: a, binary: x, device: {model: nvme, blocks: 8}}\n",
+	  "3:34: error: device: the domain needs devmem (its driver's queues live there)" },
+#undef DEV
 	{ DOM "  - {name: a, binary: x, devmem: 1K}\n", "3:34: error: devmem 1K is out of range (4K..16G)" },
 	{ DOM "  - {name: a, binary: x, devmem: 17G}\n", "3:34: error: devmem 17G is out of range (4K..16G)" },
 	{ DOM "  - {name: a, binary: x, devmem: 5000}\n", "3:34: error: devmem 5000 is not a multiple of 4K" },
@@ -630,10 +661,43 @@ static void test_load(void)
 	rmdir(dir);
 }
 
+/* device: a RAM namespace (block_size defaulting to 512), a file namespace, and no device at all. */
+static void test_device(void)
+{
+	struct rl_manifest *m = parse_ok("system: s\ndomains:\n"
+					 "  - {name: a, binary: x, devmem: 1M, device: {model: nvme, blocks: 16384}}\n"
+					 "  - name: b\n    binary: x\n    device: {model: nvme, block_size: 4096, file: d.img}\n"
+					 "    devmem: 64K\n"
+					 "  - {name: c, binary: x}\n");
+	if (!m)
+		return;
+	const struct rl_manifest_device *dev = &m->domains[0].device;
+	CHECK_INT(dev->model, RL_DEVICE_NVME);
+	CHECK_INT(dev->blocks, 16384);
+	CHECK_INT(dev->block_size, 512);
+	t_check(dev->file == NULL, "RAM namespace has no file");
+	CHECK_POS(dev->pos, 3, 46);
+	dev = &m->domains[1].device;
+	CHECK_INT(dev->model, RL_DEVICE_NVME);
+	CHECK_INT(dev->blocks, 0);
+	CHECK_INT(dev->block_size, 4096);
+	CHECK_STR(dev->file, "d.img");
+	CHECK_POS(dev->file_pos, 6, 51);
+	CHECK_INT(m->domains[2].device.model, RL_DEVICE_NONE);
+	rl_manifest_free(m);
+	/* The largest RAM namespace: 1 TiB. */
+	m = parse_ok("system: s\ndomains: [{name: a, binary: x, devmem: 8K,\n"
+		     "  device: {model: nvme, blocks: 2147483648}}]\n");
+	if (m)
+		CHECK_INT(m->domains[0].device.blocks * m->domains[0].device.block_size, 1ull << 40);
+	rl_manifest_free(m);
+}
+
 int main(void)
 {
 	test_full_example();
 	test_defaults();
+	test_device();
 	test_bad();
 	test_generated();
 	test_err_buffer();

@@ -54,19 +54,32 @@ enum {
 	SC_CMD_SEQUENCE = 0x0c, SC_PRP_OFFSET = 0x13, SC_LBA_RANGE = 0x80,
 	/* command specific */
 	SC_CQ_INVALID = 0x00, SC_INVALID_QID = 0x01, SC_INVALID_QSIZE = 0x02,
-	SC_INVALID_QDELETE = 0x0c,
+	SC_INVALID_VECTOR = 0x08, SC_INVALID_LOG_PAGE = 0x09, SC_INVALID_QDELETE = 0x0c,
 	/* media and data integrity */
 	SC_WRITE_FAULT = 0x80, SC_UNRECOVERED_READ = 0x81,
 };
 #define STATUS(sct, sc) ((uint16_t)((sct) << 8 | (sc)))
+/*
+ * The same with Do Not Retry (status field bit 14, section 4.6.1): the
+ * command would fail again as it is. QEMU 7.2's NVMe sets it on every
+ * refusal of a malformed command, and so does the model since the
+ * differential test (tests/device/test-nvme-diff.c) compared them; only
+ * Data Transfer Error, Invalid Queue Deletion and a fused command are
+ * answered without it, as there.
+ */
+#define REFUSE(sct, sc) ((uint16_t)(STATUS(sct, sc) | 1u << 14))
 
 /* Opcodes: admin, section 5 (Figure 139); NVM, section 6 (Figure 346). */
 enum {
-	ADM_DELETE_SQ = 0x00, ADM_CREATE_SQ = 0x01, ADM_DELETE_CQ = 0x04, ADM_CREATE_CQ = 0x05,
-	ADM_IDENTIFY = 0x06, ADM_ABORT = 0x08, ADM_SET_FEATURES = 0x09, ADM_GET_FEATURES = 0x0a,
+	ADM_DELETE_SQ = 0x00, ADM_CREATE_SQ = 0x01, ADM_GET_LOG_PAGE = 0x02, ADM_DELETE_CQ = 0x04,
+	ADM_CREATE_CQ = 0x05, ADM_IDENTIFY = 0x06, ADM_ABORT = 0x08, ADM_SET_FEATURES = 0x09, ADM_GET_FEATURES = 0x0a,
 	IO_FLUSH = 0x00, IO_WRITE = 0x01, IO_READ = 0x02,
 };
 #define FID_NUM_QUEUES 0x07
+#define NSID_BROADCAST 0xffffffffu
+/* SQE DW0 (section 4.2): FUSE 1:0, PSDT 7:6. */
+#define SQE_FUSE(flags) ((flags) & 3u)
+#define SQE_PSDT(flags) (((flags) >> 6) & 3u)
 
 /* A submission queue entry as the model sees it (section 4.2, Figure 104). */
 struct sqe {
@@ -114,7 +127,7 @@ struct nvme_model {
 	enum { OFF, READY, FATAL } state;
 	uint32_t cc_seen;
 	struct queue sq[NVME_MODEL_MAX_QUEUES + 1], cq[NVME_MODEL_MAX_QUEUES + 1];
-	uint16_t nsqa, ncqa; /* queues allocated by Set Features, zero-based */
+	bool queues_created; /* an I/O queue was created since the last enable (Set Features refused) */
 	uint32_t inject_seen;
 	uint32_t fail_count, drop_count;
 	uint16_t fail_status;
@@ -164,6 +177,12 @@ static uint16_t dma_error(struct nvme_model *m, uint16_t sc)
 	return STATUS(SCT_GENERIC, sc);
 }
 
+/* A malformed data pointer (an offset where none may be): the same command fails again. */
+static uint16_t dma_refuse(struct nvme_model *m, uint16_t sc)
+{
+	return dma_error(m, sc) | 1u << 14;
+}
+
 static uint16_t iov_add(struct nvme_model *m, unsigned *n, uint64_t addr, size_t len)
 {
 	void *p = dma_ptr(m, addr, len);
@@ -175,7 +194,7 @@ static uint16_t iov_add(struct nvme_model *m, unsigned *n, uint64_t addr, size_t
 		return 0;
 	}
 	if (*n == MAX_IOV)
-		return STATUS(SCT_GENERIC, SC_INVALID_FIELD);
+		return REFUSE(SCT_GENERIC, SC_INVALID_FIELD);
 	m->iov[(*n)++] = (struct iovec){.iov_base = p, .iov_len = len};
 	return 0;
 }
@@ -195,7 +214,7 @@ static uint16_t prp_map(struct nvme_model *m, uint64_t prp1, uint64_t prp2, size
 	uint16_t st;
 
 	if (prp1 & 3)
-		return dma_error(m, SC_PRP_OFFSET);
+		return dma_refuse(m, SC_PRP_OFFSET);
 	size_t first = PAGE - (prp1 & (PAGE - 1));
 	if (first > len)
 		first = len;
@@ -204,14 +223,14 @@ static uint16_t prp_map(struct nvme_model *m, uint64_t prp1, uint64_t prp2, size
 	size_t left = len - first;
 	if (left > 0 && left <= PAGE) {
 		if (prp2 & (PAGE - 1))
-			return dma_error(m, SC_PRP_OFFSET);
+			return dma_refuse(m, SC_PRP_OFFSET);
 		if ((st = iov_add(m, &n, prp2, left)))
 			return st;
 		left = 0;
 	}
 	uint64_t list = prp2;
 	if (left > 0 && (list & 7))
-		return dma_error(m, SC_PRP_OFFSET);
+		return dma_refuse(m, SC_PRP_OFFSET);
 	while (left > 0) {
 		/* Entries from the list pointer to the end of its page. */
 		size_t slots = (PAGE - (list & (PAGE - 1))) / 8;
@@ -221,12 +240,12 @@ static uint16_t prp_map(struct nvme_model *m, uint64_t prp1, uint64_t prp2, size
 		size_t need = (left + PAGE - 1) / PAGE;
 		size_t here = need > slots ? slots - 1 : need; /* the last slot chains */
 		if (here == 0) /* a list of only a chain pointer: it could chain forever */
-			return dma_error(m, SC_PRP_OFFSET);
+			return dma_refuse(m, SC_PRP_OFFSET);
 		for (size_t i = 0; i < here; i++) {
 			uint64_t e = atomic_load_explicit((_Atomic uint64_t *)&ent[i], memory_order_relaxed);
 			size_t piece = left < PAGE ? left : PAGE;
 			if (e & (PAGE - 1))
-				return dma_error(m, SC_PRP_OFFSET);
+				return dma_refuse(m, SC_PRP_OFFSET);
 			if ((st = iov_add(m, &n, e, piece)))
 				return st;
 			left -= piece;
@@ -234,7 +253,7 @@ static uint16_t prp_map(struct nvme_model *m, uint64_t prp1, uint64_t prp2, size
 		if (left > 0) {
 			list = atomic_load_explicit((_Atomic uint64_t *)&ent[slots - 1], memory_order_relaxed);
 			if (list & 7)
-				return dma_error(m, SC_PRP_OFFSET);
+				return dma_refuse(m, SC_PRP_OFFSET);
 		}
 	}
 	*niov = n;
@@ -302,13 +321,12 @@ static uint16_t io_rw(struct nvme_model *m, const struct sqe *c, bool write)
 	uint64_t nlb = (c->cdw12 & 0xffff) + 1; /* NLB is zero-based, section 6.9 / 6.15 */
 	unsigned n;
 
-	if (c->nsid != 1)
-		return STATUS(SCT_GENERIC, SC_INVALID_NS);
-	if (slba >= m->nblocks || nlb > m->nblocks - slba)
-		return STATUS(SCT_GENERIC, SC_LBA_RANGE);
+	/* The size first, then the range: QEMU 7.2 does so, and the spec sets no order. */
 	size_t len = nlb << m->lba_shift;
 	if (len > (size_t)PAGE << m->cfg.mdts)
-		return STATUS(SCT_GENERIC, SC_INVALID_FIELD); /* over MDTS, section 5.15.2.1 */
+		return REFUSE(SCT_GENERIC, SC_INVALID_FIELD); /* over MDTS, section 5.15.2.1 */
+	if (slba >= m->nblocks || nlb > m->nblocks - slba)
+		return REFUSE(SCT_GENERIC, SC_LBA_RANGE);
 	uint16_t st = prp_map(m, c->prp1, c->prp2, len, &n);
 	if (st)
 		return st;
@@ -317,15 +335,40 @@ static uint16_t io_rw(struct nvme_model *m, const struct sqe *c, bool write)
 
 static uint16_t io_flush(struct nvme_model *m, const struct sqe *c)
 {
-	if (c->nsid != 1 && c->nsid != 0xffffffffu)
-		return STATUS(SCT_GENERIC, SC_INVALID_NS);
+	(void)c;
 	if (!m->ram && fdatasync(m->cfg.backing_fd) < 0)
 		return STATUS(SCT_MEDIA, SC_WRITE_FAULT);
 	return 0;
 }
 
+/*
+ * What every I/O command must pass, in QEMU 7.2's order (the spec sets
+ * none): the NSID (section 6.1: 0 and values above NN are invalid; the
+ * broadcast value only for Flush here), the opcode, then no fused
+ * operations (Identify FUSES is 0; Invalid Field without DNR, as QEMU)
+ * and PRPs only (SGLS is 0).
+ */
+static uint16_t io_precheck(const struct sqe *c)
+{
+	if (c->nsid == NSID_BROADCAST && c->opc == IO_FLUSH)
+		return 0;
+	if (c->nsid != 1)
+		return REFUSE(SCT_GENERIC, SC_INVALID_NS);
+	if (c->opc != IO_FLUSH && c->opc != IO_WRITE && c->opc != IO_READ)
+		return REFUSE(SCT_GENERIC, SC_INVALID_OPCODE);
+	if (SQE_FUSE(c->flags))
+		return STATUS(SCT_GENERIC, SC_INVALID_FIELD);
+	if (SQE_PSDT(c->flags))
+		return REFUSE(SCT_GENERIC, SC_INVALID_FIELD);
+	return 0;
+}
+
 static struct result exec_io(struct nvme_model *m, const struct sqe *c)
 {
+	uint16_t st = io_precheck(c);
+
+	if (st)
+		return (struct result){st, 0};
 	switch (c->opc) {
 	case IO_READ:
 		return (struct result){io_rw(m, c, false), 0};
@@ -334,7 +377,7 @@ static struct result exec_io(struct nvme_model *m, const struct sqe *c)
 	case IO_FLUSH:
 		return (struct result){io_flush(m, c), 0};
 	default:
-		return (struct result){STATUS(SCT_GENERIC, SC_INVALID_OPCODE), 0};
+		return (struct result){REFUSE(SCT_GENERIC, SC_INVALID_OPCODE), 0};
 	}
 }
 
@@ -379,6 +422,26 @@ static void identify_namespace(struct nvme_model *m, uint8_t *d)
 	put32(d + 128, (uint32_t)m->lba_shift << 16); /* LBAF0: MS 0, LBADS */
 }
 
+/*
+ * Namespace Identification Descriptor list, section 5.15.2.3 (CNS 03h):
+ * one UUID descriptor (NIDT 3h, NIDL 16), a version 4 UUID made from the
+ * serial number, so it is stable across runs of the same configuration.
+ */
+static void identify_descriptors(struct nvme_model *m, uint8_t *d)
+{
+	const char *serial = m->cfg.serial ? m->cfg.serial : "RLMODEL0001";
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a over the serial */
+
+	for (const char *p = serial; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	d[0] = 3;  /* NIDT: UUID */
+	d[1] = 16; /* NIDL */
+	put64(d + 4, h);
+	put64(d + 12, h * 0x9e3779b97f4a7c15ull);
+	d[4 + 6] = (uint8_t)((d[4 + 6] & 0x0f) | 0x40); /* RFC 4122 version 4 */
+	d[4 + 8] = (uint8_t)((d[4 + 8] & 0x3f) | 0x80); /* and variant */
+}
+
 static struct result adm_identify(struct nvme_model *m, const struct sqe *c)
 {
 	uint8_t cns = c->cdw10 & 0xff;
@@ -386,59 +449,119 @@ static struct result adm_identify(struct nvme_model *m, const struct sqe *c)
 	memset(m->page, 0, PAGE);
 	switch (cns) {
 	case 0x00: /* the namespace NSID names */
-		if (c->nsid != 1)
-			return (struct result){STATUS(SCT_GENERIC, SC_INVALID_NS), 0};
-		identify_namespace(m, m->page);
+	case 0x03: /* its identification descriptors */
+		if (c->nsid != 1) /* 0, FFFFFFFFh (no namespace management) and above NN */
+			return (struct result){REFUSE(SCT_GENERIC, SC_INVALID_NS), 0};
+		if (cns == 0x00)
+			identify_namespace(m, m->page);
+		else
+			identify_descriptors(m, m->page);
 		break;
 	case 0x01:
 		identify_controller(m, m->page);
 		break;
 	case 0x02: /* active NSIDs above NSID, ascending (section 5.15.2.2) */
 		if (c->nsid >= 0xfffffffeu)
-			return (struct result){STATUS(SCT_GENERIC, SC_INVALID_NS), 0};
+			return (struct result){REFUSE(SCT_GENERIC, SC_INVALID_NS), 0};
 		if (c->nsid < 1)
 			put32(m->page, 1);
 		break;
 	default:
-		return (struct result){STATUS(SCT_GENERIC, SC_INVALID_FIELD), 0};
+		return (struct result){REFUSE(SCT_GENERIC, SC_INVALID_FIELD), 0};
 	}
 	return (struct result){dma_to_host(m, c, m->page, PAGE), 0};
 }
 
-/* Number of Queues, section 5.21.1.7: both counts zero-based, 0xffff invalid. */
-static struct result adm_features(struct nvme_model *m, const struct sqe *c, bool set)
+/*
+ * Get Log Page, section 5.14 (mandatory): Error Information (01h, no
+ * entries: zeroes), SMART / Health Information (02h) and Firmware Slot
+ * Information (03h). NUMD is zero-based in dwords (NUMDL 31:16 of CDW10,
+ * NUMDU in CDW11), the offset LPOL/LPOU in CDW12/13 must be dword aligned
+ * and inside the page. An unknown page is Invalid Log Page (its command
+ * specific status 09h);
+ * QEMU 7.2 says Invalid Field in Command there (docs/storage.md).
+ */
+static struct result adm_get_log_page(struct nvme_model *m, const struct sqe *c)
 {
-	const unsigned max = NVME_MODEL_MAX_QUEUES - 1;
+	uint8_t lid = c->cdw10 & 0xff;
+	uint64_t len = (((uint64_t)(c->cdw11 & 0xffff) << 16 | c->cdw10 >> 16) + 1) * 4;
+	uint64_t off = c->cdw12 | (uint64_t)c->cdw13 << 32;
+	size_t size;
 
-	if ((c->cdw10 & 0xff) != FID_NUM_QUEUES)
-		return (struct result){STATUS(SCT_GENERIC, SC_INVALID_FIELD), 0};
-	if (set) {
-		uint32_t nsqr = c->cdw11 & 0xffff, ncqr = c->cdw11 >> 16;
-		if (nsqr == 0xffff || ncqr == 0xffff)
-			return (struct result){STATUS(SCT_GENERIC, SC_INVALID_FIELD), 0};
-		for (unsigned q = 1; q <= NVME_MODEL_MAX_QUEUES; q++)
-			if (m->sq[q].live || m->cq[q].live) /* only before I/O queues exist */
-				return (struct result){STATUS(SCT_GENERIC, SC_CMD_SEQUENCE), 0};
-		m->nsqa = nsqr < max ? nsqr : max;
-		m->ncqa = ncqr < max ? ncqr : max;
+	if ((off & 3) || len > (uint64_t)PAGE << m->cfg.mdts)
+		return (struct result){REFUSE(SCT_GENERIC, SC_INVALID_FIELD), 0};
+	memset(m->page, 0, PAGE);
+	switch (lid) {
+	case 0x01:
+		size = 64; /* one entry, all zero: no errors logged */
+		break;
+	case 0x02:
+		if (c->nsid != 0 && c->nsid != 1 && c->nsid != NSID_BROADCAST)
+			return (struct result){REFUSE(SCT_GENERIC, SC_INVALID_NS), 0};
+		size = 512;
+		put16(m->page + 1, 273 + 25); /* composite temperature in kelvins: 25 degrees C */
+		m->page[3] = 100;             /* available spare, % */
+		m->page[4] = 10;              /* available spare threshold, % */
+		break;
+	case 0x03:
+		size = 512;
+		m->page[0] = 1; /* AFI: slot 1 active */
+		memcpy(m->page + 8, "1.0     ", 8);
+		break;
+	default:
+		return (struct result){REFUSE(SCT_CMD, SC_INVALID_LOG_PAGE), 0};
 	}
-	return (struct result){0, m->nsqa | (uint32_t)m->ncqa << 16};
+	if (off >= size)
+		return (struct result){REFUSE(SCT_GENERIC, SC_INVALID_FIELD), 0};
+	/* The rest of the transfer (past the page's end) is not written. */
+	size_t n = len < size - off ? (size_t)len : size - (size_t)off;
+	return (struct result){dma_to_host(m, c, m->page + off, n), 0};
 }
 
-/* Checks a new queue's QID, size and memory (sections 5.3, 5.4). */
-static uint16_t queue_check(struct nvme_model *m, const struct sqe *c, struct queue *table,
-			    unsigned allocated, unsigned entry)
+/*
+ * Number of Queues, section 5.21.1.7: both counts zero-based, FFFFh
+ * invalid. The model grants all it has whatever is asked (NSQA/NCQA may
+ * exceed the request), as QEMU 7.2 does; once an I/O queue has been
+ * created since the controller was enabled, Set Features is a Command
+ * Sequence Error, even if the queues are gone again (the section forbids
+ * it once any I/O queue has been created; QEMU checks this before the
+ * fields).
+ */
+static struct result adm_features(struct nvme_model *m, const struct sqe *c, bool set)
+{
+	const uint32_t granted = (NVME_MODEL_MAX_QUEUES - 1) * 0x10001u;
+
+	if ((c->cdw10 & 0xff) != FID_NUM_QUEUES)
+		return (struct result){REFUSE(SCT_GENERIC, SC_INVALID_FIELD), 0};
+	if (set) {
+		if (m->queues_created)
+			return (struct result){REFUSE(SCT_GENERIC, SC_CMD_SEQUENCE), 0};
+		if ((c->cdw11 & 0xffff) == 0xffff || c->cdw11 >> 16 == 0xffff)
+			return (struct result){REFUSE(SCT_GENERIC, SC_INVALID_FIELD), 0};
+	}
+	return (struct result){0, granted};
+}
+
+/*
+ * Checks a new queue's ID, size, base alignment and flags (sections 5.3,
+ * 5.4) in QEMU 7.2's order, then what only the model checks: the memory
+ * must lie in a region.
+ */
+static uint16_t queue_check(struct nvme_model *m, const struct sqe *c, struct queue *table, unsigned entry)
 {
 	unsigned qid = c->cdw10 & 0xffff, size = (c->cdw10 >> 16) + 1;
 
-	if (qid == 0 || qid > allocated + 1 || table[qid].live)
-		return STATUS(SCT_CMD, SC_INVALID_QID);
+	if (qid == 0 || qid > NVME_MODEL_MAX_QUEUES || table[qid].live)
+		return REFUSE(SCT_CMD, SC_INVALID_QID);
 	if (size < 2 || size > m->cfg.mqes + 1)
-		return STATUS(SCT_CMD, SC_INVALID_QSIZE);
-	if (!(c->cdw11 & 1)) /* PC: CAP.CQR says queues must be contiguous */
-		return STATUS(SCT_GENERIC, SC_INVALID_FIELD);
+		return REFUSE(SCT_CMD, SC_INVALID_QSIZE);
 	if (c->prp1 & (PAGE - 1))
-		return dma_error(m, SC_PRP_OFFSET);
+		return dma_refuse(m, SC_PRP_OFFSET);
+	/* CQ only: no MSI-X, no interrupts at all: vector 0 is the only one (section 5.3, status 08h). */
+	if (entry == CQE_SIZE && c->cdw11 >> 16)
+		return REFUSE(SCT_CMD, SC_INVALID_VECTOR);
+	if (!(c->cdw11 & 1)) /* PC: CAP.CQR says queues must be contiguous */
+		return REFUSE(SCT_GENERIC, SC_INVALID_FIELD);
 	if (!dma_ptr(m, c->prp1, (uint64_t)size * entry))
 		return dma_error(m, SC_DATA_TRANSFER);
 	return 0;
@@ -456,12 +579,15 @@ static void queue_init(struct queue *q, const struct sqe *c)
 
 static struct result adm_create_cq(struct nvme_model *m, const struct sqe *c)
 {
-	if (CC_IOCQES(m->cc_seen) != 4)
-		return (struct result){STATUS(SCT_GENERIC, SC_INVALID_FIELD), 0};
-	uint16_t st = queue_check(m, c, m->cq, m->ncqa, CQE_SIZE);
+	uint16_t st = queue_check(m, c, m->cq, CQE_SIZE);
+
+	if (!st && CC_IOCQES(m->cc_seen) != 4)
+		st = REFUSE(SCT_GENERIC, SC_INVALID_FIELD);
 	/* The host zeroes the queue's memory (phase tags 0); the model does not do it for the host. */
-	if (!st)
+	if (!st) {
 		queue_init(&m->cq[c->cdw10 & 0xffff], c);
+		m->queues_created = true;
+	}
 	return (struct result){st, 0};
 }
 
@@ -469,27 +595,35 @@ static struct result adm_create_sq(struct nvme_model *m, const struct sqe *c)
 {
 	unsigned cqid = c->cdw11 >> 16;
 
-	if (CC_IOSQES(m->cc_seen) != 6)
-		return (struct result){STATUS(SCT_GENERIC, SC_INVALID_FIELD), 0};
-	uint16_t st = queue_check(m, c, m->sq, m->nsqa, SQE_SIZE);
+	/* The CQ first, as QEMU 7.2 does: Completion Queue Invalid wins over the SQ's own errors. */
+	if (cqid == 0 || cqid > NVME_MODEL_MAX_QUEUES || !m->cq[cqid].live)
+		return (struct result){REFUSE(SCT_CMD, SC_CQ_INVALID), 0};
+	uint16_t st = queue_check(m, c, m->sq, SQE_SIZE);
+	if (!st && CC_IOSQES(m->cc_seen) != 6)
+		st = REFUSE(SCT_GENERIC, SC_INVALID_FIELD);
 	if (st)
 		return (struct result){st, 0};
-	if (cqid == 0 || cqid > NVME_MODEL_MAX_QUEUES || !m->cq[cqid].live)
-		return (struct result){STATUS(SCT_CMD, SC_CQ_INVALID), 0};
 	struct queue *q = &m->sq[c->cdw10 & 0xffff];
 	queue_init(q, c);
 	q->cqid = cqid;
 	m->cq[cqid].nsq++;
+	m->queues_created = true;
 	return (struct result){0, 0};
 }
 
+/*
+ * Delete I/O SQ/CQ, sections 5.6 and 5.5: an ID that names no queue is
+ * Invalid Queue Identifier for both (their command specific status 01h; QEMU 7.2 says
+ * Completion Queue Invalid for a CQ, docs/storage.md); a CQ that still has
+ * SQs is Invalid Queue Deletion, without DNR (deleting the SQs first helps).
+ */
 static struct result adm_delete(struct nvme_model *m, const struct sqe *c, bool cq)
 {
 	unsigned qid = c->cdw10 & 0xffff;
 	struct queue *q = cq ? &m->cq[qid] : &m->sq[qid];
 
 	if (qid == 0 || qid > NVME_MODEL_MAX_QUEUES || !q->live)
-		return (struct result){STATUS(SCT_CMD, SC_INVALID_QID), 0};
+		return (struct result){REFUSE(SCT_CMD, SC_INVALID_QID), 0};
 	if (cq && q->nsq)
 		return (struct result){STATUS(SCT_CMD, SC_INVALID_QDELETE), 0};
 	if (!cq)
@@ -498,11 +632,45 @@ static struct result adm_delete(struct nvme_model *m, const struct sqe *c, bool 
 	return (struct result){0, 0};
 }
 
+/*
+ * Abort, section 5.1: commands run to completion as they are fetched, so
+ * nothing is ever aborted (DW0 bit 0 set); an SQID that names no SQ is
+ * Invalid Field in Command, as in QEMU 7.2.
+ */
+static struct result adm_abort(struct nvme_model *m, const struct sqe *c)
+{
+	unsigned sqid = c->cdw10 & 0xffff;
+
+	if (sqid > NVME_MODEL_MAX_QUEUES || !m->sq[sqid].live)
+		return (struct result){REFUSE(SCT_GENERIC, SC_INVALID_FIELD), 1};
+	return (struct result){0, 1};
+}
+
+static bool admin_supported(uint8_t opc)
+{
+	switch (opc) {
+	case ADM_DELETE_SQ: case ADM_CREATE_SQ: case ADM_GET_LOG_PAGE: case ADM_DELETE_CQ:
+	case ADM_CREATE_CQ: case ADM_IDENTIFY: case ADM_ABORT: case ADM_SET_FEATURES: case ADM_GET_FEATURES:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static struct result exec_admin(struct nvme_model *m, const struct sqe *c)
 {
+	/* QEMU 7.2's order: the opcode, then PRPs only (section 4.2: no SGLs for admin over PCIe), no fusing. */
+	if (!admin_supported(c->opc))
+		return (struct result){REFUSE(SCT_GENERIC, SC_INVALID_OPCODE), 0};
+	if (SQE_PSDT(c->flags))
+		return (struct result){REFUSE(SCT_GENERIC, SC_INVALID_FIELD), 0};
+	if (SQE_FUSE(c->flags))
+		return (struct result){STATUS(SCT_GENERIC, SC_INVALID_FIELD), 0};
 	switch (c->opc) {
 	case ADM_IDENTIFY:
 		return adm_identify(m, c);
+	case ADM_GET_LOG_PAGE:
+		return adm_get_log_page(m, c);
 	case ADM_SET_FEATURES:
 		return adm_features(m, c, true);
 	case ADM_GET_FEATURES:
@@ -515,11 +683,8 @@ static struct result exec_admin(struct nvme_model *m, const struct sqe *c)
 		return adm_delete(m, c, true);
 	case ADM_DELETE_SQ:
 		return adm_delete(m, c, false);
-	case ADM_ABORT:
-		/* Commands run to completion as they are fetched: nothing to abort (DW0 bit 0: not aborted). */
-		return (struct result){0, 1};
 	default:
-		return (struct result){STATUS(SCT_GENERIC, SC_INVALID_OPCODE), 0};
+		return adm_abort(m, c);
 	}
 }
 
@@ -622,7 +787,7 @@ static void controller_reset(struct nvme_model *m)
 	}
 	memset(m->sq, 0, sizeof(m->sq));
 	memset(m->cq, 0, sizeof(m->cq));
-	m->nsqa = m->ncqa = NVME_MODEL_MAX_QUEUES - 1;
+	m->queues_created = false;
 	m->state = OFF;
 	atomic_fetch_add_explicit(&m->sh->resets, 1, memory_order_relaxed);
 	reg_write32(m, REG_CSTS, 0);
@@ -653,6 +818,23 @@ static void controller_enable(struct nvme_model *m, uint32_t cc)
 	reg_write32(m, REG_CSTS, CSTS_RDY);
 }
 
+/*
+ * A controller reset returns every register but AQA, ASQ and ACQ to its
+ * reset value (section 7.3.2), CC included: CC.SHN written with EN = 0
+ * reads back 0 afterwards, as in QEMU 7.2. CC is the host's to write, so
+ * compare-and-swap: a CC the host stored meanwhile wins (and is seen on
+ * the next pass). Returns what CC holds for the model now.
+ */
+static uint32_t clear_cc(struct nvme_model *m, uint32_t cc)
+{
+	uint32_t expect = cc;
+
+	if (atomic_compare_exchange_strong_explicit((_Atomic uint32_t *)(m->bar + REG_CC), &expect, 0,
+						    memory_order_acq_rel, memory_order_acquire))
+		return 0;
+	return cc;
+}
+
 static unsigned cc_changes(struct nvme_model *m)
 {
 	uint32_t cc = reg_read32(m, REG_CC), old = m->cc_seen;
@@ -661,8 +843,10 @@ static unsigned cc_changes(struct nvme_model *m)
 		return 0;
 	m->cc_seen = cc;
 	if (!CC_EN(cc)) {
-		if (m->state != OFF || reg_read32(m, REG_CSTS))
+		if (m->state != OFF || reg_read32(m, REG_CSTS)) {
 			controller_reset(m);
+			cc = m->cc_seen = clear_cc(m, cc);
+		}
 	} else if (m->state == OFF) {
 		controller_enable(m, cc);
 	}
@@ -857,7 +1041,6 @@ int nvme_model_create(const struct nvme_model_config *cfg, struct nvme_model **o
 		return fail(msg, "out of memory", -ENOMEM);
 	m->cfg = *cfg;
 	m->lba_shift = cfg->lba_shift;
-	m->nsqa = m->ncqa = NVME_MODEL_MAX_QUEUES - 1;
 	if ((r = setup_media(m, msg)) || (r = setup_regions(m, msg)))
 		goto err;
 	/* Every register store kicks: CC and AQA writes are rare, and the model must see them. */

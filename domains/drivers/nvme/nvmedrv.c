@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The NVMe driver domain: BDev on the NVMe controller the broker gives it
+ * (manifest `device: {model: nvme, ...}`, docs/storage.md).
+ *
+ *   nvmedrv [--depth N] [--timeout-ms N]
+ *
+ * The launcher has mapped the device model's file (rl_device_bar()) and the
+ * device memory, at the address where the model maps it too. The driver
+ * library (nvme.h) keeps its queues in device memory and DMAs straight into
+ * and out of the callers' RRefs: the heap lies at the same address in the
+ * model, so a block's address is its bus address and nothing is copied.
+ *
+ * Every start brings the controller up from scratch (nvme_ctrl_open():
+ * CC.EN 1 -> 0, wait for RDY = 0, then enable; NVMe 1.4 section 7.6.1):
+ * after a crash the model may still hold the dead incarnation's queues,
+ * and disabling the controller drops them before new ones are made. The
+ * namespace, like a disk, survives. When the controller cannot be brought
+ * up, or is lost while serving (its model died), every call fails with the
+ * library's errno (-ENODEV, -ETIMEDOUT, -EIO) instead of hanging.
+ *
+ * BDev blocks are RL_CONST_BSIZE (4 KiB): one block is BSIZE / LBA size
+ * logical blocks of the namespace.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "redleaf/clock.h"
+#include "nvme.h"
+#include "redleaf_idl.h"
+
+struct nvmedrv {
+	struct rl_dev dev;
+	struct nvme_ctrl *c;   /* NULL: the controller could not be brought up */
+	int down;              /* with c == NULL: the errno every call gets */
+	bool lost_logged;      /* the controller died while serving, and the log says so */
+	uint32_t lbas_per_block;
+	uint64_t nblocks;      /* BDev blocks */
+};
+
+static void model_kick(struct rl_dev *d, uint32_t off)
+{
+	(void)off;
+	rl_model_kick(d->priv);
+}
+
+/*
+ * The device layer's view of the model file the launcher mapped: BAR0, then
+ * the control page, whose header (written by the model before it said it
+ * was ready) gives BAR0's length and which stores must wake the model.
+ */
+static int dev_from_model_file(struct rl_dev *dev)
+{
+	size_t len;
+	uint8_t *file = rl_device_bar(&len);
+
+	if (!file)
+		return -ENODEV;
+	if (len < 2 * RL_MODEL_CTL_SIZE || len % RL_MODEL_CTL_SIZE)
+		return -EINVAL;
+	struct rl_model_ctl *ctl = (struct rl_model_ctl *)(file + len - RL_MODEL_CTL_SIZE);
+	if (atomic_load_explicit(&ctl->magic, memory_order_acquire) != RL_MODEL_MAGIC ||
+	    ctl->version != RL_MODEL_VERSION || ctl->bar_len != len - RL_MODEL_CTL_SIZE)
+		return -ENODEV;
+	memset(dev, 0, sizeof(*dev));
+	dev->bar = file;
+	dev->bar_len = ctl->bar_len;
+	dev->kick = model_kick;
+	dev->kick_from = ctl->kick_from;
+	dev->priv = ctl;
+	return 0;
+}
+
+/* The device may reach the heap (callers' blocks) and device memory (queues, PRP lists); nothing else. */
+static int dev_regions(struct rl_dev *dev, void **qmem, size_t *qlen)
+{
+	size_t heap_len, devmem_len;
+	void *heap = rl_heap_range(&heap_len);
+	void *devmem = rl_devmem(&devmem_len);
+	int r;
+
+	if (!devmem)
+		return -ENOMEM;
+	if ((r = rl_dev_add_region(dev, heap, heap_len)) || (r = rl_dev_add_region(dev, devmem, devmem_len)))
+		return r;
+	*qmem = devmem;
+	*qlen = devmem_len;
+	return 0;
+}
+
+static int bring_up(struct nvmedrv *d, const struct nvme_config *cfg)
+{
+	void *qmem;
+	size_t qlen;
+	uint64_t t0 = rl_now_ns();
+	int r = dev_from_model_file(&d->dev);
+
+	if (r) {
+		rl_log("no NVMe device model mapped (manifest `device:`)");
+		return r;
+	}
+	if ((r = dev_regions(&d->dev, &qmem, &qlen)))
+		return r;
+	if (qlen < nvme_qmem_size(cfg->queue_depth))
+		rl_panic("devmem is %zu bytes; the queues of depth %u need %zu", qlen, cfg->queue_depth,
+			 nvme_qmem_size(cfg->queue_depth));
+	if ((r = nvme_ctrl_open(&d->dev, qmem, nvme_qmem_size(cfg->queue_depth), cfg, &d->c))) {
+		d->c = NULL;
+		return r;
+	}
+	const struct nvme_info *info = nvme_ctrl_info(d->c);
+	if (info->lba_size > RL_CONST_BSIZE || info->nblocks / (RL_CONST_BSIZE / info->lba_size) == 0)
+		rl_panic("namespace of %llu blocks of %u bytes holds no %lld-byte block",
+			 (unsigned long long)info->nblocks, info->lba_size, (long long)RL_CONST_BSIZE);
+	d->lbas_per_block = (uint32_t)(RL_CONST_BSIZE / info->lba_size);
+	uint64_t n = info->nblocks / d->lbas_per_block;
+	d->nblocks = n > UINT32_MAX ? (uint64_t)UINT32_MAX + 1 : n; /* BDev block numbers are u32 */
+	rl_log("controller %s (serial %s) up: %llu blocks of %u bytes, %llu BDev blocks, queue depth %u, in %llu us",
+	       info->model, info->serial, (unsigned long long)info->nblocks, info->lba_size,
+	       (unsigned long long)d->nblocks, info->queue_depth, (unsigned long long)(rl_now_ns() - t0) / 1000);
+	return 0;
+}
+
+/* The errno for a call that cannot reach the device, or 0 when it can. */
+static int unusable(const struct nvmedrv *d)
+{
+	return d->c ? 0 : d->down;
+}
+
+/* A request's result; the first sign of a dead controller goes to the log, once. */
+static int io_result(struct nvmedrv *d, int r)
+{
+	if (r == -ENODEV && !d->lost_logged) {
+		d->lost_logged = true;
+		rl_log("the controller stopped answering and did not come back from a reset; "
+		       "every request fails with -ENODEV");
+	}
+	return r;
+}
+
+static int b_read(void *self, uint32_t blockno, rref_block data, rref_block *out)
+{
+	struct nvmedrv *d = self;
+	struct block *b = rref_block_get(data);
+	int r;
+
+	if (!b)
+		return -EPERM;
+	if ((r = unusable(d)) || blockno >= d->nblocks) {
+		rref_block_drop(data);
+		return r ? r : -EINVAL;
+	}
+	/* Straight into the caller's block: its address is in the heap region. */
+	r = io_result(d, nvme_read(d->c, (uint64_t)blockno * d->lbas_per_block, d->lbas_per_block, b->data));
+	if (r) {
+		rref_block_drop(data);
+		return r;
+	}
+	*out = data;
+	return 0;
+}
+
+static int b_write(void *self, uint32_t blockno, rref_block data)
+{
+	struct nvmedrv *d = self;
+	const struct block *b = rref_block_borrow(data);
+	int r;
+
+	if (!b)
+		return -EPERM;
+	if ((r = unusable(d)))
+		return r;
+	if (blockno >= d->nblocks)
+		return -EINVAL;
+	/* The device reads the lent block itself; the call (and so the loan) lasts until it completed. */
+	return io_result(d, nvme_write(d->c, (uint64_t)blockno * d->lbas_per_block, d->lbas_per_block, b->data));
+}
+
+static int b_nblocks(void *self, uint64_t *out)
+{
+	struct nvmedrv *d = self;
+	int r = unusable(d);
+
+	if (r)
+		return r;
+	*out = d->nblocks;
+	return 0;
+}
+
+static const struct BDev_ops ops = {
+	.read = b_read,
+	.write = b_write,
+	.nblocks = b_nblocks,
+};
+
+static unsigned number_arg(const char *opt, const char *s, unsigned min, unsigned max)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (!*s || *end || v < min || v > max)
+		rl_panic("%s takes %u..%u, not '%s'", opt, min, max, s);
+	return (unsigned)v;
+}
+
+int rl_domain_main(int argc, char **argv)
+{
+	static struct nvmedrv drv;
+	/*
+	 * A command's deadline: long enough for a file namespace whose writes
+	 * the kernel throttles (the model is single-threaded, so a read waits
+	 * behind them), short enough that a dead model means errors, not a hang.
+	 */
+	struct nvme_config cfg = { .queue_depth = 64, .timeout_ms = 5000, .nsid = 1 };
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--depth") && i + 1 < argc)
+			cfg.queue_depth = number_arg("--depth", argv[++i], 2, 4096);
+		else if (!strcmp(argv[i], "--timeout-ms") && i + 1 < argc)
+			cfg.timeout_ms = number_arg("--timeout-ms", argv[++i], 1, 600000);
+		else
+			rl_panic("unknown argument '%s' (usage: nvmedrv [--depth N] [--timeout-ms N])", argv[i]);
+	}
+	int r = bring_up(&drv, &cfg);
+	if (r) {
+		/* A controller that does not answer is as good as absent; other errors say more as they are. */
+		drv.down = r == -ENODEV || r == -ETIMEDOUT || r == -EIO ? -ENODEV : r;
+		rl_log("cannot bring the controller up: %s; every call fails with %d", nvme_strerror(r), drv.down);
+	}
+	r = BDev_export(&ops, &drv);
+	if (r)
+		rl_panic("cannot export BDev: %d", r);
+	rl_serve();
+}
