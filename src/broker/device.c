@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "device.h"
+#include "model.h"
 
 static_assert(RL_DEVMEM_DEVICE_ADDR >= RL_HEAP_BASE + RL_HEAP_MAX, "device memory lies above the largest heap");
 static_assert(RL_DEVMEM_DEVICE_ADDR + RL_MANIFEST_DEVMEM_MAX <= 0x7f0000000000UL,
@@ -62,6 +63,8 @@ struct model {
 	int backing_fd; /* the namespace's file (`file:`), or -1 */
 	pid_t pid;
 	int pidfd;      /* -1 once reaped */
+	uint8_t *map;   /* the model file, mapped (rl_device_quiesce()), or NULL */
+	size_t map_len;
 };
 
 static struct model models[RL_MAX_DOMAINS + 1];
@@ -293,6 +296,16 @@ static int model_start(struct broker *b, struct domain *d, const char *binary)
 		rl_broker_log(b, "%s: cannot seal its device's file: %s", d->name, strerror(errno));
 		return ret;
 	}
+	struct stat st;
+	if (fstat(mo->file_fd, &st) == 0 && (size_t)st.st_size >= sizeof(struct rl_model_ctl)) {
+		void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, mo->file_fd, 0);
+		if (p != MAP_FAILED) {
+			mo->map = p;
+			mo->map_len = (size_t)st.st_size;
+		}
+	}
+	if (!mo->map)
+		rl_broker_log(b, "%s: cannot map its device's file: a dead driver's commands cannot be stopped", d->name);
 	if (dev->file)
 		rl_broker_log(b, "%s: device nvme (%s, pid %d): namespace in %s, %u-byte blocks", d->name, MODEL_BINARY,
 			      mo->pid, dev->file, dev->block_size);
@@ -300,6 +313,48 @@ static int model_start(struct broker *b, struct domain *d, const char *binary)
 		rl_broker_log(b, "%s: device nvme (%s, pid %d): namespace in RAM, %llu blocks of %u bytes", d->name,
 			      MODEL_BINARY, mo->pid, (unsigned long long)dev->blocks, dev->block_size);
 	return 0;
+}
+
+/* NVMe 1.4, 3.1: Controller Configuration and Controller Status, and their enable/ready bits. */
+#define NVME_REG_CC 0x14
+#define NVME_REG_CSTS 0x1c
+#define NVME_CC_EN 0x1u
+#define NVME_CSTS_RDY 0x1u
+#define QUIESCE_WAIT_NS 200000000ull
+
+bool rl_device_quiesce(struct broker *b, struct domain *d)
+{
+	struct model *mo = models_init && d->id <= RL_MAX_DOMAINS ? &models[d->id] : NULL;
+
+	if (!mo || !mo->map || mo->pidfd < 0)
+		return false;
+	/* The file is BAR0 and then the control page (model.h: rl_model_file_size()). */
+	if (mo->map_len < RL_MODEL_CTL_SIZE + NVME_REG_CSTS + 4)
+		return false;
+	struct rl_model_ctl *ctl = (struct rl_model_ctl *)(mo->map + mo->map_len - RL_MODEL_CTL_SIZE);
+	volatile uint32_t *cc = (volatile uint32_t *)(mo->map + NVME_REG_CC);
+	volatile uint32_t *csts = (volatile uint32_t *)(mo->map + NVME_REG_CSTS);
+	/*
+	 * The dead driver's last commands may still be running in the model:
+	 * disabling the controller (7.3.2: CC.EN to 0, then CSTS.RDY follows)
+	 * drops every queue, and once RDY reads 0 the model touches no memory
+	 * of the heap any more. Only then may the broker hand its objects on.
+	 */
+	*cc = *cc & ~NVME_CC_EN;
+	rl_model_kick(ctl);
+	struct timespec t0, now, pause = { 0, 20000 };
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (!(*csts & NVME_CSTS_RDY))
+			return true;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((uint64_t)(now.tv_sec - t0.tv_sec) * 1000000000ull + (uint64_t)now.tv_nsec - (uint64_t)t0.tv_nsec >
+		    QUIESCE_WAIT_NS)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	rl_broker_log(b, "%s: its device did not stop within 200 ms of its driver's death", d->name);
+	return false;
 }
 
 /* A model ended while the system runs: reap it and say so; its driver's requests will fail. */
@@ -404,6 +459,9 @@ void rl_devices_stop(struct broker *b)
 				      MODEL_BINARY, pid);
 		}
 		model_kill(mo);
+		if (mo->map)
+			munmap(mo->map, mo->map_len);
+		mo->map = NULL;
 		if (mo->file_fd >= 0)
 			close(mo->file_fd);
 		if (mo->backing_fd >= 0)

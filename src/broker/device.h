@@ -27,6 +27,15 @@ int rl_devices_start(struct broker *b);
  */
 int rl_device_fd(struct domain *d);
 
+/*
+ * After d (a driver with a device) died, before its objects are reclaimed:
+ * disables its controller and waits (200 ms at most) until the model says
+ * it stopped, so no command of the dead driver lands in an object that is
+ * about to change hands. true when it stopped; false for a domain without
+ * a device (or a model that did not stop, which is logged).
+ */
+bool rl_device_quiesce(struct broker *b, struct domain *d);
+
 /* Ends the watching thread, then kills and reaps every model still running. Safe to call twice. */
 void rl_devices_stop(struct broker *b);
 

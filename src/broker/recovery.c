@@ -21,6 +21,7 @@
 #include "caps.h"
 #include "conts.h"
 #include "deliver.h"
+#include "device.h"
 #include "recovery.h"
 #include "spawn.h"
 #include "seccomp_policy.h"
@@ -109,12 +110,14 @@ void rl_recovery_handle_death(struct broker *b, struct domain *d)
 	memset(&d->backlog, 0, sizeof(d->backlog));
 	rl_caps_revoke_all(d);
 	d->outstanding = 0;
+	bool device_stopped = rl_device_quiesce(b, d); /* its device's commands stop before its objects change hands */
 	unsigned freed = rl_registry_reclaim(&b->heap, d->id);
 
 	if (failed && used < sizeof(inflight))
 		snprintf(inflight + used, sizeof(inflight) - used, "%s)", failed > 3 ? ", ..." : "");
 	rl_broker_log(b, "%s: %s; %u call(s) in flight failed%s, %u outstanding call(s) abandoned, "
-		      "%u heap object(s) reclaimed", d->name, d->cause, failed, inflight, orphaned, freed);
+		      "%u heap object(s) reclaimed%s", d->name, d->cause, failed, inflight, orphaned, freed,
+		      device_stopped ? " after its device stopped" : "");
 
 	schedule_restart(b, d, d->died_ns);
 	/* A waiter on a domain that is itself the one dying is dropped with it. */
