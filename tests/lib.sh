@@ -63,3 +63,10 @@ rl_wait_log() {
 		sleep 0.05
 	done
 }
+
+# rl_cli COMMAND ARGS...: `redleaf COMMAND` against the system rl_system_dir set up ($dir/run/s).
+rl_cli() {
+	cmd=$1
+	shift
+	"$dir/bin/redleaf" "$cmd" --socket "$dir/run/s" "$@"
+}

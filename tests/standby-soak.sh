@@ -35,21 +35,16 @@ EOF
 REDLEAF_DOMAIN_PATH="$dir/bin" "$dir/bin/redleaf" run --socket "$dir/run/s" "$dir/system.yaml" \
 	2> "$dir/log" < /dev/null &
 pid=$!
-cli() {
-	cmd=$1
-	shift
-	"$dir/bin/redleaf" "$cmd" --socket "$dir/run/s" "$@"
-}
 tries=0
-until cli ps > /dev/null 2>&1; do
+until rl_cli ps > /dev/null 2>&1; do
 	tries=$((tries + 1))
 	[ $tries -ge 400 ] && fail "the broker never answered"
 	sleep 0.05
 done
 # Restarts as ps counts them (the log has them too).
-restarts() { cli ps --json | sed -n 's/.*"name":"ramblk","pid":[0-9]*,"state":"[^"]*",.*"restarts":\([0-9]*\).*"name":"bdev-shadow".*/\1/p'; }
+restarts() { rl_cli ps --json | sed -n 's/.*"name":"ramblk","pid":[0-9]*,"state":"[^"]*",.*"restarts":\([0-9]*\).*"name":"bdev-shadow".*/\1/p'; }
 audit() {
-	cli heap --audit > "$dir/audit" 2>&1 || fail "audit after $1: $(cat "$dir/audit")"
+	rl_cli heap --audit > "$dir/audit" 2>&1 || fail "audit after $1: $(cat "$dir/audit")"
 	grep -q consistent "$dir/audit" || fail "audit after $1: $(cat "$dir/audit")"
 }
 # Waits (at most 60 s) until ramblk has restarted at least $1 times in all.
@@ -67,17 +62,17 @@ share=$((total / 5))
 done_so_far=0
 for kind in "--signal KILL" "--signal SEGV" "--signal ABRT" "--panic"; do
 	# shellcheck disable=SC2086
-	cli crash --every 2ms $kind ramblk > /dev/null || fail "crash --every $kind refused"
+	rl_cli crash --every 2ms $kind ramblk > /dev/null || fail "crash --every $kind refused"
 	done_so_far=$((done_so_far + share))
 	wait_restarts "$done_so_far"
-	cli crash --stop > /dev/null
+	rl_cli crash --stop > /dev/null
 	audit "$kind"
 done
 # Panics at each point of a call, one at a time: each waits for its restart.
 while [ "$done_so_far" -lt "$total" ]; do
 	for point in before during after; do
 		[ "$done_so_far" -ge "$total" ] && break
-		cli crash --panic --at-call 1 --point "$point" ramblk > /dev/null || fail "crash --point $point refused"
+		rl_cli crash --panic --at-call 1 --point "$point" ramblk > /dev/null || fail "crash --point $point refused"
 		done_so_far=$((done_so_far + 1))
 		wait_restarts "$done_so_far"
 	done
@@ -89,7 +84,7 @@ for c in c1 c2 c3; do
 	rl_wait_log "[$c] round"
 done
 
-cli ps --json > "$dir/ps"
+rl_cli ps --json > "$dir/ps"
 kill -TERM "$pid"
 wait "$pid"
 st=$?

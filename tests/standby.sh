@@ -29,17 +29,12 @@ EOF
 REDLEAF_DOMAIN_PATH="$dir/bin" "$dir/bin/redleaf" run --socket "$dir/run/s" "$dir/system.yaml" \
 	2> "$dir/log" < /dev/null &
 pid=$!
-cli() {
-	cmd=$1
-	shift
-	"$dir/bin/redleaf" "$cmd" --socket "$dir/run/s" "$@"
-}
 
 # The standby's pid as ps says (0: none yet), waiting (at most 20 s) until it is not $1.
 standby_other_than() {
 	tries=0
 	while :; do
-		cli ps --json > "$dir/ps" 2>&1 || fail "ps: $(cat "$dir/ps")"
+		rl_cli ps --json > "$dir/ps" 2>&1 || fail "ps: $(cat "$dir/ps")"
 		sb=$(sed -n 's/.*"name":"ramblk".*"standby_pid":\([0-9]*\).*"name":"bdev-shadow".*/\1/p' "$dir/ps")
 		[ -n "$sb" ] && [ "$sb" != 0 ] && [ "$sb" != "$1" ] && { echo "$sb"; return; }
 		tries=$((tries + 1))
@@ -54,12 +49,12 @@ first=$(standby_other_than 0)
 kill -KILL "$first" || fail "cannot kill the standby $first"
 rl_wait_log "ramblk: its standby (pid $first) was killed by signal 9 before it was needed"
 second=$(standby_other_than "$first")
-cli crash ramblk > "$dir/out" 2>&1 || fail "crash ramblk failed: $(cat "$dir/out")"
+rl_cli crash ramblk > "$dir/out" 2>&1 || fail "crash ramblk failed: $(cat "$dir/out")"
 rl_wait_log "ramblk: restarted from its standby, pid $second"
 # The client goes on through the restart: two more progress lines (one every 2 s).
 rl_wait_log "[client] round" $(($(grep -cF "[client] round" "$dir/log") + 2))
 third=$(standby_other_than "$second")
-cli heap --audit > "$dir/audit" 2>&1 || fail "audit: $(cat "$dir/audit")"
+rl_cli heap --audit > "$dir/audit" 2>&1 || fail "audit: $(cat "$dir/audit")"
 grep -q consistent "$dir/audit" || fail "audit: $(cat "$dir/audit")"
 grep -qE '\[client\].*(error|failed|panic)' "$dir/log" && fail "the client saw an error"
 grep -qE 'client: (panic|killed|exited)' "$dir/log" && fail "the client ended"

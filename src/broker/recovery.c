@@ -223,7 +223,7 @@ static void prepare_standby(struct broker *b, struct domain *d)
 		rl_broker_log(b, "%s: cannot prepare a standby: %s", d->name, strerror(-ret));
 		return;
 	}
-	if (d->standby_token == 1)
+	if (d->standbys_started == 1)
 		rl_broker_log(b, "%s: standby ready, pid %d", d->name, d->standby.pid);
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u32 = RL_EV_STANDBY | d->id };
 	if (b->epoll_fd >= 0)

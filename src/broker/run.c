@@ -271,23 +271,28 @@ static int build(struct broker *b)
 	return 0;
 }
 
+/* Kills the process behind *pidfd (if any), reaps it and closes the descriptor. */
+static void kill_pidfd(int *pidfd)
+{
+	siginfo_t si;
+
+	if (*pidfd < 0)
+		return;
+	syscall(SYS_pidfd_send_signal, *pidfd, SIGKILL, NULL, 0);
+	waitid(P_PIDFD, (id_t)*pidfd, &si, WEXITED);
+	close(*pidfd);
+	*pidfd = -1;
+}
+
 static void kill_and_reap(struct broker *b)
 {
 	for (unsigned i = 1; i <= b->ndom; i++) {
 		struct domain *d = &b->dom[i];
-		if (d->pidfd >= 0) {
-			syscall(SYS_pidfd_send_signal, d->pidfd, SIGKILL, NULL, 0);
-			siginfo_t si;
-			waitid(P_PIDFD, (id_t)d->pidfd, &si, WEXITED);
-			close(d->pidfd);
-			d->pidfd = -1;
-		}
+		kill_pidfd(&d->pidfd);
 		if (d->out_fd >= 0) /* what it wrote before the end */
 			rl_control_output(b, d, -1, true);
 		if (d->standby.pidfd >= 0) { /* its standby, never activated */
-			syscall(SYS_pidfd_send_signal, d->standby.pidfd, SIGKILL, NULL, 0);
-			siginfo_t si;
-			waitid(P_PIDFD, (id_t)d->standby.pidfd, &si, WEXITED);
+			kill_pidfd(&d->standby.pidfd);
 			rl_spawn_close_proc(&d->standby);
 		}
 	}

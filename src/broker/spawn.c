@@ -42,6 +42,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -648,9 +649,20 @@ int rl_spawn_standby(struct broker *b, struct domain *d)
 {
 	if (d->standby.pidfd >= 0)
 		return 0;
-	uint32_t token = ++d->standby_token ? d->standby_token : ++d->standby_token;
+	/*
+	 * The domain can write its channel's activate word: a token it cannot
+	 * guess keeps it from waking its own standby early. Never 0, never the
+	 * word's current value.
+	 */
+	uint32_t token = 0;
+	while (!token || token == atomic_load(&d->chan->ctl.activate))
+		if (getrandom(&token, sizeof(token), 0) != (ssize_t)sizeof(token))
+			return -errno;
+	d->standby_token = token;
 	int ret = spawn_proc(b, d, false, token, &d->standby);
-	if (ret)
+	if (!ret)
+		d->standbys_started++;
+	else
 		d->standby = (struct rl_proc){ .pid = 0, .pidfd = -1, .status_fd = -1, .start_pipe = -1, .out_fd = -1 };
 	return ret;
 }

@@ -147,7 +147,8 @@ struct domain {
 	 * thread only raises standby_event when its pidfd fires.
 	 */
 	struct rl_proc standby;
-	uint32_t standby_token;      /* the last standby's; it runs once the channel's activate word holds it */
+	uint32_t standby_token;      /* the last standby's (random); it runs once the channel's activate word holds it */
+	unsigned standbys_started;   /* for the log: the first one is announced */
 	_Atomic int standby_event;   /* its pidfd was readable: it may have died */
 	uint64_t standby_at_ns;      /* when to prepare the next one (0 = not scheduled) */
 	unsigned standby_deaths;     /* standbys that died in a row, waiting: drives a backoff */

@@ -9,15 +9,6 @@
 #include "nvme.h"
 #include "nvme_suite.h"
 
-#define CHECK(cond, ...)                                                                 \
-	do {                                                                             \
-		if (!(cond)) {                                                           \
-			fails++;                                                         \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);  \
-			fprintf(stderr, __VA_ARGS__);                                    \
-			fputc('\n', stderr);                                             \
-		}                                                                        \
-	} while (0)
 
 void t_nvme_pattern(uint8_t *p, size_t len, uint64_t lba, uint32_t seed)
 {

@@ -310,20 +310,6 @@ static uint64_t bus(const void *p)
 	return (uint64_t)(uintptr_t)p;
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
 static uint32_t doorbell(struct rl_dev *d, unsigned qid, bool cq)
 {
 	unsigned dstrd = (unsigned)(rl_dev_read64(d, 0) >> 32) & 0xf;
@@ -337,7 +323,7 @@ static uint32_t identify_nn(struct nvme_ctrl *c, uint8_t *buf)
 	memset(buf, 0, 4096);
 	if (admin(c, (struct nvme_cmd){.opc = 0x06, .cdw10 = 1, .prp1 = bus(buf)}, &st, NULL))
 		return 0;
-	return get32(buf + 516);
+	return nvme_get32(buf + 516);
 }
 
 /* Namespace Identification Descriptors (section 5.15.2.3): one of type nidt and length nidl? */
@@ -401,20 +387,20 @@ static void sc_identify(const struct backend *b, struct outcome *o)
 	note(o, "model '%s', firmware '%s'", i->model, i->firmware);
 	uint32_t nn = identify_nn(c, buf);
 	fact(o, "MDTS %u, SQES %#x, CQES %#x", buf[77], buf[512], buf[513]);
-	note(o, "NN %u, ONCS %#x, VID %#x, OACS %#x, CNTLID %u", nn, get32(buf + 520) & 0xffff,
-	     get32(buf) & 0xffff, get32(buf + 256) & 0xffff, get32(buf + 78) & 0xffff);
+	note(o, "NN %u, ONCS %#x, VID %#x, OACS %#x, CNTLID %u", nn, nvme_get32(buf + 520) & 0xffff,
+	     nvme_get32(buf) & 0xffff, nvme_get32(buf + 256) & 0xffff, nvme_get32(buf + 78) & 0xffff);
 	uint16_t st = 0;
 	memset(buf, 0xee, 4096);
 	int r = admin(c, (struct nvme_cmd){.opc = 0x06, .nsid = 1, .cdw10 = 0, .prp1 = bus(buf)}, &st, NULL);
 	fact_result(o, "Identify namespace 1", r, st);
-	fact(o, "NSZE %llu NCAP %llu FLBAS %#x LBAF0 %#x", (unsigned long long)get64(buf),
-	     (unsigned long long)get64(buf + 8), buf[26], get32(buf + 128));
-	note(o, "NUSE %llu, NLBAF %u", (unsigned long long)get64(buf + 16), buf[25]);
+	fact(o, "NSZE %llu NCAP %llu FLBAS %#x LBAF0 %#x", (unsigned long long)nvme_get64(buf),
+	     (unsigned long long)nvme_get64(buf + 8), buf[26], nvme_get32(buf + 128));
+	note(o, "NUSE %llu, NLBAF %u", (unsigned long long)nvme_get64(buf + 16), buf[25]);
 	/* Active namespace list (CNS 02h): namespace 1, then zeroes. */
 	memset(buf, 0xee, 4096);
 	r = admin(c, (struct nvme_cmd){.opc = 0x06, .cdw10 = 2, .prp1 = bus(buf)}, &st, NULL);
 	fact_result(o, "CNS 02h", r, st);
-	fact(o, "list %u %u", get32(buf), get32(buf + 4));
+	fact(o, "list %u %u", nvme_get32(buf), nvme_get32(buf + 4));
 	nvme_ctrl_close(c);
 }
 

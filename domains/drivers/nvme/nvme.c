@@ -305,20 +305,6 @@ static void copy_str(char *dst, const uint8_t *src, size_t n)
 		dst[i - 1] = '\0';
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
 /* Identify Controller, section 5.15.2.1 (Figure 247): names, MDTS, entry sizes, VWC. */
 static int identify_controller(struct nvme_ctrl *c)
 {
@@ -351,13 +337,13 @@ static int identify_namespace(struct nvme_ctrl *c)
 		return r;
 	const uint8_t *d = c->ident;
 	unsigned fmt = d[26] & 0xf;
-	uint32_t lbaf = get32(d + 128 + 4 * fmt);
+	uint32_t lbaf = nvme_get32(d + 128 + 4 * fmt);
 	unsigned lbads = (lbaf >> 16) & 0xff;
 	/* Metadata per block and blocks above a page are not supported. */
-	if ((lbaf & 0xffff) != 0 || lbads < 9 || lbads > 12 || get64(d) == 0)
+	if ((lbaf & 0xffff) != 0 || lbads < 9 || lbads > 12 || nvme_get64(d) == 0)
 		return -EINVAL;
 	uint32_t lba_size = 1u << lbads;
-	uint64_t nblocks = get64(d);
+	uint64_t nblocks = nvme_get64(d);
 	/* After a reset the namespace must be the one the caller already knows. */
 	if (c->info.lba_size && (c->info.lba_size != lba_size || c->info.nblocks != nblocks))
 		return -EINVAL;

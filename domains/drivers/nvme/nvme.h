@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "dev.h"
 
@@ -165,5 +166,20 @@ const char *nvme_status_str(uint16_t status, char *buf, size_t len);
 
 /* A readable errno of the list above. */
 const char *nvme_strerror(int status);
+
+/* Little-endian fields of Identify data and log pages, at any alignment (NVMe data is little-endian, as is x86). */
+static inline uint32_t nvme_get32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static inline uint64_t nvme_get64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
 
 #endif
