@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "channel.h"
+#include "graph_copy.h"
 #include "redleaf/domain.h"
 #include "heap.h"
 #include "registry.h"
@@ -846,7 +847,7 @@ struct rl_shadow {
 	 * progress, since a forward's wait serves nested calls into the shadow.
 	 */
 	unsigned depth, nlevels;
-	uint8_t *(*levels)[RL_MSG_ARGS];
+	struct graph_copy (*levels)[RL_MSG_ARGS];
 };
 
 struct rl_shadow *rl_shadow_new(const char *import_name)
@@ -977,7 +978,6 @@ static rpc_result shadow_forward_at(struct rl_shadow *sh, unsigned lvl, uint16_t
 				    const uint64_t *args, unsigned nargs, uint64_t *ret)
 {
 	uint64_t a[RL_MSG_ARGS] = { 0 };
-	size_t len[RL_MSG_ARGS] = { 0 };
 
 	if (iface_id >= rl_idl_nifaces || method >= rl_idl_ifaces[iface_id].nmethods ||
 	    nargs > RL_MSG_ARGS)
@@ -986,19 +986,17 @@ static rpc_result shadow_forward_at(struct rl_shadow *sh, unsigned lvl, uint16_t
 	bool reissue = md->flags & RL_METHOD_IDEMPOTENT;
 	memcpy(a, args, nargs * sizeof(uint64_t));
 
-	/* A moved argument dies with the domain it was moved to: keep its bytes to send again. */
+	/*
+	 * A moved argument dies with the domain it was moved to, and with it
+	 * every object it carries: keep the whole graph to send again.
+	 */
 	for (unsigned i = 0; reissue && i < md->nparams && i < nargs; i++) {
 		if (md->params[i].kind != RL_PARAM_RREF)
 			continue;
-		rl_rref r = rl_rref_from_wire(a[i]);
-		const void *p = rl_rref_get(r);
-		if (!p)
-			return -EPERM;
-		len[i] = rl_rref_capacity(r);
 		/* sh->levels may move while a nested forward grows it: index it afresh. */
-		if (!sh->levels[lvl][i] && !(sh->levels[lvl][i] = malloc(RL_OBJ_MAX)))
-			return -ENOMEM;
-		memcpy(sh->levels[lvl][i], p, len[i]);
+		int err = graph_save(&sh->levels[lvl][i], rl_rref_from_wire(a[i]), md->params[i].id);
+		if (err)
+			return err;
 	}
 
 	uint64_t deadline = sh->deadline_ns ? rl_now_ns() + sh->deadline_ns : 0;
@@ -1034,15 +1032,13 @@ static rpc_result shadow_forward_at(struct rl_shadow *sh, unsigned lvl, uint16_t
 		for (unsigned i = 0; reissue && i < md->nparams && i < nargs; i++) {
 			if (md->params[i].kind != RL_PARAM_RREF)
 				continue;
-			rl_rref old = rl_rref_from_wire(a[i]), fresh;
-			void *p = rl_rref_get(old); /* still ours if the broker refused before moving it */
-			if (!p) {
-				if ((rr = rl_rref_alloc(md->params[i].id, len[i], &fresh)))
-					return rr;
-				p = rl_rref_get(fresh);
-				a[i] = rl_rref_to_wire(fresh);
-			}
-			memcpy(p, sh->levels[lvl][i], len[i]);
+			rl_rref fresh;
+			/* Still ours if the broker refused before moving it: then it is unchanged. */
+			if (rl_rref_get(rl_rref_from_wire(a[i])))
+				continue;
+			if ((rr = graph_restore(&sh->levels[lvl][i], md->params[i].id, &fresh)))
+				return rr;
+			a[i] = rl_rref_to_wire(fresh);
 		}
 	}
 }
@@ -1054,7 +1050,7 @@ rpc_result rl_shadow_forward(void *shadow, uint16_t iface_id, uint16_t method, c
 
 	if (sh->depth == sh->nlevels) {
 		unsigned n = sh->nlevels ? sh->nlevels * 2 : 4;
-		uint8_t *(*l)[RL_MSG_ARGS] = realloc(sh->levels, n * sizeof(*l));
+		struct graph_copy (*l)[RL_MSG_ARGS] = realloc(sh->levels, n * sizeof(*l));
 		if (!l)
 			return -ENOMEM;
 		memset(l + sh->nlevels, 0, (n - sh->nlevels) * sizeof(*l));

@@ -69,10 +69,15 @@ int main(void)
 	T_EQ(RL_TYPE_payload, 1);
 	T_EQ(RL_TYPE_node, 2);
 	T_EQ(RL_TYPE_block, 3);
-	T_EQ(RL_TYPE_vec_u32, 4);
-	T_EQ(RL_TYPE_arr_u8_1024, 5);
-	T_EQ(RL_TYPE_deque_node_8, 6);
-	T_EQ(rl_idl_ntypes, 7);
+	T_EQ(RL_TYPE_breq, 4);
+	T_EQ(RL_TYPE_vec_u32, 5);
+	T_EQ(RL_TYPE_arr_u8_1024, 6);
+	T_EQ(RL_TYPE_deque_node_8, 7);
+	T_EQ(RL_TYPE_deque_breq_128, 8);
+	T_EQ(rl_idl_ntypes, 9);
+	T_EQ(rl_idl_types[RL_TYPE_deque_breq_128].n_rrefs, 1);
+	T_EQ(rl_idl_types[RL_TYPE_deque_breq_128].rrefs[0].offset, offsetof(struct breq, data));
+	T_EQ(rl_idl_types[RL_TYPE_deque_breq_128].rrefs[0].type_id, RL_TYPE_block);
 	T_EQ(rl_idl_types[RL_TYPE_deque_node_8].kind, RL_TYPE_DEQUE);
 	T_EQ(rl_idl_types[RL_TYPE_deque_node_8].capacity, 8);
 	T_EQ(rl_idl_types[RL_TYPE_deque_node_8].elem_size, sizeof(struct node));
@@ -104,7 +109,7 @@ int main(void)
 	T_EQ(test->methods[RL_METHOD_Test_make].result.kind, RL_PARAM_RREF);
 	T_EQ(test->methods[RL_METHOD_Test_neg].params[0].kind, RL_PARAM_I32);
 	T_EQ(test->methods[RL_METHOD_Test_null].nparams, 0);
-	T_EQ(bdev->nmethods, 3);
+	T_EQ(bdev->nmethods, 5);
 	for (unsigned i = 0; i < bdev->nmethods; i++)
 		T_EQ(bdev->methods[i].flags, RL_METHOD_IDEMPOTENT);
 	T_EQ(bdev->methods[RL_METHOD_BDev_read].result.id, RL_TYPE_block);
@@ -124,7 +129,8 @@ int main(void)
 	T_EQ(Test_null(1), (uint64_t)(int64_t)-ENOSYS); /* no op for null in t_ops */
 	T_EQ(BDev_shadow_dispatch(NULL, NULL, RL_METHOD_BDev_read, t_args, NULL), 2);
 	T_EQ(BDev_shadow_dispatch(NULL, NULL, RL_METHOD_BDev_nblocks, t_args, NULL), 0);
-	T_EQ(BDev_shadow_dispatch(NULL, NULL, 3, t_args, NULL), (uint64_t)(int64_t)-ENOSYS);
+	T_EQ(BDev_shadow_dispatch(NULL, NULL, RL_METHOD_BDev_batch, t_args, NULL), 1);
+	T_EQ(BDev_shadow_dispatch(NULL, NULL, 5, t_args, NULL), (uint64_t)(int64_t)-ENOSYS);
 	printf("ok: project IDL tables and stubs\n");
 	return 0;
 }

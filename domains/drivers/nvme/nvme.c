@@ -733,6 +733,33 @@ int nvme_sync(struct nvme_ctrl *c, struct nvme_req *r)
 	return done->status;
 }
 
+int nvme_run(struct nvme_ctrl *c, struct nvme_req **reqs, unsigned n)
+{
+	struct nvme_req *done[64];
+	unsigned sent = 0, finished = 0;
+
+	while (finished < n) {
+		if (sent < n) {
+			int k = nvme_submit(c, reqs + sent, n - sent);
+			if (k < 0) {
+				/* Dead controller: what was not taken never reached it. */
+				for (unsigned i = sent; i < n; i++)
+					reqs[i]->status = k;
+				n = sent;
+				if (finished == n)
+					break;
+			} else {
+				sent += (unsigned)k;
+			}
+		}
+		unsigned m = nvme_poll(c, done, sizeof(done) / sizeof(done[0]));
+		finished += m;
+		if (!m)
+			cpu_relax();
+	}
+	return c->dead ? -ENODEV : 0;
+}
+
 static int sync_op(struct nvme_ctrl *c, uint8_t op, uint64_t lba, uint32_t nblocks, void *buf)
 {
 	struct nvme_req r = {.op = op, .lba = lba, .nblocks = nblocks, .buf = buf};

@@ -143,6 +143,14 @@ int nvme_read(struct nvme_ctrl *c, uint64_t lba, uint32_t nblocks, void *buf);
 int nvme_write(struct nvme_ctrl *c, uint64_t lba, uint32_t nblocks, const void *buf);
 int nvme_flush(struct nvme_ctrl *c);
 
+/*
+ * Submits all n requests, as many at a time as the queue takes, and polls
+ * until every one has completed (each has its status). Returns 0, or
+ * -ENODEV when the controller is gone (requests it never took get -ENODEV).
+ * Other requests must not be in flight.
+ */
+int nvme_run(struct nvme_ctrl *c, struct nvme_req **reqs, unsigned n);
+
 /* Submits r and polls until it completes: r->status. Other requests must not be in flight. */
 int nvme_sync(struct nvme_ctrl *c, struct nvme_req *r);
 

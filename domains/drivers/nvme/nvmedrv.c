@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "redleaf/clock.h"
+#include "blkbatch.h"
 #include "nvme.h"
 #include "nvmedev.h"
 #include "redleaf_idl.h"
@@ -39,6 +40,7 @@ struct nvmedrv {
 	bool lost_logged;      /* the controller died while serving, and the log says so */
 	uint32_t lbas_per_block;
 	uint64_t nblocks;      /* BDev blocks */
+	struct nvme_req rq[BLKBATCH_MAX]; /* a batch's commands */
 };
 
 static int bring_up(struct nvmedrv *d, const struct nvme_config *cfg)
@@ -136,10 +138,60 @@ static int b_nblocks(void *self, uint64_t *out)
 	return 0;
 }
 
+/*
+ * A batch: one command per valid request, all submitted before the first
+ * poll (the batch is the queue depth; nvme_run() feeds the queue as it
+ * drains when the batch is deeper). Each block is the command's buffer.
+ */
+static int b_batch(void *self, rref_deque_breq_128 reqs, rref_deque_breq_128 *out)
+{
+	struct nvmedrv *d = self;
+	struct nvme_req *pend[BLKBATCH_MAX];
+	struct blkbatch b;
+	unsigned np = 0;
+	int r = unusable(d);
+
+	if (r) {
+		blkbatch_free(reqs);
+		return r;
+	}
+	if ((r = blkbatch_open(reqs, d->nblocks, &b)))
+		return r;
+	for (unsigned i = 0; i < b.n; i++) {
+		if (!b.blk[i])
+			continue;
+		struct nvme_req *q = &d->rq[np];
+		memset(q, 0, sizeof(*q));
+		q->op = b.req[i]->op == RL_CONST_BREQ_WRITE ? NVME_OP_WRITE : NVME_OP_READ;
+		q->lba = b.req[i]->blockno * d->lbas_per_block;
+		q->nblocks = d->lbas_per_block;
+		q->buf = b.blk[i]->data;
+		q->user = i;
+		pend[np++] = q;
+	}
+	r = np ? nvme_run(d->c, pend, np) : 0;
+	for (unsigned k = 0; k < np; k++)
+		b.req[pend[k]->user]->status = io_result(d, pend[k]->status);
+	if (r == -ENODEV)
+		io_result(d, r);
+	*out = reqs;
+	return 0;
+}
+
+static int b_flush(void *self)
+{
+	struct nvmedrv *d = self;
+	int r = unusable(d);
+
+	return r ? r : io_result(d, nvme_flush(d->c));
+}
+
 static const struct BDev_ops ops = {
 	.read = b_read,
 	.write = b_write,
 	.nblocks = b_nblocks,
+	.batch = b_batch,
+	.flush = b_flush,
 };
 
 static unsigned number_arg(const char *opt, const char *s, unsigned min, unsigned max)

@@ -50,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blkbatch.h"
 #include "heap.h"
 #include "redleaf_idl.h"
 #include "runtime.h"
@@ -123,16 +124,13 @@ static int wait_for(struct uringblk *d, struct request *req)
 }
 
 /*
- * Runs the SQE prepared for req: first serves the invocations already
+ * Runs the SQE prepared for req (prep_block()): first serves the invocations already
  * waiting (their SQEs join this one's submission), then submits what is
  * prepared and waits for req. Returns req's result (bytes moved or a
  * negative errno).
  */
-static int run(struct uringblk *d, struct io_uring_sqe *sqe, struct request *req)
+static int run(struct uringblk *d, struct request *req)
 {
-	sqe->flags |= IOSQE_FIXED_FILE; /* the ring's restrictions require it */
-	io_uring_sqe_set_data(sqe, req);
-	d->unsubmitted++;
 	if (d->depth < d->depth_max) {
 		d->depth++;
 		rl_serve_pending();
@@ -154,6 +152,14 @@ static struct io_uring_sqe *get_sqe(struct uringblk *d)
 	return sqe;
 }
 
+/* Queues a prepared SQE for req; it goes with the next submission. */
+static void queue_sqe(struct uringblk *d, struct io_uring_sqe *sqe, struct request *req)
+{
+	sqe->flags |= IOSQE_FIXED_FILE; /* the ring's restrictions require it */
+	io_uring_sqe_set_data(sqe, req);
+	d->unsubmitted++;
+}
+
 /* Which registered buffer holds buf, or -1 when buf is outside the registered region. */
 static int fixed_index(const struct uringblk *d, const void *buf)
 {
@@ -164,12 +170,11 @@ static int fixed_index(const struct uringblk *d, const void *buf)
 	return (int)((uint64_t)(p - d->fixed_base) / FIXED_CHUNK);
 }
 
-/* One block between the file and buf. 0, or a negative errno (-EIO for a short transfer). */
-static int block_io(struct uringblk *d, bool write, uint32_t blockno, void *buf)
+/* Prepares the SQE of one block between the file and buf, for req; -EBUSY when the ring stays full. */
+static int prep_block(struct uringblk *d, bool write, uint64_t blockno, void *buf, struct request *req)
 {
 	struct io_uring_sqe *sqe = get_sqe(d);
-	struct request req = { 0 };
-	uint64_t off = (uint64_t)blockno * RL_CONST_BSIZE;
+	uint64_t off = blockno * RL_CONST_BSIZE;
 	int idx = fixed_index(d, buf);
 
 	if (!sqe)
@@ -182,10 +187,23 @@ static int block_io(struct uringblk *d, bool write, uint32_t blockno, void *buf)
 		io_uring_prep_read_fixed(sqe, FILE_INDEX, buf, RL_CONST_BSIZE, off, idx);
 	else
 		io_uring_prep_read(sqe, FILE_INDEX, buf, RL_CONST_BSIZE, off);
-	int res = run(d, sqe, &req);
-	if (res < 0)
-		return res;
-	return res == RL_CONST_BSIZE ? 0 : -EIO; /* the file shrank under us, or a torn transfer */
+	queue_sqe(d, sqe, req);
+	return 0;
+}
+
+/* A block's result: 0, or a negative errno (-EIO for a short transfer: the file shrank, or a torn one). */
+static int block_result(int res)
+{
+	return res < 0 ? res : res == RL_CONST_BSIZE ? 0 : -EIO;
+}
+
+/* One block between the file and buf. 0, or a negative errno. */
+static int block_io(struct uringblk *d, bool write, uint32_t blockno, void *buf)
+{
+	struct request req = { 0 };
+	int r = prep_block(d, write, blockno, buf, &req);
+
+	return r ? r : block_result(run(d, &req));
 }
 
 static int b_read(void *self, uint32_t blockno, rref_block data, rref_block *out)
@@ -227,10 +245,51 @@ static int b_nblocks(void *self, uint64_t *out)
 	return 0;
 }
 
+/* A batch: every request's SQE in one submission, then each one's completion. */
+static int b_batch(void *self, rref_deque_breq_128 reqs, rref_deque_breq_128 *out)
+{
+	struct uringblk *d = self;
+	struct request req[BLKBATCH_MAX] = { 0 };
+	struct blkbatch b;
+	int r = blkbatch_open(reqs, d->nblocks, &b);
+
+	if (r)
+		return r;
+	for (unsigned i = 0; i < b.n; i++) {
+		if (b.blk[i] && (r = prep_block(d, b.req[i]->op == RL_CONST_BREQ_WRITE, b.req[i]->blockno,
+						b.blk[i]->data, &req[i]))) {
+			b.req[i]->status = r;
+			b.blk[i] = NULL;
+		}
+	}
+	submit_prepared(d);
+	for (unsigned i = 0; i < b.n; i++)
+		if (b.blk[i])
+			b.req[i]->status = block_result(wait_for(d, &req[i]));
+	*out = reqs;
+	return 0;
+}
+
+/* Makes completed writes durable: an fsync of the file, through the ring. */
+static int b_flush(void *self)
+{
+	struct uringblk *d = self;
+	struct io_uring_sqe *sqe = get_sqe(d);
+	struct request req = { 0 };
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_fsync(sqe, FILE_INDEX, 0);
+	queue_sqe(d, sqe, &req);
+	return run(d, &req);
+}
+
 static const struct BDev_ops ops = {
 	.read = b_read,
 	.write = b_write,
 	.nblocks = b_nblocks,
+	.batch = b_batch,
+	.flush = b_flush,
 };
 
 /* Whether the file holds n whole blocks: 1, 0, or a negative errno. */
@@ -243,7 +302,8 @@ static int has_blocks(struct uringblk *d, uint64_t n)
 	if (!sqe)
 		return -EBUSY;
 	io_uring_prep_read(sqe, FILE_INDEX, &byte, 1, n * RL_CONST_BSIZE - 1);
-	int res = run(d, sqe, &req); /* depth_max is 0 until serving starts: nothing is served here */
+	queue_sqe(d, sqe, &req);
+	int res = run(d, &req); /* depth_max is 0 until serving starts: nothing is served here */
 	return res < 0 ? res : res == 1;
 }
 
