@@ -6,8 +6,13 @@
  * writes over the whole device, wrapping around, for a fixed time, counting
  * the blocks completed in every bucket (10 ms) of CLOCK_MONOTONIC.
  *
- *   recbench --mode read|write [--seconds D] [--bucket-ms B] [--tail-ms T]
- *            [--stall-us S]
+ *   recbench --mode read|write [--batch N] [--seconds D] [--bucket-ms B]
+ *            [--tail-ms T] [--stall-us S]
+ *
+ * --batch N (default 1): N consecutive blocks per call through BDev.batch,
+ * as sequential I/O through a buffer cache would go (a batch never wraps
+ * past the device's end, so the last one of a pass may be shorter); 1 is
+ * the one-block synchronous mode, BDev.read and BDev.write.
  *
  * Phases:
  *  1. fill: every block is written once with a stamp (block number and
@@ -28,7 +33,7 @@
  * hide every crash, so an error means recovery failed.
  *
  * Lines (after the "[recbench] " prefix rl_log adds; at most ~500 bytes):
- *   RECBENCH START mode=M t0_ns=T bucket_ns=B buckets=N blocks=K bsize=4096
+ *   RECBENCH START mode=M t0_ns=T bucket_ns=B buckets=N blocks=K bsize=4096 batch=N
  *   RECBENCH TIMED-END ops=N
  *   RECBENCH S FIRST C C C ...     blocks completed in buckets FIRST, FIRST+1, ...
  *   RECBENCH STALL T_NS LAT_NS     call started T_NS after t0 and took LAT_NS
@@ -41,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blkbatch.h"
 #include "opts.h"
 #include "redleaf/domain.h"
 #include "redleaf/clock.h"
@@ -59,6 +65,8 @@ static struct {
 
 static rl_cap dev;
 static uint64_t nblocks;
+static unsigned batch = 1;
+static rref_deque_breq_128 q; /* with batch > 1: the batch, reused */
 
 static unsigned long long parse(const char *opt, const char *v, unsigned long long max)
 {
@@ -104,6 +112,62 @@ static void read_block(rref_block *buf, uint32_t b, uint32_t pass)
 			 want);
 }
 
+/* Blocks [b, b + n) in one batch: written with their stamps for pass, or read and checked against it. */
+static void batch_blocks(bool writing, uint32_t b, unsigned n, uint32_t pass)
+{
+	struct deque_breq_128 *d = rref_deque_breq_128_get(q);
+	rref_deque_breq_128 back;
+
+	if (!d)
+		rl_panic("lost ownership of the batch");
+	d->hdr.head = 0;
+	d->hdr.tail = n;
+	for (unsigned i = 0; i < n; i++) {
+		blkbatch_set(d, i, writing ? RL_CONST_BREQ_WRITE : RL_CONST_BREQ_READ, b + i);
+		if (writing) {
+			uint64_t s = stamp(b + i, pass);
+			memcpy(rref_block_get(d->items[i].data)->data, &s, sizeof(s));
+		}
+	}
+	int ret = BDev_batch(dev, q, &back);
+	if (ret)
+		rl_panic("batch of %u at block %u failed: %d", n, b, ret);
+	q = back;
+	if (!(d = rref_deque_breq_128_get(q)) || blkbatch_len(d) != n)
+		rl_panic("the batch at block %u came back with %u requests, not %u", b, d ? blkbatch_len(d) : 0, n);
+	for (unsigned i = 0; i < n; i++) {
+		const struct breq *r = blkbatch_req(d, i);
+		const struct block *p = rref_block_get(r->data);
+		if (r->status || !p)
+			rl_panic("request for block %u of a batch: status %d, buffer %s", b + i, r->status,
+				 p ? "ours" : "lost");
+		uint64_t got, want = stamp(b + i, pass);
+		memcpy(&got, p->data, sizeof(got));
+		if (!writing && got != want)
+			rl_panic("block %u holds stamp %#" PRIx64 ", expected %#" PRIx64 " (data lost?)", b + i,
+				 got, want);
+	}
+}
+
+/* Blocks [b, b + n): written with their stamps for pass, or read and checked against it. */
+static void blocks_io(bool writing, uint32_t b, unsigned n, uint32_t pass, rref_block *buf)
+{
+	if (batch > 1) {
+		batch_blocks(writing, b, n, pass);
+		return;
+	}
+	if (writing)
+		write_block(*buf, b, pass);
+	else
+		read_block(buf, b, pass);
+}
+
+/* The blocks of the call that starts at b: batch, or what is left of the pass. */
+static unsigned span(uint32_t b)
+{
+	return nblocks - b < batch ? (unsigned)(nblocks - b) : batch;
+}
+
 static void print_samples(unsigned n)
 {
 	for (unsigned first = 0; first < n; first += SAMPLES_PER_LINE) {
@@ -131,8 +195,10 @@ int rl_domain_main(int argc, char **argv)
 			tail_ms = parse("--tail-ms", argv[++i], 60000);
 		else if (!strcmp(argv[i], "--stall-us") && i + 1 < argc)
 			stall_us = parse("--stall-us", argv[++i], 10000000);
+		else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
+			batch = (unsigned)parse("--batch", argv[++i], BLKBATCH_MAX);
 		else
-			rl_panic("unknown argument '%s' (usage: recbench --mode read|write [--seconds D] "
+			rl_panic("unknown argument '%s' (usage: recbench --mode read|write [--batch N] [--seconds D] "
 				 "[--bucket-ms B] [--tail-ms T] [--stall-us S])", argv[i]);
 	}
 	if (!mode || (strcmp(mode, "read") && strcmp(mode, "write")))
@@ -155,27 +221,29 @@ int rl_domain_main(int argc, char **argv)
 	rref_block buf;
 	if ((ret = rref_block_new(&buf)))
 		rl_panic("cannot allocate a block: %d", ret);
+	if (batch > 1 && (ret = blkbatch_new(batch, &q)))
+		rl_panic("cannot allocate a batch of %u: %d", batch, ret);
 
 	/* 1. fill (and warm up): pass 0 stamps every block. */
-	for (uint32_t b = 0; b < nblocks; b++)
-		write_block(buf, b, 0);
+	for (uint32_t b = 0; b < nblocks; b += span(b))
+		blocks_io(true, b, span(b), 0, &buf);
 
 	/* 2. timed */
-	uint32_t block = 0, pass = writing ? 1 : 0;
+	uint32_t block = 0, pass = writing ? 1 : 0, upto = 0;
 	uint64_t ops = 0, nstalls = 0, dropped_stalls = 0;
 	uint64_t t0 = rl_now_ns(), end = t0 + nbuckets * bucket_ns;
 	rl_log("RECBENCH START mode=%s t0_ns=%" PRIu64 " bucket_ns=%" PRIu64 " buckets=%" PRIu64
-	       " blocks=%" PRIu64 " bsize=%u", mode, t0, bucket_ns, nbuckets, nblocks, (unsigned)RL_CONST_BSIZE);
+	       " blocks=%" PRIu64 " bsize=%u batch=%u", mode, t0, bucket_ns, nbuckets, nblocks,
+	       (unsigned)RL_CONST_BSIZE, batch);
 	for (uint64_t before = t0;;) {
-		if (writing)
-			write_block(buf, block, pass);
-		else
-			read_block(&buf, block, 0);
+		unsigned n = span(block);
+		blocks_io(writing, block, n, writing ? pass : 0, &buf);
 		uint64_t after = rl_now_ns();
+		upto = block + n;
 		if (after >= end)
 			break; /* completed past the window: not counted */
-		buckets[(after - t0) / bucket_ns]++;
-		ops++;
+		buckets[(after - t0) / bucket_ns] += n;
+		ops += n;
 		if (after - before >= stall_us * 1000ull) {
 			if (nstalls < MAX_STALLS) {
 				stalls[nstalls].start = before - t0;
@@ -185,7 +253,7 @@ int rl_domain_main(int argc, char **argv)
 				dropped_stalls++;
 			}
 		}
-		if (++block == nblocks) {
+		if ((block += n) == nblocks) {
 			block = 0;
 			pass += writing;
 		}
@@ -194,18 +262,22 @@ int rl_domain_main(int argc, char **argv)
 	rl_log("RECBENCH TIMED-END ops=%" PRIu64, ops);
 
 	/*
-	 * 3. tail. Writes: blocks before `block` hold `pass`, the others
-	 * pass - 1 (the write that completed past the window still landed).
+	 * 3. tail. Writes: blocks before `upto` hold `pass`, the others
+	 * pass - 1 (the call that completed past the window still landed).
+	 * Checked a block at a time, whatever the batch: the blocks' contents
+	 * are checked through the other path too.
 	 */
 	uint64_t verified = 0;
 	uint64_t tail_end = rl_now_ns() + tail_ms * 1000000ull;
 	if (writing) {
 		for (uint32_t b = 0; b < nblocks; b++, verified++)
-			read_block(&buf, b, b <= block ? pass : pass - 1);
+			read_block(&buf, b, b < upto ? pass : pass - 1);
 	}
 	for (uint32_t b = 0; rl_now_ns() < tail_end; b = (uint32_t)((b + 1) % nblocks))
-		read_block(&buf, b, writing ? (b <= block ? pass : pass - 1) : 0);
+		read_block(&buf, b, writing ? (b < upto ? pass : pass - 1) : 0);
 	rref_block_drop(buf);
+	if (batch > 1)
+		blkbatch_free(q);
 
 	/* 4. report */
 	print_samples((unsigned)nbuckets);

@@ -17,14 +17,16 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: recovery [--seconds N | --quick] [--rounds N] [--every DURATION] [--blocks N]\n"
 		"                [--tail-ms N] [--settle S] [--max-others PCT] [--json FILE]\n"
-		"                [--plot FILE | --no-plot] [--standby on|off]\n"
+		"                [--plot FILE | --no-plot] [--standby on|off] [--batch N] [--single on|off]\n"
 		"                [--redleaf PATH] [--domain-path DIRS]\n"
 		"\n"
 		"The paper's recovery experiment: recbench reads (or writes) 4 KiB blocks\n"
 		"sequentially through a shadow from the RAM block device ramblk, for N seconds,\n"
 		"counting bytes per 10 ms bucket. Each round runs four systems, each with its own\n"
 		"broker: read without crashes, read with ramblk crashed (SIGKILL) every DURATION\n"
-		"(from 0.5 s into the window on: at ~1.5 s, 2.5 s, ...), write without, write with.\n"
+		"(from 0.5 s into the window on: at ~1.5 s, 2.5 s, ...), write without, write with,\n"
+		"each in batches of --batch blocks per call (BDev.batch); then, unless --single off,\n"
+		"the same four again with one block per call (BDev.read and BDev.write).\n"
 		"throughput (median and p5..p95 over the 10 ms samples, and the mean), the\n"
 		"with/without ratio, the crash count, and recovery times: the broker's (death\n"
 		"seen -> first reply of the new incarnation, from 'redleaf ps --json') and the\n"
@@ -34,7 +36,7 @@ static void usage(FILE *f)
 		"\n"
 		"  --seconds N       timed window of every run (default 10)\n"
 		"  --quick           3-second runs, one round: a smoke test\n"
-		"  --rounds N        repeat the four systems N times, interleaved (default 1);\n"
+		"  --rounds N        repeat the systems N times, interleaved (default 1);\n"
 		"                    the table gives medians over rounds and min..max\n"
 		"  --every DURATION  crash period, as 'redleaf crash --every' takes it (default 1s)\n"
 		"  --blocks N        device size in 4 KiB blocks (default 4096 = 16 MiB)\n"
@@ -49,6 +51,9 @@ static void usage(FILE *f)
 		"  --no-plot         no plot\n"
 		"  --standby on|off  ramblk's warm standby (manifest 'standby'; default on, as\n"
 		"                    for any domain with a restart policy)\n"
+		"  --batch N         blocks per call of the first four systems, 1 to 128 (default 32)\n"
+		"  --single on|off   also the four systems with one block per call (default on;\n"
+		"                    off when --batch is 1, which makes them the same)\n"
 		"  --redleaf PATH    the redleaf binary (default: BUILD/src/redleaf)\n"
 		"  --domain-path DIRS  REDLEAF_DOMAIN_PATH for the broker (default:\n"
 		"                    BUILD/bench/recovery:BUILD/domains)\n"
@@ -82,6 +87,8 @@ static const struct option options[] = {
 	{ "plot", required_argument, NULL, 'p' },
 	{ "no-plot", no_argument, NULL, 'P' },
 	{ "standby", required_argument, NULL, 'W' },
+	{ "batch", required_argument, NULL, 'B' },
+	{ "single", required_argument, NULL, 'O' },
 	{ "redleaf", required_argument, NULL, 'r' },
 	{ "domain-path", required_argument, NULL, 'd' },
 	{ "help", no_argument, NULL, 'h' },
@@ -106,6 +113,8 @@ static int options_combine(int argc, char **argv, struct rec_config *c, bool qui
 		fprintf(stderr, "recovery: --quick sets the duration; give --quick or --seconds, not both\n");
 		return -1;
 	}
+	if (c->batch == 1)
+		c->nsystems = 4;
 	if (quick) {
 		c->seconds = 3;
 		c->rounds = 1;
@@ -128,7 +137,7 @@ int rec_options_parse(int argc, char **argv, struct rec_config *c, bool *no_plot
 
 	*c = (struct rec_config){
 		.seconds = 10, .rounds = 1, .tail_ms = 1000, .bucket_ms = 10, .blocks = 4096, .every = "1s",
-		.settle_s = 30, .max_others_pct = 10, .standby = true,
+		.settle_s = 30, .max_others_pct = 10, .standby = true, .batch = 32, .nsystems = 8,
 	};
 	*no_plot = false;
 	*status = 2;
@@ -174,6 +183,16 @@ int rec_options_parse(int argc, char **argv, struct rec_config *c, bool *no_plot
 				return -1;
 			}
 			c->standby = !strcmp(optarg, "on");
+			break;
+		case 'B':
+			c->batch = parse_uint("--batch", optarg, 1, 128);
+			break;
+		case 'O':
+			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				fprintf(stderr, "recovery: --single takes on or off, not '%s'\n", optarg);
+				return -1;
+			}
+			c->nsystems = strcmp(optarg, "on") ? 4 : 8;
 			break;
 		case 'r':
 			c->redleaf = optarg;

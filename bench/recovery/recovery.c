@@ -48,8 +48,8 @@
 #define START_TIMEOUT_S 60  /* broker start, fill pass */
 #define END_TIMEOUT_S 60    /* tail, report lines, stop and audit */
 
-static const char *const modes[REC_SYSTEMS] = { "read", "read", "write", "write" };
-static const bool crashes[REC_SYSTEMS] = { false, true, false, true };
+static const char *const modes[4] = { "read", "read", "write", "write" };
+static const bool crashes[4] = { false, true, false, true };
 
 static char tmpdir[PATH_MAX];
 
@@ -99,7 +99,7 @@ static int mkdirs(const char *path)
 	return 0;
 }
 
-static int write_manifest(const struct rec_config *c, const char *path, const char *mode)
+static int write_manifest(const struct rec_config *c, const char *path, const char *mode, unsigned batch)
 {
 	FILE *f = fopen(path, "w");
 	if (!f)
@@ -124,10 +124,10 @@ static int write_manifest(const struct rec_config *c, const char *path, const ch
 		"      - {name: target, iface: BDev, from: ramblk}\n"
 		"  - name: recbench\n"
 		"    binary: recbench\n"
-		"    args: [--mode, %s, --seconds, \"%u\", --bucket-ms, \"%u\", --tail-ms, \"%u\"]\n"
+		"    args: [--mode, %s, --batch, \"%u\", --seconds, \"%u\", --bucket-ms, \"%u\", --tail-ms, \"%u\"]\n"
 		"    imports:\n"
 		"      - {name: bdev, iface: BDev, from: bdev-shadow}\n",
-		c->blocks, c->blocks * 4, c->standby ? "true" : "false", mode, c->seconds, c->bucket_ms, c->tail_ms);
+		c->blocks, c->blocks * 4, c->standby ? "true" : "false", mode, batch, c->seconds, c->bucket_ms, c->tail_ms);
 	if (fclose(f))
 		return -errno;
 	return 0;
@@ -249,7 +249,7 @@ static int broker_start(const struct rec_config *c, char **env, struct rec_run *
 
 	path_printf(b->manifest, sizeof(b->manifest), "%s/recovery-%s.yaml", tmpdir, r->mode);
 	path_printf(b->socket, sizeof(b->socket), "%s/s", tmpdir);
-	if ((ret = write_manifest(c, b->manifest, r->mode)))
+	if ((ret = write_manifest(c, b->manifest, r->mode, r->batch)))
 		return ret;
 	b->log = fopen(r->log_path, "w");
 	if (!b->log) {
@@ -468,6 +468,8 @@ static void run_judge(struct rec_run *r)
 	if (!r->ps_seen)
 		fail_run(r, "no 'redleaf ps --json' answer while recbench ran");
 	rec_run_summarise(r);
+	if (r->started && r->batch_seen != r->batch)
+		fail_run(r, "recbench made calls of %llu block(s), not %u", r->batch_seen, r->batch);
 	if (r->crash && !r->crashes_in_window)
 		fail_run(r, "no crash landed in the timed window");
 	if (r->crash && (r->nrecoveries < r->ncrashes || r->restarts < r->ncrashes))
@@ -619,7 +621,7 @@ static void tmpdir_files_remove_at_exit(void)
 	char p[PATH_MAX];
 
 	/* Removed on every path, even if a run is interrupted, and again after each run. */
-	for (unsigned i = 0; i < REC_SYSTEMS; i += 2) {
+	for (unsigned i = 0; i < 4; i += 2) {
 		path_printf(p, sizeof(p), "%s/recovery-%s.yaml", tmpdir, modes[i]);
 		rl_procs_remove_at_exit(p, 0);
 	}
@@ -652,7 +654,7 @@ static int system_run(const struct rec_config *c, char **env, struct rec_run *r)
 }
 
 /*
- * Every round's four systems into runs[round * REC_SYSTEMS + system],
+ * Every round's systems into runs[round * c->nsystems + system],
  * counting the runs that failed in *failed. Returns 0, or a negative errno
  * when the harness could not run one (said on stderr).
  */
@@ -660,15 +662,16 @@ static int rounds_run(const struct rec_config *c, char **env, const char *logdir
 		      int *failed)
 {
 	for (unsigned round = 0; round < c->rounds; round++) {
-		for (unsigned s = 0; s < REC_SYSTEMS; s++) {
-			struct rec_run *r = &runs[round * REC_SYSTEMS + s];
-			r->mode = modes[s];
-			r->crash = crashes[s];
+		for (unsigned s = 0; s < c->nsystems; s++) {
+			struct rec_run *r = &runs[round * c->nsystems + s];
+			r->mode = modes[s % 4];
+			r->crash = crashes[s % 4];
+			r->batch = s < 4 ? c->batch : 1;
 			r->round = round;
-			path_printf(r->log_path, sizeof(r->log_path), "%s/%s-%s-r%u.log", logdir, r->mode,
+			path_printf(r->log_path, sizeof(r->log_path), "%s/%s%u-%s-r%u.log", logdir, r->mode, r->batch,
 				 r->crash ? "crash" : "nocrash", round);
-			fprintf(stderr, "recovery: round %u/%u: %s, %s\n", round + 1, c->rounds, r->mode,
-				r->crash ? "crash injection" : "no crashes");
+			fprintf(stderr, "recovery: round %u/%u: %s, %u block(s) per call, %s\n", round + 1, c->rounds,
+				r->mode, r->batch, r->crash ? "crash injection" : "no crashes");
 			int ret = system_run(c, env, r);
 			if (ret)
 				return ret;
@@ -692,7 +695,7 @@ static int rounds_run(const struct rec_config *c, char **env, const char *logdir
  */
 static int outputs_write(const struct rec_config *c, struct rec_run *runs)
 {
-	struct rec_system_summary sum[REC_SYSTEMS];
+	struct rec_system_summary sum[REC_MAX_SYSTEMS];
 	rec_summarise(c, runs, c->rounds, sum);
 	rec_print_table(stdout, c, sum);
 	fflush(stdout);
@@ -721,22 +724,22 @@ int main(int argc, char **argv)
 	if (paths_find(&c, no_plot, &paths) || output_dirs_make(&c, &paths) || tmpdir_make())
 		return 1;
 	char **env = rl_procs_env(c.domain_path);
-	struct rec_run *runs = calloc((size_t)c.rounds * REC_SYSTEMS, sizeof(*runs));
+	struct rec_run *runs = calloc((size_t)c.rounds * c.nsystems, sizeof(*runs));
 	if (!env || !runs) {
 		fprintf(stderr, "recovery: out of memory\n");
 		return 1;
 	}
 	tmpdir_files_remove_at_exit();
 
-	fprintf(stderr, "recovery: %u round(s) of 4 systems, %u s each, crash every %s; redleaf %s\n", c.rounds,
-		c.seconds, c.every, c.redleaf);
+	fprintf(stderr, "recovery: %u round(s) of %u systems, %u s each, crash every %s; redleaf %s\n", c.rounds,
+		c.nsystems, c.seconds, c.every, c.redleaf);
 	int failed = 0;
 	if (rounds_run(&c, env, paths.logdir, runs, &failed))
 		return 1;
 	if (outputs_write(&c, runs))
 		failed++;
 
-	for (unsigned i = 0; i < c.rounds * REC_SYSTEMS; i++)
+	for (unsigned i = 0; i < c.rounds * c.nsystems; i++)
 		rec_run_free(&runs[i]);
 	free(runs);
 	rl_procs_env_free(env);

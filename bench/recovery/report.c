@@ -24,14 +24,14 @@ static void median_min_max(double *v, size_t n, double *median, double *min, dou
 	*max = s.max;
 }
 
-static void crash_profile(const struct rec_run *runs, unsigned rounds, unsigned system,
+static void crash_profile(const struct rec_run *runs, unsigned rounds, unsigned nsystems, unsigned system,
 			  struct rec_system_summary *o)
 {
 	double sum[REC_PROFILE_LEN] = { 0 };
 	double bucket_ms = 0;
 
 	for (unsigned k = 0; k < rounds; k++) {
-		const struct rec_run *r = &runs[k * REC_SYSTEMS + system];
+		const struct rec_run *r = &runs[k * nsystems + system];
 		if (r->failure[0] || !r->bucket_ns)
 			continue;
 		double bucket_s = (double)r->bucket_ns / 1e9;
@@ -68,7 +68,7 @@ static void crash_profile(const struct rec_run *runs, unsigned rounds, unsigned 
 }
 
 void rec_summarise(const struct rec_config *c, struct rec_run *runs, unsigned rounds,
-		   struct rec_system_summary out[REC_SYSTEMS])
+		   struct rec_system_summary out[REC_MAX_SYSTEMS])
 {
 	(void)c;
 	size_t cap = (size_t)rounds * REC_MAX_RECOVERIES + 1;
@@ -77,16 +77,17 @@ void rec_summarise(const struct rec_config *c, struct rec_run *runs, unsigned ro
 	double *x = calloc(rounds + 1, sizeof(double));
 	double *y = calloc(rounds + 1, sizeof(double));
 
-	memset(out, 0, sizeof(*out) * REC_SYSTEMS);
+	memset(out, 0, sizeof(*out) * REC_MAX_SYSTEMS);
 	if (!v || !w || !x || !y)
 		goto out;
-	for (unsigned s = 0; s < REC_SYSTEMS; s++) {
+	for (unsigned s = 0; s < c->nsystems; s++) {
 		struct rec_system_summary *o = &out[s];
 		o->mode = runs[s].mode;
 		o->crash = runs[s].crash;
+		o->batch = runs[s].batch;
 		size_t n = 0;
 		for (unsigned k = 0; k < rounds; k++) {
-			const struct rec_run *r = &runs[k * REC_SYSTEMS + s];
+			const struct rec_run *r = &runs[k * c->nsystems + s];
 			if (r->failure[0])
 				continue;
 			w[n] = r->mean_mbps;
@@ -101,7 +102,7 @@ void rec_summarise(const struct rec_config *c, struct rec_run *runs, unsigned ro
 		median_min_max(w, n, &o->mean_mbps_median, &o->mean_mbps_min, &o->mean_mbps_max);
 		n = 0;
 		for (unsigned k = 0; k < rounds; k++) {
-			const struct rec_run *r = &runs[k * REC_SYSTEMS + s];
+			const struct rec_run *r = &runs[k * c->nsystems + s];
 			if (!r->failure[0])
 				x[n++] = r->mbps.median;
 		}
@@ -109,14 +110,14 @@ void rec_summarise(const struct rec_config *c, struct rec_run *runs, unsigned ro
 		median_min_max(x, n, &o->bucket_median_median, &lo, &hi);
 		n = 0;
 		for (unsigned k = 0; k < rounds; k++) {
-			const struct rec_run *r = &runs[k * REC_SYSTEMS + s];
+			const struct rec_run *r = &runs[k * c->nsystems + s];
 			if (!r->failure[0])
 				x[n++] = r->mbps.p5;
 		}
 		median_min_max(x, n, &o->bucket_p5_median, &lo, &hi);
 		n = 0;
 		for (unsigned k = 0; k < rounds; k++) {
-			const struct rec_run *r = &runs[k * REC_SYSTEMS + s];
+			const struct rec_run *r = &runs[k * c->nsystems + s];
 			if (!r->failure[0])
 				x[n++] = r->mbps.p95;
 		}
@@ -127,7 +128,7 @@ void rec_summarise(const struct rec_config *c, struct rec_run *runs, unsigned ro
 			n = 0;
 			size_t m = 0;
 			for (unsigned k = 0; k < rounds; k++) {
-				const struct rec_run *r = &runs[k * REC_SYSTEMS + s], *b = &runs[k * REC_SYSTEMS + s - 1];
+				const struct rec_run *r = &runs[k * c->nsystems + s], *b = &runs[k * c->nsystems + s - 1];
 				if (r->failure[0] || b->failure[0] || !b->mean_mbps || !b->mbps.median)
 					continue;
 				x[n++] = r->mean_mbps / b->mean_mbps;
@@ -138,19 +139,19 @@ void rec_summarise(const struct rec_config *c, struct rec_run *runs, unsigned ro
 		}
 
 		if (o->crash)
-			crash_profile(runs, rounds, s, o);
+			crash_profile(runs, rounds, c->nsystems, s, o);
 
 		/* Recovery times and stalls: every one of every round, pooled. */
 		n = 0;
 		for (unsigned k = 0; k < rounds; k++) {
-			const struct rec_run *r = &runs[k * REC_SYSTEMS + s];
+			const struct rec_run *r = &runs[k * c->nsystems + s];
 			for (unsigned i = 0; i < r->nrecoveries && n < cap; i++)
 				v[n++] = (double)r->recoveries_ns[i] / 1e6;
 		}
 		rec_stats(v, n, &o->recovery_ms);
 		n = 0;
 		for (unsigned k = 0; k < rounds; k++) {
-			const struct rec_run *r = &runs[k * REC_SYSTEMS + s];
+			const struct rec_run *r = &runs[k * c->nsystems + s];
 			for (unsigned i = 0; i < r->ncrashes && n < cap; i++)
 				if (r->crashes[i].in_window && r->crashes[i].stall_ns >= 0)
 					v[n++] = (double)r->crashes[i].stall_ns / 1e6;
@@ -165,7 +166,14 @@ out:
 	free(y);
 }
 
-void rec_print_table(FILE *f, const struct rec_config *c, const struct rec_system_summary s[REC_SYSTEMS])
+/* A system's name in the table: "read/32" for reads in batches of 32. */
+static const char *label(const struct rec_system_summary *o, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%u", o->mode, o->batch);
+	return buf;
+}
+
+void rec_print_table(FILE *f, const struct rec_config *c, const struct rec_system_summary s[REC_MAX_SYSTEMS])
 {
 	fprintf(f, "\nRecovery: sequential %u-byte %s through a shadow of ramblk, %u s per run, %u ms samples, "
 		   "%u round(s)\n", 4096, "reads / writes", c->seconds, c->bucket_ms, c->rounds);
@@ -174,18 +182,19 @@ void rec_print_table(FILE *f, const struct rec_config *c, const struct rec_syste
 		c->bucket_ms);
 	fprintf(f, "Ratios pair each crash run with the run without crashes of the same round "
 		   "(median over rounds, min..max).\n\n");
-	fprintf(f, "%-5s %-9s %-22s %-20s %-24s %-8s %-7s %-22s %-22s %s\n", "mode", "crashes", "samples MB/s",
+	fprintf(f, "%-9s %-9s %-22s %-20s %-24s %-8s %-7s %-22s %-22s %s\n", "mode/batch", "crashes", "samples MB/s",
 		"mean MB/s", "ratio of means", "ratio of", "crashes", "recovery ms (broker)",
 		"stall ms (client)", "others");
-	fprintf(f, "%-5s %-9s %-22s %-20s %-24s %-8s %-7s %-22s %-22s %s\n", "", "", "median [p5 .. p95]", "(min..max)",
+	fprintf(f, "%-9s %-9s %-22s %-20s %-24s %-8s %-7s %-22s %-22s %s\n", "", "", "median [p5 .. p95]", "(min..max)",
 		"(min..max)", "medians", "in win.", "median / p99 (n)", "median / p99 (n)", "CPU max");
-	for (unsigned i = 0; i < REC_SYSTEMS; i++) {
+	for (unsigned i = 0; i < c->nsystems; i++) {
 		const struct rec_system_summary *o = &s[i];
 		char samples[64], mean[64], ratio[64], ratio_med[32], crashes[32], recov[48], stall[48];
-		char every[24];
+		char every[24], name[24];
 		snprintf(every, sizeof(every), "every %s", c->every);
+		label(o, name, sizeof(name));
 		if (!o->runs) {
-			fprintf(f, "%-5s %-9s (no run succeeded)\n", o->mode, o->crash ? every : "none");
+			fprintf(f, "%-9s %-9s (no run succeeded)\n", name, o->crash ? every : "none");
 			continue;
 		}
 		snprintf(samples, sizeof(samples), "%.0f [%.0f .. %.0f]", o->bucket_median_median, o->bucket_p5_median,
@@ -208,22 +217,23 @@ void rec_print_table(FILE *f, const struct rec_config *c, const struct rec_syste
 			snprintf(recov, sizeof(recov), "-");
 			snprintf(stall, sizeof(stall), "-");
 		}
-		fprintf(f, "%-5s %-9s %-22s %-20s %-24s %-8s %-7s %-22s %-22s %.0f%%\n", o->mode,
+		fprintf(f, "%-9s %-9s %-22s %-20s %-24s %-8s %-7s %-22s %-22s %.0f%%\n", name,
 			o->crash ? every : "none", samples, mean, ratio, ratio_med, crashes, recov, stall,
 			100 * o->others_share_max);
 	}
-	for (unsigned i = 0; i < REC_SYSTEMS; i++) {
+	for (unsigned i = 0; i < c->nsystems; i++) {
 		const struct rec_system_summary *o = &s[i];
 		if (!o->crash || !o->profile_level)
 			continue;
 		double next = 0, later = 0;
+		char name[24];
 		for (unsigned b = REC_PROFILE_BEFORE + 1; b <= REC_PROFILE_BEFORE + 10; b++)
 			next += o->profile[b] / 10;
 		for (unsigned b = REC_PROFILE_BEFORE + 11; b < REC_PROFILE_LEN; b++)
 			later += o->profile[b] / (REC_PROFILE_AFTER - 11);
-		fprintf(f, "%s%-5s around a crash (mean of %u): %.0f MB/s in the %u ms before; the crash's bucket at "
+		fprintf(f, "%s%-9s around a crash (mean of %u): %.0f MB/s in the %u ms before; the crash's bucket at "
 			   "%.0f%% of that, the next %u ms at %.0f%%, the %u ms after at %.0f%%; lost per crash: %.1f ms\n",
-			i == 1 ? "\n" : "", o->mode, o->profile_n[REC_PROFILE_BEFORE], o->profile_level,
+			i == 1 ? "\n" : "", label(o, name, sizeof(name)), o->profile_n[REC_PROFILE_BEFORE], o->profile_level,
 			REC_PROFILE_BEFORE * c->bucket_ms, 100 * o->crash_bucket_share, 10 * c->bucket_ms,
 			100 * next / o->profile_level, (REC_PROFILE_AFTER - 11) * c->bucket_ms,
 			100 * later / o->profile_level, o->loss_ms);
@@ -264,8 +274,8 @@ static void json_string(FILE *f, const char *s)
 
 static void json_run(FILE *f, const struct rec_run *r)
 {
-	fprintf(f, "{\"mode\":\"%s\",\"crash\":%s,\"round\":%u,\"attempts\":%u,\"ok\":%s,\"failure\":", r->mode,
-		r->crash ? "true" : "false", r->round, r->attempts, r->failure[0] ? "false" : "true");
+	fprintf(f, "{\"mode\":\"%s\",\"batch\":%u,\"crash\":%s,\"round\":%u,\"attempts\":%u,\"ok\":%s,\"failure\":",
+		r->mode, r->batch, r->crash ? "true" : "false", r->round, r->attempts, r->failure[0] ? "false" : "true");
 	json_string(f, r->failure);
 	fprintf(f, ",\"exit_status\":%d,\"log\":", r->exit_status);
 	json_string(f, r->log_path);
@@ -305,7 +315,7 @@ static void json_run(FILE *f, const struct rec_run *r)
 }
 
 int rec_write_json(const struct rec_config *c, const struct rec_run *runs, unsigned rounds,
-		   const struct rec_system_summary s[REC_SYSTEMS], const char *uname_text)
+		   const struct rec_system_summary s[REC_MAX_SYSTEMS], const char *uname_text)
 {
 	char tmp[PATH_MAX];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", c->json_path);
@@ -335,11 +345,11 @@ int rec_write_json(const struct rec_config *c, const struct rec_run *runs, unsig
 		   "\"recovery_ns\":\"the broker's: death seen -> first reply of the new incarnation\","
 		   "\"client_stall_ns\":\"recbench's call in flight at the crash, start to completion\"},\n");
 	fprintf(f, " \"summary\":[");
-	for (unsigned i = 0; i < REC_SYSTEMS; i++) {
+	for (unsigned i = 0; i < c->nsystems; i++) {
 		const struct rec_system_summary *o = &s[i];
-		fprintf(f, "%s\n  {\"mode\":\"%s\",\"crash\":%s,\"runs_ok\":%u,\"mean_mbps\":{\"median\":%.3f,\"min\":%.3f,"
+		fprintf(f, "%s\n  {\"mode\":\"%s\",\"batch\":%u,\"crash\":%s,\"runs_ok\":%u,\"mean_mbps\":{\"median\":%.3f,\"min\":%.3f,"
 			   "\"max\":%.3f},\"others_cpu_share_max\":%.4f,\"sample_mbps_median\":%.3f,\"sample_mbps_p5\":%.3f,\"sample_mbps_p95\":%.3f,",
-			i ? "," : "", o->mode, o->crash ? "true" : "false", o->runs, o->mean_mbps_median,
+			i ? "," : "", o->mode, o->batch, o->crash ? "true" : "false", o->runs, o->mean_mbps_median,
 			o->mean_mbps_min, o->mean_mbps_max, o->others_share_max, o->bucket_median_median, o->bucket_p5_median,
 			o->bucket_p95_median);
 		if (o->crash)
@@ -362,7 +372,7 @@ int rec_write_json(const struct rec_config *c, const struct rec_run *runs, unsig
 		fputc('}', f);
 	}
 	fprintf(f, "],\n \"runs\":[");
-	for (unsigned i = 0; i < rounds * REC_SYSTEMS; i++) {
+	for (unsigned i = 0; i < rounds * c->nsystems; i++) {
 		fprintf(f, "%s\n  ", i ? "," : "");
 		json_run(f, &runs[i]);
 	}
@@ -444,17 +454,17 @@ static bool in_path(const char *prog)
 int rec_plot(const struct rec_config *c, const struct rec_run *runs)
 {
 	/* Round 0: one run per system. */
-	static const char *const names[REC_SYSTEMS] = { "read-nocrash", "read-crash", "write-nocrash",
+	static const char *const names[4] = { "read-nocrash", "read-crash", "write-nocrash",
 							"write-crash" };
 	double ymax[2] = { 0, 0 };
 	int ret;
 
-	for (unsigned s = 0; s < REC_SYSTEMS; s++)
+	for (unsigned s = 0; s < 4; s++)
 		if (!runs[s].buckets) {
 			fprintf(stderr, "recovery: no plot: the %s run has no samples\n", names[s]);
 			return -ENODATA;
 		}
-	for (unsigned s = 0; s < REC_SYSTEMS; s++)
+	for (unsigned s = 0; s < 4; s++)
 		if ((ret = write_series(c->data_dir, names[s], &runs[s], &ymax[s / 2])))
 			goto fail;
 	if ((ret = write_crashes(c->data_dir, "read-crashes", &runs[1])) ||
@@ -472,8 +482,9 @@ int rec_plot(const struct rec_config *c, const struct rec_run *runs)
 	}
 	char vars[3 * PATH_MAX];
 	snprintf(vars, sizeof(vars),
-		 "datadir='%s'; out='%s'; ymax_read=%.1f; ymax_write=%.1f; every='%s'; seconds=%u; bucket_ms=%u",
-		 c->data_dir, c->plot_path, ymax[0] * 1.12, ymax[1] * 1.12, c->every, c->seconds, c->bucket_ms);
+		 "datadir='%s'; out='%s'; ymax_read=%.1f; ymax_write=%.1f; every='%s'; seconds=%u; bucket_ms=%u; "
+		 "batch=%u", c->data_dir, c->plot_path, ymax[0] * 1.12, ymax[1] * 1.12, c->every, c->seconds,
+		 c->bucket_ms, c->batch);
 	if (strchr(c->data_dir, '\'') || strchr(c->plot_path, '\'')) {
 		fprintf(stderr, "recovery: no plot: paths with quotes are not passed to gnuplot\n");
 		return -EINVAL;

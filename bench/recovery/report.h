@@ -13,6 +13,8 @@
 struct rec_config {
 	unsigned seconds, rounds, tail_ms, bucket_ms, blocks, settle_s, max_others_pct;
 	const char *every;      /* crash period, as `redleaf crash --every` takes it */
+	unsigned batch;         /* blocks per call of the first four systems */
+	unsigned nsystems;      /* 4, or 8 with the one-block rows */
 	bool standby;           /* ramblk keeps a warm standby */
 	const char *redleaf;    /* path of the redleaf binary */
 	const char *domain_path;
@@ -22,8 +24,12 @@ struct rec_config {
 	char data_dir[4096];    /* plot data files */
 };
 
-/* The four systems of a round, in the order they run. */
-#define REC_SYSTEMS 4
+/*
+ * The systems of a round, in the order they run: read without and with
+ * crashes, write without and with, in batches of c->batch blocks; then,
+ * unless --single off, the same four a block per call.
+ */
+#define REC_MAX_SYSTEMS 8
 
 /* The crash profile: buckets from REC_PROFILE_BEFORE before a crash's bucket to REC_PROFILE_AFTER - 1 after. */
 #define REC_PROFILE_BEFORE 10
@@ -34,6 +40,7 @@ struct rec_config {
 struct rec_system_summary {
 	const char *mode;
 	bool crash;
+	unsigned batch;
 	unsigned runs;
 	double mean_mbps_median, mean_mbps_min, mean_mbps_max;       /* per-run means */
 	double bucket_median_median, bucket_p5_median, bucket_p95_median; /* per-run bucket stats */
@@ -55,15 +62,15 @@ struct rec_system_summary {
 	double profile_level, crash_bucket_share, loss_ms;
 };
 
-/* runs[round * REC_SYSTEMS + system]. */
+/* runs[round * c->nsystems + system]. */
 void rec_summarise(const struct rec_config *c, struct rec_run *runs, unsigned rounds,
-		   struct rec_system_summary out[REC_SYSTEMS]);
+		   struct rec_system_summary out[REC_MAX_SYSTEMS]);
 
-void rec_print_table(FILE *f, const struct rec_config *c, const struct rec_system_summary s[REC_SYSTEMS]);
+void rec_print_table(FILE *f, const struct rec_config *c, const struct rec_system_summary s[REC_MAX_SYSTEMS]);
 
 /* Returns 0 or a negative errno. */
 int rec_write_json(const struct rec_config *c, const struct rec_run *runs, unsigned rounds,
-		   const struct rec_system_summary s[REC_SYSTEMS], const char *uname_text);
+		   const struct rec_system_summary s[REC_MAX_SYSTEMS], const char *uname_text);
 
 /*
  * Writes the plot's data files for round 0 into c->data_dir and runs

@@ -58,6 +58,7 @@ struct rec_run {
 	/* what ran */
 	const char *mode;   /* "read" or "write" */
 	bool crash;         /* crash injection on */
+	unsigned batch;     /* blocks per call */
 	unsigned round;
 	unsigned attempts;  /* runs of this system in this round (repeated when disturbed) */
 	char log_path[4096];
@@ -76,6 +77,7 @@ struct rec_run {
 	unsigned nbuckets, nfilled;
 	uint32_t *buckets;          /* blocks completed per bucket */
 	unsigned long long dev_blocks, bsize, ops, verified;
+	unsigned long long batch_seen; /* blocks per call, as recbench said */
 	long errors;                /* from the END line; -1 when there was none */
 	struct rec_stall stalls[REC_MAX_STALLS];
 	unsigned nstalls;

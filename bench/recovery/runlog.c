@@ -20,6 +20,7 @@ void rec_run_reset(struct rec_run *r)
 {
 	const char *mode = r->mode;
 	bool crash = r->crash;
+	unsigned batch = r->batch;
 	unsigned round = r->round;
 	double settle_busy = r->settle_busy;
 	char log_path[sizeof(r->log_path)];
@@ -29,6 +30,7 @@ void rec_run_reset(struct rec_run *r)
 	memset(r, 0, sizeof(*r));
 	r->mode = mode;
 	r->crash = crash;
+	r->batch = batch;
 	r->round = round;
 	r->settle_busy = settle_busy;
 	memcpy(r->log_path, log_path, sizeof(log_path));
@@ -134,6 +136,8 @@ static enum rec_event bench_line(struct rec_run *r, const char *text, unsigned l
 		r->nbuckets = (unsigned)n;
 		r->dev_blocks = blocks;
 		r->bsize = bsize;
+		if (field(text, "batch", &r->batch_seen))
+			r->batch_seen = 1; /* a recbench from before batches */
 		r->started = true;
 		r->started_arrival_ns = arrival_ns;
 		return REC_EV_START;
