@@ -18,6 +18,7 @@ static void usage(FILE *f)
 		"usage: recovery [--seconds N | --quick] [--rounds N] [--every DURATION] [--blocks N]\n"
 		"                [--tail-ms N] [--settle S] [--max-others PCT] [--json FILE]\n"
 		"                [--plot FILE | --no-plot] [--standby on|off] [--batch N] [--single on|off]\n"
+		"                [--device ram|nvme]\n"
 		"                [--redleaf PATH] [--domain-path DIRS]\n"
 		"\n"
 		"The paper's recovery experiment: recbench reads (or writes) 4 KiB blocks\n"
@@ -54,6 +55,9 @@ static void usage(FILE *f)
 		"  --batch N         blocks per call of the first four systems, 1 to 128 (default 32)\n"
 		"  --single on|off   also the four systems with one block per call (default on;\n"
 		"                    off when --batch is 1, which makes them the same)\n"
+		"  --device ram|nvme the block device behind the shadow: ramblk with its blocks\n"
+		"                    in device memory (default), or the NVMe driver domain nvmedrv\n"
+		"                    on the NVMe model with a RAM namespace (domain 'nvme')\n"
 		"  --redleaf PATH    the redleaf binary (default: BUILD/src/redleaf)\n"
 		"  --domain-path DIRS  REDLEAF_DOMAIN_PATH for the broker (default:\n"
 		"                    BUILD/bench/recovery:BUILD/domains)\n"
@@ -89,6 +93,7 @@ static const struct option options[] = {
 	{ "standby", required_argument, NULL, 'W' },
 	{ "batch", required_argument, NULL, 'B' },
 	{ "single", required_argument, NULL, 'O' },
+	{ "device", required_argument, NULL, 'D' },
 	{ "redleaf", required_argument, NULL, 'r' },
 	{ "domain-path", required_argument, NULL, 'd' },
 	{ "help", no_argument, NULL, 'h' },
@@ -193,6 +198,13 @@ int rec_options_parse(int argc, char **argv, struct rec_config *c, bool *no_plot
 				return -1;
 			}
 			c->nsystems = strcmp(optarg, "on") ? 4 : 8;
+			break;
+		case 'D':
+			if (strcmp(optarg, "ram") && strcmp(optarg, "nvme")) {
+				fprintf(stderr, "recovery: --device takes ram or nvme, not '%s'\n", optarg);
+				return -1;
+			}
+			c->nvme = !strcmp(optarg, "nvme");
 			break;
 		case 'r':
 			c->redleaf = optarg;

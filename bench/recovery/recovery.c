@@ -7,7 +7,8 @@
  * Per round it runs four systems, each a fresh broker:
  *   read, no crash | read, crash every 1 s | write, no crash | write, crash every 1 s
  * The system is bench/recovery.yaml's (written into a temporary folder with
- * this run's mode and duration): ramblk (device memory, restart: always),
+ * this run's mode and duration): ramblk (device memory, restart: always;
+ * with --device nvme the NVMe driver domain nvme on its model instead),
  * a generic shadow exporting BDev, and recbench importing BDev from the
  * shadow. Each run is
  *   redleaf run --socket TMP/s --until recbench TMP/recovery-MODE.yaml
@@ -109,25 +110,38 @@ static int write_manifest(const struct rec_config *c, const char *path, const ch
 		"# written by bench/recovery for one run; see bench/recovery.yaml\n"
 		"system: recovery\n"
 		"heap: {size: 64M}\n"
-		"domains:\n"
-		"  - name: ramblk\n"
-		"    binary: ramblk\n"
-		"    args: [--blocks, \"%u\"]\n"
-		"    exports: [BDev]\n"
-		"    devmem: %uK\n"
+		"domains:\n");
+	if (c->nvme)
+		fprintf(f,
+			"  - name: nvme\n"
+			"    binary: nvmedrv\n"
+			"    exports: [BDev]\n"
+			"    devmem: 1M\n"
+			"    device: {model: nvme, blocks: %u, block_size: 4096}\n",
+			c->blocks);
+	else
+		fprintf(f,
+			"  - name: ramblk\n"
+			"    binary: ramblk\n"
+			"    args: [--blocks, \"%u\"]\n"
+			"    exports: [BDev]\n"
+			"    devmem: %uK\n",
+			c->blocks, c->blocks * 4);
+	fprintf(f,
 		"    restart: always\n"
 		"    standby: %s\n"
 		"  - name: bdev-shadow\n"
 		"    binary: shadow\n"
 		"    exports: [BDev]\n"
 		"    imports:\n"
-		"      - {name: target, iface: BDev, from: ramblk}\n"
+		"      - {name: target, iface: BDev, from: %s}\n"
 		"  - name: recbench\n"
 		"    binary: recbench\n"
 		"    args: [--mode, %s, --batch, \"%u\", --seconds, \"%u\", --bucket-ms, \"%u\", --tail-ms, \"%u\"]\n"
 		"    imports:\n"
 		"      - {name: bdev, iface: BDev, from: bdev-shadow}\n",
-		c->blocks, c->blocks * 4, c->standby ? "true" : "false", mode, batch, c->seconds, c->bucket_ms, c->tail_ms);
+		c->standby ? "true" : "false", c->nvme ? "nvme" : "ramblk", mode, batch, c->seconds, c->bucket_ms,
+		c->tail_ms);
 	if (fclose(f))
 		return -errno;
 	return 0;
@@ -338,9 +352,9 @@ static bool injection_step(const struct rec_config *c, struct rec_run *r, struct
 	if (r->crash && b->socket_ready && r->started && !b->injecting && !r->timed_end &&
 	    now >= r->started_arrival_ns + INJECT_OFFSET_MS * 1000000ull) {
 		char *answer = NULL;
-		int rc = cli(c, b->socket, &answer, "crash", "--every", c->every, "ramblk");
+		int rc = cli(c, b->socket, &answer, "crash", "--every", c->every, r->driver);
 		if (rc) {
-			fail_run(r, "'redleaf crash --every %s ramblk' failed (%d): %s", c->every, rc,
+			fail_run(r, "'redleaf crash --every %s %s' failed (%d): %s", c->every, r->driver, rc,
 				 answer ? answer : "");
 			free(answer);
 			return false;
@@ -357,7 +371,7 @@ static bool injection_step(const struct rec_config *c, struct rec_run *r, struct
 	return true;
 }
 
-/* After the window, asks `redleaf ps --json` for ramblk's restarts and recovery times until they are final. */
+/* After the window, asks `redleaf ps --json` for the driver's restarts and recovery times until they are final. */
 static void recoveries_poll(const struct rec_config *c, struct rec_run *r, struct broker_run *b,
 			    unsigned long long now)
 {
@@ -369,15 +383,15 @@ static void recoveries_poll(const struct rec_config *c, struct rec_run *r, struc
 	free(json);
 	/*
 	 * Injection has stopped (the answer to --stop came before this ps), so
-	 * ramblk's restarts are final: done when it runs and every restart
+	 * the driver's restarts are final: done when it runs and every restart
 	 * has its recovery time (the first reply of that incarnation).
 	 */
 	/*
 	 * A crash injected just before the stop may not have been handled yet
-	 * (ramblk still shows as running, its death not seen): wait until every
+	 * (the driver still shows as running, its death not seen): wait until every
 	 * crash the log reported has its restart too.
 	 */
-	if (r->ps_seen && r->ramblk_running && r->nrecoveries >= r->restarts && r->restarts >= r->ncrashes)
+	if (r->ps_seen && r->driver_running && r->nrecoveries >= r->restarts && r->restarts >= r->ncrashes)
 		b->ps_done = true;
 	b->next_ps = rl_procs_now_ns() + PS_RETRY_MS * 1000000ull;
 }
@@ -476,7 +490,7 @@ static void run_judge(struct rec_run *r)
 		fail_run(r, "%u crash(es) but %u restart(s) and %u recovery time(s)", r->ncrashes, r->restarts,
 			 r->nrecoveries);
 	if (!r->crash && (r->restarts || r->ncrashes))
-		fail_run(r, "ramblk restarted %u time(s) in a run without crash injection", r->restarts);
+		fail_run(r, "%s restarted %u time(s) in a run without crash injection", r->driver, r->restarts);
 }
 
 /* Ends what broker_start() left running or open, and removes the run's manifest and socket. */
@@ -667,6 +681,7 @@ static int rounds_run(const struct rec_config *c, char **env, const char *logdir
 			r->mode = modes[s % 4];
 			r->crash = crashes[s % 4];
 			r->batch = s < 4 ? c->batch : 1;
+			r->driver = c->nvme ? "nvme" : "ramblk";
 			r->round = round;
 			path_printf(r->log_path, sizeof(r->log_path), "%s/%s%u-%s-r%u.log", logdir, r->mode, r->batch,
 				 r->crash ? "crash" : "nocrash", round);

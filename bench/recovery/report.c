@@ -175,8 +175,8 @@ static const char *label(const struct rec_system_summary *o, char *buf, size_t l
 
 void rec_print_table(FILE *f, const struct rec_config *c, const struct rec_system_summary s[REC_MAX_SYSTEMS])
 {
-	fprintf(f, "\nRecovery: sequential %u-byte %s through a shadow of ramblk, %u s per run, %u ms samples, "
-		   "%u round(s)\n", 4096, "reads / writes", c->seconds, c->bucket_ms, c->rounds);
+	fprintf(f, "\nRecovery: sequential %u-byte %s through a shadow of %s, %u s per run, %u ms samples, "
+		   "%u round(s)\n", 4096, "reads / writes", c->nvme ? "nvmedrv (NVMe model, RAM)" : "ramblk", c->seconds, c->bucket_ms, c->rounds);
 	fprintf(f, "MB/s = 10^6 B/s. 'samples' = per-%u-ms-bucket throughput: median [p5 .. p95] "
 		   "(medians over rounds); 'mean' = bytes / window (median over rounds, min..max).\n",
 		c->bucket_ms);
@@ -238,7 +238,7 @@ void rec_print_table(FILE *f, const struct rec_config *c, const struct rec_syste
 			100 * next / o->profile_level, (REC_PROFILE_AFTER - 11) * c->bucket_ms,
 			100 * later / o->profile_level, o->loss_ms);
 	}
-	fprintf(f, "\nrecovery (broker): ramblk's death seen -> first reply served by the new incarnation "
+	fprintf(f, "\nrecovery (broker): the driver's death seen -> first reply served by the new incarnation "
 		   "('redleaf ps --json' recoveries_ns).\n"
 		   "stall (client): the recbench call in flight at the crash, start to completion "
 		   "(calls of at least 1 ms are recorded).\n"

@@ -15,7 +15,8 @@ struct rec_config {
 	const char *every;      /* crash period, as `redleaf crash --every` takes it */
 	unsigned batch;         /* blocks per call of the first four systems */
 	unsigned nsystems;      /* 4, or 8 with the one-block rows */
-	bool standby;           /* ramblk keeps a warm standby */
+	bool standby;           /* the driver keeps a warm standby */
+	bool nvme;              /* the driver is nvmedrv on the NVMe model, not ramblk */
 	const char *redleaf;    /* path of the redleaf binary */
 	const char *domain_path;
 	const char *json_path;

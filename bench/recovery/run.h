@@ -59,6 +59,7 @@ struct rec_run {
 	const char *mode;   /* "read" or "write" */
 	bool crash;         /* crash injection on */
 	unsigned batch;     /* blocks per call */
+	const char *driver; /* the crashed domain's name: "ramblk" or "nvme" */
 	unsigned round;
 	unsigned attempts;  /* runs of this system in this round (repeated when disturbed) */
 	char log_path[4096];
@@ -87,8 +88,8 @@ struct rec_run {
 	/* from `redleaf ps --json` */
 	int64_t recoveries_ns[REC_MAX_RECOVERIES];
 	unsigned nrecoveries;
-	unsigned restarts;          /* ramblk's restarts */
-	bool ramblk_running;        /* its state was "running" (not dying or restarting) */
+	unsigned restarts;          /* the driver's restarts */
+	bool driver_running;        /* its state was "running" (not dying or restarting) */
 	bool ps_seen;
 
 	/*

@@ -21,6 +21,7 @@ void rec_run_reset(struct rec_run *r)
 	const char *mode = r->mode;
 	bool crash = r->crash;
 	unsigned batch = r->batch;
+	const char *driver = r->driver;
 	unsigned round = r->round;
 	double settle_busy = r->settle_busy;
 	char log_path[sizeof(r->log_path)];
@@ -31,6 +32,7 @@ void rec_run_reset(struct rec_run *r)
 	r->mode = mode;
 	r->crash = crash;
 	r->batch = batch;
+	r->driver = driver;
 	r->round = round;
 	r->settle_busy = settle_busy;
 	memcpy(r->log_path, log_path, sizeof(log_path));
@@ -80,7 +82,9 @@ static enum rec_event broker_line(struct rec_run *r, const char *line, unsigned 
 	const char *text = line + consumed;
 	unsigned number;
 	char sig[16];
-	if (sscanf(text, "ramblk: injected %15s (#%u)", sig, &number) == 2 && r->ncrashes < REC_MAX_CRASHES) {
+	size_t dlen = strlen(r->driver);
+	if (!strncmp(text, r->driver, dlen) && sscanf(text + dlen, ": injected %15s (#%u)", sig, &number) == 2 &&
+	    r->ncrashes < REC_MAX_CRASHES) {
 		struct rec_crash *c = &r->crashes[r->ncrashes++];
 		c->number = number;
 		c->log_ms = t_ms;
@@ -184,12 +188,14 @@ enum rec_event rec_run_line(struct rec_run *r, const char *line, unsigned long l
 }
 
 /*
- * The domain object whose "name" is ramblk, in the broker's own ps JSON
+ * The domain object whose "name" is the driver's, in the broker's own ps JSON
  * ({"system":..,"domains":[{"id":..,"name":"ramblk",...,"recoveries_ns":[..]},..]}).
  */
 int rec_run_ps(struct rec_run *r, const char *json)
 {
-	const char *d = strstr(json, "\"name\":\"ramblk\"");
+	char key[64];
+	snprintf(key, sizeof(key), "\"name\":\"%s\"", r->driver);
+	const char *d = strstr(json, key);
 	if (!d)
 		return -ENOENT;
 	const char *next = strstr(d + 1, "\"name\":"); /* the next domain, if any */
@@ -198,7 +204,7 @@ int rec_run_ps(struct rec_run *r, const char *json)
 		return -ENOENT;
 	r->restarts = (unsigned)strtoul(p + 11, NULL, 10);
 	p = strstr(d, "\"state\":\"");
-	r->ramblk_running = p && (!next || p < next) && !strncmp(p + 9, "running\"", 8);
+	r->driver_running = p && (!next || p < next) && !strncmp(p + 9, "running\"", 8);
 	p = strstr(d, "\"recoveries_ns\":[");
 	if (!p || (next && p > next))
 		return -ENOENT;
