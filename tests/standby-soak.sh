@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Crash soak with the warm standby on: a shadowed RAM disk serves three
-# verifying clients while its driver is crashed N times, spread over the
+# verifying clients (one a block per call, one in batches of 32, one in
+# batches of 128: BDev.batch, which the shadow re-issues whole) while its driver is crashed N times, spread over the
 # kinds (SIGKILL, SIGSEGV, SIGABRT and a panic, each repeated every 2 ms)
 # and, for panics placed in its own call path, over the points (before,
 # during and after a call, one at a time). After each batch the registry
@@ -27,9 +28,9 @@ domains:
     imports: [{name: target, iface: BDev, from: ramblk}]
   - {name: c1, binary: blkclient, args: [--rounds, "0", --first, "0", --blocks, "128"],
      imports: [{name: bdev, iface: BDev, from: bdev-shadow}]}
-  - {name: c2, binary: blkclient, args: [--rounds, "0", --first, "128", --blocks, "128"],
+  - {name: c2, binary: blkclient, args: [--rounds, "0", --first, "128", --blocks, "128", --batch, "32"],
      imports: [{name: bdev, iface: BDev, from: bdev-shadow}]}
-  - {name: c3, binary: blkclient, args: [--rounds, "0", --first, "256", --blocks, "128"],
+  - {name: c3, binary: blkclient, args: [--rounds, "0", --first, "256", --blocks, "128", --batch, "128"],
      imports: [{name: bdev, iface: BDev, from: bdev-shadow}]}
 EOF
 REDLEAF_DOMAIN_PATH="$dir/bin" "$dir/bin/redleaf" run --socket "$dir/run/s" "$dir/system.yaml" \
@@ -47,10 +48,13 @@ audit() {
 	rl_cli heap --audit > "$dir/audit" 2>&1 || fail "audit after $1: $(cat "$dir/audit")"
 	grep -q consistent "$dir/audit" || fail "audit after $1: $(cat "$dir/audit")"
 }
-# Waits (at most 60 s) until ramblk has restarted at least $1 times in all.
+running() { rl_cli ps --json | grep -q '"name":"ramblk","pid":[0-9]*,"state":"running"'; }
+# Waits (at most 60 s) until ramblk has restarted at least $1 times in all and runs again.
+# Callers count from the restarts before their crash command: a periodic
+# injection stopped by `crash --stop` may still land once more.
 wait_restarts() {
 	tries=0
-	until [ "$(restarts)" -ge "$1" ]; do
+	until [ "$(restarts)" -ge "$1" ] && running; do
 		tries=$((tries + 1))
 		[ $tries -ge 1200 ] && fail "ramblk restarted $(restarts) times, not $1, in 60 s"
 		kill -0 "$pid" 2> /dev/null || fail "the broker ended"
@@ -61,10 +65,11 @@ wait_restarts() {
 share=$((total / 5))
 done_so_far=0
 for kind in "--signal KILL" "--signal SEGV" "--signal ABRT" "--panic"; do
+	base=$(restarts)
 	# shellcheck disable=SC2086
 	rl_cli crash --every 2ms $kind ramblk > /dev/null || fail "crash --every $kind refused"
 	done_so_far=$((done_so_far + share))
-	wait_restarts "$done_so_far"
+	wait_restarts $((base + share))
 	rl_cli crash --stop > /dev/null
 	audit "$kind"
 done
@@ -72,9 +77,10 @@ done
 while [ "$done_so_far" -lt "$total" ]; do
 	for point in before during after; do
 		[ "$done_so_far" -ge "$total" ] && break
+		base=$(restarts)
 		rl_cli crash --panic --at-call 1 --point "$point" ramblk > /dev/null || fail "crash --point $point refused"
 		done_so_far=$((done_so_far + 1))
-		wait_restarts "$done_so_far"
+		wait_restarts $((base + 1))
 	done
 done
 audit "the points"

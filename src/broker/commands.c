@@ -554,12 +554,15 @@ static int cmd_crash_every(struct broker *b, struct rl_text *o, const struct rl_
 	return 0;
 }
 
-static int cmd_crash_stop(struct rl_text *o)
+static int cmd_crash_stop(struct broker *b, struct rl_text *o)
 {
 	struct itimerspec off = { 0 };
 
 	if (injector.timer_fd >= 0)
 		timerfd_settime(injector.timer_fd, 0, &off, NULL);
+	/* A panic the last tick armed for a domain's next call would still land after the stop: disarm it. */
+	for (unsigned i = 0; !injector.sig && i < injector.ntargets; i++)
+		b->dom[injector.targets[i]].chan->ctl.inject_countdown = 0;
 	out_printf(o, "stopped repeated injection after %llu crash(es)\n", (unsigned long long)injector.fired);
 	injector.ntargets = 0;
 	return 0;
@@ -589,7 +592,7 @@ int rl_commands_run(struct broker *b, const struct rl_ctl_request *r, struct rl_
 		ret = cmd_crash_every(b, o, &r->body.every);
 		break;
 	case RL_CTL_OP_CRASH_STOP:
-		ret = cmd_crash_stop(o);
+		ret = cmd_crash_stop(b, o);
 		break;
 	case RL_CTL_OP_RESTART:
 		ret = cmd_restart(b, o, &r->body.domain);
