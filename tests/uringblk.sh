@@ -8,6 +8,7 @@
 #                          and its partial last block was neither counted nor
 #                          touched
 #   uringblk.sh plain      the same with --plain: plain reads and writes
+#   uringblk.sh batchcall  the same as verify in batches of 32 (BDev.batch)
 #   uringblk.sh shadow     three clients through a shadow, the driver killed
 #                          every 20 ms for 2 s: no client error, a consistent
 #                          registry, and the file holds each client's last round
@@ -71,13 +72,19 @@ size_of() { stat -c %s "$1"; }
 
 # verify DRIVER_ARGS HOW: as above, the driver started with DRIVER_ARGS (a
 # YAML sequence's items) and saying HOW it moves blocks.
+# verify DRIVER_ARGS DRIVER_LINE [BATCH]: rounds through blkclient, a block per call or in batches of BATCH.
 verify() {
 	blocks=96 rounds=3
 	make_file $blocks 100
-	"$here/run-system.sh" --until blkclient --set "@DATA@=$dir/data" --set ROUNDS=$rounds \
+	if [ -n "${3:-}" ]; then
+		client="\"$rounds\", --batch, \"$3\"]" done_line="verified in batches"
+	else
+		client="\"$rounds\"]" done_line="verified"
+	fi
+	"$here/run-system.sh" --until blkclient --set "@DATA@=$dir/data" --set "\"ROUNDS\"]=$client" \
 		--set "DRIVER_ARGS=$1" \
 		--expect-log "[uringblk] $blocks blocks of $BSIZE bytes; $2" \
-		--expect-log "[blkclient] $rounds round(s) of $blocks blocks written, read back and verified" \
+		--expect-log "[blkclient] $rounds round(s) of $blocks blocks written, read back and $done_line" \
 		--expect-log "registry audit: consistent" \
 		"$here/manifests/uringblk.yaml" 2> "$dir/log" || fail "the system failed"
 	expect_blocks "$dir/data" $((rounds - 1)) 0 1 47 94 95
@@ -189,6 +196,7 @@ bench() {
 case "${1:-}" in
 verify) verify '--blocks, "96"' "fixed buffers over the heap's " ;;
 plain) verify '--plain' "plain reads and writes (--plain)" ;;
+batchcall) verify '--blocks, "96"' "fixed buffers over the heap's " 32 ;;
 shadow) shadow ;;
 batch) batch ;;
 edge) edge ;;
