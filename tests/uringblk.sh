@@ -9,6 +9,11 @@
 #                          touched
 #   uringblk.sh plain      the same with --plain: plain reads and writes
 #   uringblk.sh batchcall  the same as verify in batches of 32 (BDev.batch)
+#   uringblk.sh direct     the same with the file opened for direct I/O
+#                          (manifest `uring: {direct: true}`)
+#   uringblk.sh direct-shadow  shadow, with direct I/O and batches of 32: each
+#                          death drains the ring before its objects are reclaimed
+#   uringblk.sh direct-nofs    direct I/O on a filesystem without it (ramfs): a clear error
 #   uringblk.sh shadow     three clients through a shadow, the driver killed
 #                          every 20 ms for 2 s: no client error, a consistent
 #                          registry, and the file holds each client's last round
@@ -70,9 +75,10 @@ make_file() {
 
 size_of() { stat -c %s "$1"; }
 
-# verify DRIVER_ARGS HOW: as above, the driver started with DRIVER_ARGS (a
-# YAML sequence's items) and saying HOW it moves blocks.
-# verify DRIVER_ARGS DRIVER_LINE [BATCH]: rounds through blkclient, a block per call or in batches of BATCH.
+# verify DRIVER_ARGS HOW [BATCH]: as above, the driver started with
+# DRIVER_ARGS (a YAML sequence's items) and saying HOW it moves blocks;
+# blkclient a block per call, or in batches of BATCH. With DIRECT set
+# (", direct: true") the broker opens the file for direct I/O.
 verify() {
 	blocks=96 rounds=3
 	make_file $blocks 100
@@ -82,7 +88,7 @@ verify() {
 		client="\"$rounds\"]" done_line="verified"
 	fi
 	"$here/run-system.sh" --until blkclient --set "@DATA@=$dir/data" --set "\"ROUNDS\"]=$client" \
-		--set "DRIVER_ARGS=$1" \
+		--set "DRIVER_ARGS=$1" --set "entries: 8}=entries: 8${DIRECT:-}}" \
 		--expect-log "[uringblk] $blocks blocks of $BSIZE bytes; $2" \
 		--expect-log "[blkclient] $rounds round(s) of $blocks blocks written, read back and $done_line" \
 		--expect-log "registry audit: consistent" \
@@ -94,9 +100,14 @@ verify() {
 	echo "uringblk verify (driver args: $1): $rounds rounds of $blocks blocks verified through the driver and in the file"
 }
 
+# shadow [BATCH]: with DIRECT set, the file does direct I/O, the clients
+# go in batches of BATCH, and every death must drain the ring before reclaim.
 shadow() {
 	make_file 192
-	"$here/run-system.sh" --until c1,c2,c3 --set "@DATA@=$dir/data" --set SECONDS=2 \
+	set -- --set "entries: 8}=entries: 8${DIRECT:-}}"
+	[ -n "${DIRECT:-}" ] && set -- "$@" --set '"64"]="64", --batch, "32"]' \
+		--expect-count "after its ring drained" 10
+	"$here/run-system.sh" --until c1,c2,c3 --set "@DATA@=$dir/data" --set SECONDS=2 "$@" \
 		--cli "crash --every 20ms uringblk" \
 		--expect-count "uringblk: injected SIGKILL" 10 \
 		--expect-log "registry audit: consistent" \
@@ -114,6 +125,20 @@ shadow() {
 	grep -F "[uringblk] 192 blocks of $BSIZE bytes; plain" "$dir/log" | sort | uniq -c | sed 's/^/uringblk shadow: /'
 	echo "uringblk shadow: $kills kills, no client error, each client's last round in the file;" \
 		"incarnations with fixed buffers $fixed, with plain reads and writes $plain"
+}
+
+# A file on ramfs, which has no direct I/O: the broker refuses the manifest
+# with a clear error before anything starts. The ramfs is mounted in a mount
+# namespace of the test's own, so it goes away with it on every path.
+direct_nofs() {
+	[ "$(id -u)" -eq 0 ] || { echo "SKIP: mounting a ramfs needs root"; exit 77; }
+	mkdir "$dir/ramfs" || fail "cannot make the mount point"
+	unshare -m sh -c 'mount -t ramfs none "$1" && dd if=/dev/zero of="$1/data" bs=4096 count=16 status=none &&
+		"$2/run-system.sh" --until blkclient --set "@DATA@=$1/data" --set "\"ROUNDS\"]=\"1\"]" \
+			--set "DRIVER_ARGS=--plain" --set "entries: 8}=entries: 8, direct: true}" --expect-status 1 \
+			--expect-log "cannot open uring file '"'"'$1/data'"'"' for direct I/O (its filesystem does none)" \
+			"$2/manifests/uringblk.yaml"' sh "$dir/ramfs" "$here" 2> "$dir/log" || fail "no clear refusal"
+	echo "uringblk direct-nofs: direct I/O on ramfs refused with a clear error"
 }
 
 batch() {
@@ -197,6 +222,9 @@ case "${1:-}" in
 verify) verify '--blocks, "96"' "fixed buffers over the heap's " ;;
 plain) verify '--plain' "plain reads and writes (--plain)" ;;
 batchcall) verify '--blocks, "96"' "fixed buffers over the heap's " 32 ;;
+direct) DIRECT=", direct: true" verify '--blocks, "96"' "fixed buffers over the heap's " 32 ;;
+direct-shadow) DIRECT=", direct: true" shadow ;;
+direct-nofs) direct_nofs ;;
 shadow) shadow ;;
 batch) batch ;;
 edge) edge ;;

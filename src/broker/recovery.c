@@ -25,6 +25,7 @@
 #include "recovery.h"
 #include "spawn.h"
 #include "seccomp_policy.h"
+#include "uring.h"
 
 static void schedule_restart(struct broker *b, struct domain *d, uint64_t now);
 
@@ -111,13 +112,21 @@ void rl_recovery_handle_death(struct broker *b, struct domain *d)
 	rl_caps_revoke_all(d);
 	d->outstanding = 0;
 	bool device_stopped = rl_device_quiesce(b, d); /* its device's commands stop before its objects change hands */
+	unsigned left;
+	bool had_ring = d->ring;
+	bool ring_drained = rl_uring_drain(d->ring, 5000, &left); /* so do its direct I/O transfers */
+	d->ring = NULL;
+	if (!ring_drained)
+		rl_broker_log(b, "%s: %u direct I/O request(s) of its ring still running after 5 s; reclaiming anyway",
+			      d->name, left);
 	unsigned freed = rl_registry_reclaim(&b->heap, d->id);
 
 	if (failed && used < sizeof(inflight))
 		snprintf(inflight + used, sizeof(inflight) - used, "%s)", failed > 3 ? ", ..." : "");
 	rl_broker_log(b, "%s: %s; %u call(s) in flight failed%s, %u outstanding call(s) abandoned, "
-		      "%u heap object(s) reclaimed%s", d->name, d->cause, failed, inflight, orphaned, freed,
-		      device_stopped ? " after its device stopped" : "");
+		      "%u heap object(s) reclaimed%s%s", d->name, d->cause, failed, inflight, orphaned, freed,
+		      device_stopped ? " after its device stopped" : "",
+		      had_ring && ring_drained ? " after its ring drained" : "");
 
 	schedule_restart(b, d, d->died_ns);
 	/* A waiter on a domain that is itself the one dying is dropped with it. */

@@ -30,6 +30,7 @@
 #include "recovery.h"
 #include "spawn.h"
 #include "seccomp_policy.h"
+#include "uring.h"
 
 /* ---- checking the manifest against the IDL and the file system ---- */
 
@@ -70,7 +71,11 @@ static int open_uring_files(const struct rl_manifest *m, const struct rl_manifes
 		const char *f = md->uring_files[k];
 		bool fits = f[0] == '/' ? snprintf(path, sizeof(path), "%s", f) < (int)sizeof(path)
 					: join_path(path, m->dir, f);
-		d->uring_files[k] = fits ? open(path, O_RDWR | O_CLOEXEC) : -1;
+		d->uring_files[k] = fits ? open(path, O_RDWR | O_CLOEXEC | (md->uring_direct ? O_DIRECT : 0)) : -1;
+		if (d->uring_files[k] < 0 && fits && md->uring_direct && errno == EINVAL)
+			return manifest_error(m, md->uring_pos, "domain '%s': cannot open uring file '%s' for direct I/O "
+					      "(its filesystem does none); drop 'direct: true'",
+					      md->name, path);
 		if (d->uring_files[k] < 0)
 			return manifest_error(m, md->uring_pos, "domain '%s': cannot open uring file '%s': %s", md->name,
 					      fits ? path : f, fits ? strerror(errno) : "path too long");
@@ -306,6 +311,8 @@ static void kill_and_reap(struct broker *b)
 		if (b->dom[i].status_fd >= 0)
 			close(b->dom[i].status_fd);
 		b->dom[i].status_fd = -1;
+		rl_uring_watch_free(b->dom[i].ring);
+		b->dom[i].ring = NULL;
 		rl_seccomp_prog_free(&b->dom[i].filter);
 	}
 }

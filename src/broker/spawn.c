@@ -113,6 +113,7 @@ struct plan {
 	uid_t uid;
 	gid_t gid;
 	int broker_pidfd; /* the child's parent: readable once it has died */
+	struct rl_uring_watch *ring; /* the broker's hold on the ring (direct I/O), or NULL */
 	struct rl_seccomp_prog filter;
 	char *argv[64];
 	char *envp[8]; /* name, standby, two sanitizer options, NULL */
@@ -190,7 +191,7 @@ static void reset_channel(struct domain *d)
 }
 
 /* A fresh restricted ring for each start: nothing of a dead incarnation's I/O is left in it. */
-static int make_ring(struct broker *b, struct domain *d, int *fd)
+static int make_ring(struct broker *b, struct domain *d, int *fd, struct rl_uring_watch **watch)
 {
 	struct io_uring_params params;
 	int r = rl_uring_make(d->uring_files, d->m->nuring_files, d->m->uring_entries, &params);
@@ -203,6 +204,10 @@ static int make_ring(struct broker *b, struct domain *d, int *fd)
 	memcpy(d->chan->ctl.uring_params, &params, sizeof(params));
 	d->chan->ctl.has_uring = 1;
 	*fd = r;
+	if (d->m->uring_direct && !(*watch = rl_uring_watch(r, &params))) {
+		rl_broker_log(b, "%s: cannot keep hold of its io_uring for direct I/O", d->name);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -521,6 +526,8 @@ static void install(struct domain *d, struct rl_proc *proc)
 	d->out_budget = RL_OUTPUT_BURST;
 	d->out_refill_ns = rl_now_ns();
 	d->started_ns = rl_now_ns();
+	rl_uring_watch_free(d->ring); /* the last incarnation's, drained already when it died */
+	d->ring = proc->ring;
 	*proc = (struct rl_proc){ .pid = 0, .pidfd = -1, .status_fd = -1, .start_pipe = -1, .out_fd = -1 };
 	atomic_store(&d->state, DOM_RUNNING);
 }
@@ -579,7 +586,7 @@ static int spawn_proc(struct broker *b, struct domain *d, bool wait, uint32_t to
 	p->status_w = status[1];
 	if (!token)
 		reset_channel(d);
-	if (d->m->uring_entries && (ret = make_ring(b, d, &p->uring)))
+	if (d->m->uring_entries && (ret = make_ring(b, d, &p->uring, &p->ring)))
 		goto out;
 
 	long pid = raw_fork(p->own_ns ? clone_flags(p, needs_host(d)) : 0);
@@ -612,7 +619,8 @@ static int spawn_proc(struct broker *b, struct domain *d, bool wait, uint32_t to
 		goto out;
 	}
 	*proc = (struct rl_proc){ .pid = (pid_t)pid, .pidfd = pidfd, .status_fd = status[0], .start_pipe = -1,
-				  .out_fd = out[0] };
+				  .out_fd = out[0], .ring = p->ring };
+	p->ring = NULL;
 	status[0] = out[0] = -1;
 	if (!wait) {
 		/* The child has exited or exec'd by the time anyone reads it: no need to block. */
@@ -631,6 +639,7 @@ out:
 	close_fd(&status[0]);
 	close_fd(&status[1]);
 	close_fd(&p->uring);
+	rl_uring_watch_free(p->ring);
 	free(p);
 	return ret;
 }
@@ -686,6 +695,8 @@ void rl_spawn_close_proc(struct rl_proc *proc)
 	close_fd(&proc->status_fd);
 	close_fd(&proc->start_pipe);
 	close_fd(&proc->out_fd);
+	rl_uring_watch_free(proc->ring);
+	proc->ring = NULL;
 	proc->pid = 0;
 }
 

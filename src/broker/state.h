@@ -107,12 +107,15 @@ struct backlog {
 struct broker;
 
 /* A domain's process as the broker holds it (spawn.c): -1 for each descriptor it does not have. */
+struct rl_uring_watch;
+
 struct rl_proc {
 	pid_t pid;
 	int pidfd;
 	int status_fd;  /* its namespace init reports how the domain ended */
 	int start_pipe; /* why it could not start, if it could not */
 	int out_fd;     /* its stdout and stderr */
+	struct rl_uring_watch *ring; /* its ring, when it does direct I/O (uring.h), or NULL */
 };
 
 struct broker;
@@ -168,6 +171,7 @@ struct domain {
 	int channel_fd;
 	int devmem_fd; /* device memory kept across restarts, or -1 */
 	int uring_files[RL_MANIFEST_MAX_URING_FILES]; /* opened at start for its ring (uring.c) */
+	struct rl_uring_watch *ring; /* the running incarnation's ring with direct I/O, drained before reclaim */
 	struct rl_chan *chan;
 	struct rl_ring_cons tx; /* broker's private view: the domain cannot move it */
 	struct rl_ring_prod rx;

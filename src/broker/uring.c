@@ -9,9 +9,16 @@
  * descriptor of its own), and of the register operations only buffers.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "redleaf/clock.h"
 
 #include "uring.h"
 
@@ -62,4 +69,77 @@ int rl_uring_make(const int *files, unsigned nfiles, unsigned entries, struct io
 		return r;
 	}
 	return fd; /* io_uring_setup makes it close-on-exec */
+}
+
+struct rl_uring_watch {
+	int fd;
+	struct io_uring_params p;
+};
+
+struct rl_uring_watch *rl_uring_watch(int ring, const struct io_uring_params *params)
+{
+	struct rl_uring_watch *w = malloc(sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->fd = fcntl(ring, F_DUPFD_CLOEXEC, 3);
+	if (w->fd < 0) {
+		free(w);
+		return NULL;
+	}
+	w->p = *params;
+	return w;
+}
+
+void rl_uring_watch_free(struct rl_uring_watch *w)
+{
+	if (!w)
+		return;
+	close(w->fd);
+	free(w);
+}
+
+static uint32_t load(const uint8_t *ring, uint32_t off)
+{
+	return atomic_load_explicit((const _Atomic uint32_t *)(ring + off), memory_order_acquire);
+}
+
+bool rl_uring_drain(struct rl_uring_watch *w, int timeout_ms, unsigned *left)
+{
+	bool drained = false;
+
+	*left = 0;
+	if (!w)
+		return true;
+	size_t sq_len = w->p.sq_off.array + w->p.sq_entries * sizeof(uint32_t);
+	size_t cq_len = w->p.cq_off.cqes + w->p.cq_entries * sizeof(struct io_uring_cqe);
+	uint8_t *sq = mmap(NULL, sq_len, PROT_READ, MAP_SHARED, w->fd, IORING_OFF_SQ_RING);
+	uint8_t *cq = mmap(NULL, cq_len, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd, IORING_OFF_CQ_RING);
+	if (sq == MAP_FAILED || cq == MAP_FAILED)
+		goto out;
+	uint64_t deadline = rl_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	for (;;) {
+		/* Every SQE the kernel took (head) but did not drop ends with one CQE (tail, or dropped itself). */
+		uint32_t taken = load(sq, w->p.sq_off.head) - load(sq, w->p.sq_off.dropped);
+		uint32_t ended = load(cq, w->p.cq_off.tail) + load(cq, w->p.cq_off.overflow);
+		*left = taken - ended;
+		if (!*left) {
+			drained = true;
+			break;
+		}
+		if (rl_now_ns() >= deadline)
+			break;
+		/* Consume what is posted, so completions held back by a full CQ are posted too. */
+		atomic_store_explicit((_Atomic uint32_t *)(cq + w->p.cq_off.head), load(cq, w->p.cq_off.tail),
+				      memory_order_release);
+		syscall(SYS_io_uring_enter, w->fd, 0, 0, IORING_ENTER_GETEVENTS, NULL, 0);
+		nanosleep(&(struct timespec){ 0, 200000 }, NULL);
+	}
+out:
+	if (sq != MAP_FAILED)
+		munmap(sq, sq_len);
+	if (cq != MAP_FAILED)
+		munmap(cq, cq_len);
+	rl_uring_watch_free(w);
+	return drained;
 }

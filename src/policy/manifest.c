@@ -999,9 +999,15 @@ static int uring_files(struct ctx *c, const struct node *v, void *obj)
 	return 0;
 }
 
+static int uring_direct(struct ctx *c, const struct node *v, void *obj)
+{
+	return get_bool(c, v, "direct", &((struct rl_manifest_domain *)obj)->uring_direct);
+}
+
 static const struct field uring_fields[] = {
 	{ "files", true, uring_files },
 	{ "entries", false, uring_entries },
+	{ "direct", false, uring_direct },
 };
 
 /* A domain with a ring gets the io_uring group (enter, register, mapping the ring). */

@@ -138,6 +138,7 @@ struct rl_manifest_domain {
 	char **uring_files;
 	unsigned nuring_files;
 	unsigned uring_entries;
+	bool uring_direct;                /* the files opened with O_DIRECT */
 	struct rl_manifest_pos uring_pos;
 	/* standby: keep a warm successor for restarts (default: when restart is not never) */
 	bool standby;

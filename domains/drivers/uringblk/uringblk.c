@@ -295,16 +295,17 @@ static const struct BDev_ops ops = {
 /* Whether the file holds n whole blocks: 1, 0, or a negative errno. */
 static int has_blocks(struct uringblk *d, uint64_t n)
 {
-	uint8_t byte;
+	/* Aligned and whole, as direct I/O wants: the probe reads block n - 1. */
+	static uint8_t probe[RL_CONST_BSIZE] __attribute__((aligned(RL_CONST_BSIZE)));
 	struct io_uring_sqe *sqe = get_sqe(d);
 	struct request req = { 0 };
 
 	if (!sqe)
 		return -EBUSY;
-	io_uring_prep_read(sqe, FILE_INDEX, &byte, 1, n * RL_CONST_BSIZE - 1);
+	io_uring_prep_read(sqe, FILE_INDEX, probe, RL_CONST_BSIZE, (n - 1) * RL_CONST_BSIZE);
 	queue_sqe(d, sqe, &req);
 	int res = run(d, &req); /* depth_max is 0 until serving starts: nothing is served here */
-	return res < 0 ? res : res == 1;
+	return res < 0 ? res : res == RL_CONST_BSIZE;
 }
 
 /* The file's whole blocks, at most MAX_BLOCKS, into *out. 0 or a negative errno. */
