@@ -78,6 +78,17 @@ static unsigned parse_uint(const char *opt, const char *v, unsigned min, unsigne
 	return (unsigned)n;
 }
 
+/* One of two words: 0 with *second true for the second, -1 after saying what was wrong. */
+static int parse_choice(const char *opt, const char *v, const char *first, const char *second, bool *is_second)
+{
+	if (strcmp(v, first) && strcmp(v, second)) {
+		fprintf(stderr, "recovery: %s takes %s or %s, not '%s'\n", opt, first, second, v);
+		return -1;
+	}
+	*is_second = !strcmp(v, second);
+	return 0;
+}
+
 static const struct option options[] = {
 	{ "seconds", required_argument, NULL, 's' },
 	{ "quick", no_argument, NULL, 'q' },
@@ -137,7 +148,7 @@ static int options_combine(int argc, char **argv, struct rec_config *c, bool qui
 
 int rec_options_parse(int argc, char **argv, struct rec_config *c, bool *no_plot, int *status)
 {
-	bool quick = false, seconds_given = false;
+	bool quick = false, seconds_given = false, single;
 	int opt;
 
 	*c = (struct rec_config){
@@ -183,28 +194,20 @@ int rec_options_parse(int argc, char **argv, struct rec_config *c, bool *no_plot
 			*no_plot = true;
 			break;
 		case 'W':
-			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
-				fprintf(stderr, "recovery: --standby takes on or off, not '%s'\n", optarg);
+			if (parse_choice("--standby", optarg, "off", "on", &c->standby))
 				return -1;
-			}
-			c->standby = !strcmp(optarg, "on");
 			break;
 		case 'B':
 			c->batch = parse_uint("--batch", optarg, 1, 128);
 			break;
 		case 'O':
-			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
-				fprintf(stderr, "recovery: --single takes on or off, not '%s'\n", optarg);
+			if (parse_choice("--single", optarg, "off", "on", &single))
 				return -1;
-			}
-			c->nsystems = strcmp(optarg, "on") ? 4 : 8;
+			c->nsystems = single ? 8 : 4;
 			break;
 		case 'D':
-			if (strcmp(optarg, "ram") && strcmp(optarg, "nvme")) {
-				fprintf(stderr, "recovery: --device takes ram or nvme, not '%s'\n", optarg);
+			if (parse_choice("--device", optarg, "ram", "nvme", &c->nvme))
 				return -1;
-			}
-			c->nvme = !strcmp(optarg, "nvme");
 			break;
 		case 'r':
 			c->redleaf = optarg;

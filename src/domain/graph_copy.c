@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "graph_copy.h"
-#include "redleaf/domain.h"
 #include "redleaf/idl.h"
 
 /* Where the nested handles of one object lie: n offsets and their types. */
@@ -79,10 +78,10 @@ static int reserve(struct graph_copy *g, size_t more)
 	return 0;
 }
 
-static int save(struct graph_copy *g, rl_rref r, uint16_t type_id, unsigned *objects)
+static int save(const struct graph_heap *h, struct graph_copy *g, rl_rref r, uint16_t type_id, unsigned *objects)
 {
-	const uint8_t *p = rl_rref_get(r);
-	uint32_t len = (uint32_t)rl_rref_capacity(r);
+	const uint8_t *p = h->get(r);
+	uint32_t len = (uint32_t)h->capacity(r);
 	int err;
 
 	if (!p)
@@ -104,39 +103,40 @@ static int save(struct graph_copy *g, rl_rref r, uint16_t type_id, unsigned *obj
 	for (unsigned i = 0; !err && i < n->n; i++)
 		memcpy(&n->wire[i], g->buf + at + 4 + n->off[i], 8);
 	for (unsigned i = 0; !err && i < n->n; i++)
-		err = save(g, rl_rref_from_wire(n->wire[i]), n->type[i], objects);
+		err = save(h, g, rl_rref_from_wire(n->wire[i]), n->type[i], objects);
 	free(n);
 	return err;
 }
 
-int graph_save(struct graph_copy *g, rl_rref root, uint16_t type_id)
+int graph_save(const struct graph_heap *h, struct graph_copy *g, rl_rref root, uint16_t type_id)
 {
 	unsigned objects = 0;
 
 	g->len = 0;
-	return save(g, root, type_id, &objects);
+	return save(h, g, root, type_id, &objects);
 }
 
 /* Drops the fresh graph rooted at r: its nested objects, then r. */
-static void drop_fresh(rl_rref r, uint16_t type_id)
+static void drop_fresh(const struct graph_heap *h, rl_rref r, uint16_t type_id)
 {
-	uint8_t *p = rl_rref_get(r);
+	uint8_t *p = h->get(r);
 
 	if (!p)
 		return;
 	struct nested *n = malloc(sizeof(*n));
-	if (n && !nested_of(&rl_idl_types[type_id], p, rl_rref_capacity(r), n)) {
+	if (n && !nested_of(&rl_idl_types[type_id], p, h->capacity(r), n)) {
 		for (unsigned i = 0; i < n->n; i++) {
 			uint64_t w;
 			memcpy(&w, p + n->off[i], 8);
-			drop_fresh(rl_rref_from_wire(w), n->type[i]);
+			drop_fresh(h, rl_rref_from_wire(w), n->type[i]);
 		}
 	}
 	free(n);
-	rl_rref_drop(r);
+	h->drop(r);
 }
 
-static int restore(const struct graph_copy *g, size_t *at, uint16_t type_id, rl_rref *out)
+static int restore(const struct graph_heap *h, const struct graph_copy *g, size_t *at, uint16_t type_id,
+		   rl_rref *out)
 {
 	uint32_t len;
 	rl_rref r;
@@ -149,17 +149,17 @@ static int restore(const struct graph_copy *g, size_t *at, uint16_t type_id, rl_
 		return -EINVAL;
 	const uint8_t *src = g->buf + *at + 4;
 	*at += 4 + (size_t)len;
-	if ((err = rl_rref_alloc(type_id, len, &r)))
+	if ((err = h->alloc(type_id, len, &r)))
 		return err;
-	uint8_t *p = rl_rref_get(r);
-	if (!p || rl_rref_capacity(r) < len) {
-		rl_rref_drop(r);
+	uint8_t *p = h->get(r);
+	if (!p || h->capacity(r) < len) {
+		h->drop(r);
 		return -EPROTO;
 	}
 	memcpy(p, src, len);
 	struct nested *n = malloc(sizeof(*n));
 	if (!n) {
-		rl_rref_drop(r);
+		h->drop(r);
 		return -ENOMEM;
 	}
 	err = nested_of(&rl_idl_types[type_id], src, len, n);
@@ -169,25 +169,25 @@ static int restore(const struct graph_copy *g, size_t *at, uint16_t type_id, rl_
 		memset(p + n->off[i], 0, 8);
 	for (; !err && done < n->n; done++) {
 		rl_rref child;
-		if ((err = restore(g, at, n->type[done], &child)))
+		if ((err = restore(h, g, at, n->type[done], &child)))
 			break;
 		uint64_t w = rl_rref_to_wire(child);
 		memcpy(p + n->off[done], &w, 8);
 	}
 	free(n);
 	if (err) {
-		drop_fresh(r, type_id);
+		drop_fresh(h, r, type_id);
 		return err;
 	}
 	*out = r;
 	return 0;
 }
 
-int graph_restore(const struct graph_copy *g, uint16_t type_id, rl_rref *out)
+int graph_restore(const struct graph_heap *h, const struct graph_copy *g, uint16_t type_id, rl_rref *out)
 {
 	size_t at = 0;
 
-	return restore(g, &at, type_id, out);
+	return restore(h, g, &at, type_id, out);
 }
 
 void graph_copy_free(struct graph_copy *g)

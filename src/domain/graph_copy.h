@@ -30,15 +30,23 @@ struct graph_copy {
 	size_t len, cap;
 };
 
+/* The heap as the caller sees it: the domain runtime's rl_rref_* (domain.h). */
+struct graph_heap {
+	void *(*get)(rl_rref r);
+	size_t (*capacity)(rl_rref r);
+	int (*alloc)(uint16_t type_id, size_t size, rl_rref *out);
+	void (*drop)(rl_rref r);
+};
+
 /*
  * Saves the graph rooted at root (IDL type type_id), replacing what g held.
  * 0, -EPERM when an object of it is not ours, -E2BIG beyond
  * RL_GRAPH_COPY_MAX objects, -ENOMEM.
  */
-int graph_save(struct graph_copy *g, rl_rref root, uint16_t type_id);
+int graph_save(const struct graph_heap *h, struct graph_copy *g, rl_rref root, uint16_t type_id);
 
 /* A fresh graph with the saved bytes; *out gets its root. 0 or -errno (nothing is left allocated). */
-int graph_restore(const struct graph_copy *g, uint16_t type_id, rl_rref *out);
+int graph_restore(const struct graph_heap *h, const struct graph_copy *g, uint16_t type_id, rl_rref *out);
 
 void graph_copy_free(struct graph_copy *g);
 

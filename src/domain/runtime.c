@@ -974,6 +974,14 @@ static void shadow_drop_moved(const struct rl_method_desc *md, const uint64_t *a
 			rl_rref_drop(rl_rref_from_wire(args[i])); /* a no-op unless still ours */
 }
 
+/* The shadow's view of the heap for its copies of moved graphs. */
+static const struct graph_heap shadow_heap = {
+	.get = rl_rref_get,
+	.capacity = rl_rref_capacity,
+	.alloc = rl_rref_alloc,
+	.drop = rl_rref_drop,
+};
+
 static rpc_result shadow_forward_at(struct rl_shadow *sh, unsigned lvl, uint16_t iface_id, uint16_t method,
 				    const uint64_t *args, unsigned nargs, uint64_t *ret)
 {
@@ -994,7 +1002,7 @@ static rpc_result shadow_forward_at(struct rl_shadow *sh, unsigned lvl, uint16_t
 		if (md->params[i].kind != RL_PARAM_RREF)
 			continue;
 		/* sh->levels may move while a nested forward grows it: index it afresh. */
-		int err = graph_save(&sh->levels[lvl][i], rl_rref_from_wire(a[i]), md->params[i].id);
+		int err = graph_save(&shadow_heap, &sh->levels[lvl][i], rl_rref_from_wire(a[i]), md->params[i].id);
 		if (err)
 			return err;
 	}
@@ -1036,7 +1044,7 @@ static rpc_result shadow_forward_at(struct rl_shadow *sh, unsigned lvl, uint16_t
 			/* Still ours if the broker refused before moving it: then it is unchanged. */
 			if (rl_rref_get(rl_rref_from_wire(a[i])))
 				continue;
-			if ((rr = graph_restore(&sh->levels[lvl][i], md->params[i].id, &fresh)))
+			if ((rr = graph_restore(&shadow_heap, &sh->levels[lvl][i], md->params[i].id, &fresh)))
 				return rr;
 			a[i] = rl_rref_to_wire(fresh);
 		}
