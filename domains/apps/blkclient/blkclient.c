@@ -129,7 +129,7 @@ int rl_domain_main(int argc, char **argv)
 				 "[--blocks N] [--batch N])", argv[i]);
 	}
 	if (batch > BLKBATCH_MAX)
-		rl_panic("--batch takes 1 to %d requests, not %llu", BLKBATCH_MAX, batch);
+		rl_panic("--batch takes 1 to %d requests, not %llu", (int)BLKBATCH_MAX, batch);
 	if (dev == RL_CAP_INVALID)
 		rl_panic("no import named 'bdev'");
 	uint64_t n = 0;
