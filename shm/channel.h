@@ -36,6 +36,21 @@ enum {
 };
 
 /*
+ * ctl.has_device: which device is at RL_FD_DEVICE. A model's file is mapped
+ * by the launcher and then closed; a VFIO device descriptor (vfio-pci, real
+ * hardware) stays open for the driver, which maps its BAR itself.
+ */
+enum {
+	RL_DEVICE_KIND_NONE = 0,
+	RL_DEVICE_KIND_MODEL = 1,
+	RL_DEVICE_KIND_VFIO = 2,
+};
+
+/* With a VFIO device, the launcher names its descriptor in this variable of the domain's environment. */
+#define RL_DEVICE_VFIO_ENV "REDLEAF_VFIO_FD"
+#define RL_DEVICE_VFIO_FD_TEXT "12"
+
+/*
  * Where a domain with a device maps its device memory, in its own process
  * and in its device model's (IOVA = virtual address, as for the heap): clear
  * of the heap (RL_HEAP_BASE 0x200000000000, at most 16 GiB) and of what the
@@ -107,8 +122,8 @@ struct rl_chan_ctl {
 	 */
 	_Atomic uint32_t activate;
 	/*
-	 * A device model (manifest `device:`): its file is at RL_FD_DEVICE when
-	 * has_device, and the launcher maps device memory at devmem_addr
+	 * A device (manifest `device:`): at RL_FD_DEVICE when has_device (an
+	 * RL_DEVICE_KIND_*), and the launcher maps device memory at devmem_addr
 	 * (RL_DEVMEM_DEVICE_ADDR; 0: wherever the kernel likes).
 	 */
 	uint32_t has_device;

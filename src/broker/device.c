@@ -18,6 +18,9 @@
  * at each start. A thread sleeps in poll() on the models' pidfds and logs a
  * model's death; the driver then sees a controller that stops answering
  * and fails its callers' requests. Teardown kills and reaps every model.
+ *
+ * A real device (`device: {vfio: ADDRESS}`) has no model: vfio.c opens it
+ * through VFIO and the domain gets the device descriptor at RL_FD_DEVICE.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +41,8 @@
 
 #include "device.h"
 #include "model.h"
+#include "seccomp_policy.h"
+#include "vfio.h"
 
 static_assert(RL_DEVMEM_DEVICE_ADDR >= RL_HEAP_BASE + RL_HEAP_MAX, "device memory lies above the largest heap");
 static_assert(RL_DEVMEM_DEVICE_ADDR + RL_MANIFEST_DEVMEM_MAX <= 0x7f0000000000UL,
@@ -82,13 +87,30 @@ static void models_reset(void)
 	models_init = true;
 }
 
+/* A VFIO device's driver gets the group that lets it work that descriptor (vfio.c), listed once. */
+static void name_vfio_group(struct rl_chan_ctl *ctl)
+{
+	unsigned n = ctl->ngroups < RL_MAX_GROUPS ? ctl->ngroups : RL_MAX_GROUPS;
+
+	for (unsigned i = 0; i < n; i++)
+		if (!strncmp(ctl->groups[i], RL_SECCOMP_VFIO_DEVICE_GROUP, RL_NAME_MAX))
+			return;
+	if (n < RL_MAX_GROUPS) { /* a manifest names at most the 5 other groups */
+		snprintf(ctl->groups[n], RL_NAME_MAX, "%s", RL_SECCOMP_VFIO_DEVICE_GROUP);
+		ctl->ngroups = (uint16_t)(n + 1);
+	}
+}
+
 int rl_device_fd(struct domain *d)
 {
-	int fd = models_init && d->id <= RL_MAX_DOMAINS ? models[d->id].file_fd : -1;
+	bool vfio = d->m->device.model == RL_DEVICE_VFIO;
+	int fd = vfio ? rl_vfio_device_fd(d) : models_init && d->id <= RL_MAX_DOMAINS ? models[d->id].file_fd : -1;
 
 	/* The domain can write its control page: what its last incarnation left there is not trusted. */
-	d->chan->ctl.has_device = fd >= 0;
+	d->chan->ctl.has_device = fd < 0 ? RL_DEVICE_KIND_NONE : vfio ? RL_DEVICE_KIND_VFIO : RL_DEVICE_KIND_MODEL;
 	d->chan->ctl.devmem_addr = fd >= 0 ? RL_DEVMEM_DEVICE_ADDR : 0;
+	if (fd >= 0 && vfio)
+		name_vfio_group(&d->chan->ctl);
 	return fd;
 }
 
@@ -326,6 +348,8 @@ bool rl_device_quiesce(struct broker *b, struct domain *d)
 {
 	struct model *mo = models_init && d->id <= RL_MAX_DOMAINS ? &models[d->id] : NULL;
 
+	if (d->m->device.model == RL_DEVICE_VFIO)
+		return rl_vfio_quiesce(b, d);
 	if (!mo || !mo->map || mo->pidfd < 0)
 		return false;
 	/* The file is BAR0 and then the control page (model.h: rl_model_file_size()). */
@@ -412,6 +436,11 @@ int rl_devices_start(struct broker *b)
 		struct domain *d = &b->dom[i];
 		if (d->m->device.model == RL_DEVICE_NONE)
 			continue;
+		if (d->m->device.model == RL_DEVICE_VFIO) {
+			if (rl_vfio_open(b, d) < 0)
+				return -1; /* it said why */
+			continue;
+		}
 		if (!any && model_binary(binary)) {
 			fprintf(stderr, "redleaf: domain '%s' has a device, but %s is not beside redleaf\n", d->name,
 				MODEL_BINARY);
@@ -440,6 +469,7 @@ void rl_devices_stop(struct broker *b)
 {
 	uint64_t one = 1;
 
+	rl_vfio_close_all(b); /* the domains are gone: their devices' DMA stops, the IOMMU mappings go */
 	if (!models_init)
 		return;
 	if (watching) {

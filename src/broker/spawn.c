@@ -159,13 +159,15 @@ static void plan_args(struct plan *p, const struct domain *d, uint32_t token)
 /* The domain's filter, built once per domain: its groups plus start-up (seccomp_policy.h). */
 static int domain_filter(struct broker *b, struct domain *d)
 {
-	const char *groups[RL_MANIFEST_MAX_SYSCALL_GROUPS + 1];
+	const char *groups[RL_MANIFEST_MAX_SYSCALL_GROUPS + 2];
 	unsigned n = 0;
 
 	if (d->filter.insns)
 		return 0;
 	for (unsigned i = 0; i < d->m->nsyscalls; i++)
 		groups[n++] = d->m->syscalls[i];
+	if (d->m->device.model == RL_DEVICE_VFIO)
+		groups[n++] = RL_SECCOMP_VFIO_DEVICE_GROUP; /* its device's descriptor only (vfio.c) */
 	if (RL_SANITIZED)
 		groups[n++] = "sanitizer";
 	int ret = rl_seccomp_export(groups, n, &d->filter);

@@ -6,7 +6,7 @@
  * filter that also admits what the loader and this launcher need. The
  * launcher maps the heap, the read-only registry, the bell, its channel and
  * (with a device) the device model's file, closes every descriptor but
- * stdin/stdout/stderr, marks the process non-dumpable and stacks the
+ * stdin/stdout/stderr (and its ring, and a VFIO device's), marks the process non-dumpable and stacks the
  * domain's own filter, which takes the start-up allowances away, before any
  * of the domain's code in main runs. (Its ELF constructors ran before,
  * under the first filter.)
@@ -97,7 +97,10 @@ int main(int argc, char **argv)
 			return fail(prog, "mapping device memory", errno ? errno : EPROTO);
 		__rl_runtime_devmem(mem, chan->ctl.devmem_size);
 	}
-	if (chan->ctl.has_device) {
+	bool vfio = chan->ctl.has_device == RL_DEVICE_KIND_VFIO;
+	if (vfio && setenv(RL_DEVICE_VFIO_ENV, RL_DEVICE_VFIO_FD_TEXT, 1) < 0)
+		return fail(prog, "naming its device", errno);
+	if (chan->ctl.has_device == RL_DEVICE_KIND_MODEL) {
 		/* Mapped here, before the filter: the domain needs no system call to reach its registers. */
 		size_t len;
 		errno = 0;
@@ -107,9 +110,16 @@ int main(int argc, char **argv)
 		__rl_runtime_device(bar, len);
 	}
 
-	/* Nothing but stdio (and its ring) survives: the mappings keep what the domain needs. */
+	/*
+	 * Nothing but stdio, its ring and a VFIO device survive: the mappings
+	 * keep what the domain needs. The VFIO device stays a descriptor, whose
+	 * BAR the driver maps itself (seccomp group vfio-device: that one fd).
+	 */
+	static_assert(RL_FD_DEVICE == RL_FD_URING + 1, "the ring and the device are neighbours");
 	if (syscall(SYS_close_range, 3U, RL_FD_URING - 1U, 0U) < 0 ||
-	    syscall(SYS_close_range, chan->ctl.has_uring ? RL_FD_URING + 1U : RL_FD_URING + 0U, ~0U, 0U) < 0)
+	    (!chan->ctl.has_uring && syscall(SYS_close_range, RL_FD_URING + 0U, RL_FD_URING + 0U, 0U) < 0) ||
+	    (!vfio && syscall(SYS_close_range, RL_FD_DEVICE + 0U, RL_FD_DEVICE + 0U, 0U) < 0) ||
+	    syscall(SYS_close_range, RL_FD_DEVICE + 1U, ~0U, 0U) < 0)
 		return fail(prog, "close_range", errno);
 	heap.heap_fd = heap.registry_fd = -1;
 

@@ -1203,12 +1203,69 @@ static const struct field device_fields[] = {
 	{ "file", false, device_file },
 };
 
+static bool is_hex(char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+}
+
+static unsigned hex_value(char ch)
+{
+	return ch <= '9' ? (unsigned)(ch - '0') : (unsigned)((ch | 0x20) - 'a' + 10);
+}
+
+/*
+ * A PCI address as sysfs names the device: DDDD:BB:DD.F, domain and bus in
+ * hex, device 00-1f, function 0-7 (PCI Local Bus 3.0, 3.2.2.3.1). Kept in
+ * lower case, which is how /sys/bus/pci/devices spells it.
+ */
+static int device_vfio(struct ctx *c, const struct node *v, void *obj)
+{
+	struct rl_manifest_device *dev = device_of(obj);
+	static const char form[] = "hhhh:hh:hh.h";
+	bool ok = v->kind == NODE_SCALAR && v->len == sizeof(form) - 1 && strlen(v->text) == v->len;
+
+	if (v->kind != NODE_SCALAR)
+		return fail(c, v->pos, "device vfio must be a PCI address like 0000:00:03.0, got %s", kind_name(v));
+	for (size_t i = 0; ok && i < v->len; i++)
+		ok = form[i] == 'h' ? is_hex(v->text[i]) : v->text[i] == form[i];
+	if (ok)
+		ok = hex_value(v->text[8]) * 16 + hex_value(v->text[9]) <= 0x1f && hex_value(v->text[11]) <= 7;
+	if (!ok)
+		return fail(c, v->pos, "device vfio must be a PCI address DOMAIN:BUS:DEVICE.FUNCTION like 0000:00:03.0 "
+			    "(device 00-1f, function 0-7), got '%s'", show(v).s);
+	static_assert(sizeof(form) == sizeof(dev->vfio), "the address fits");
+	for (size_t i = 0; i < v->len; i++)
+		dev->vfio[i] = is_hex(v->text[i]) && v->text[i] > '9' ? (char)(v->text[i] | 0x20) : v->text[i];
+	dev->vfio[v->len] = 0;
+	dev->model = RL_DEVICE_VFIO;
+	return 0;
+}
+
+/* A real device has no namespace to describe: its address is all. */
+static const struct field device_vfio_fields[] = {
+	{ "vfio", true, device_vfio },
+};
+
+/* Whether the mapping names a vfio device (then the model's keys do not apply). */
+static bool device_is_vfio(const struct node *v)
+{
+	if (v->kind != NODE_MAPPING)
+		return false;
+	for (unsigned i = 0; i + 1 < v->nchild; i += 2)
+		if (scalar_is(v->child[i], "vfio"))
+			return true;
+	return false;
+}
+
 static int dom_device(struct ctx *c, const struct node *v, void *obj)
 {
 	struct rl_manifest_device *dev = device_of(obj);
 
 	dev->pos = v->pos;
 	dev->block_size = 512;
+	if (device_is_vfio(v))
+		return parse_mapping(c, v, "device", "in a vfio device", device_vfio_fields,
+				     NFIELDS(device_vfio_fields), obj);
 	return parse_mapping(c, v, "device", "in device", device_fields, NFIELDS(device_fields), obj);
 }
 
@@ -1223,6 +1280,8 @@ static int device_check(struct ctx *c, const struct rl_manifest_domain *d)
 
 	if (dev->model == RL_DEVICE_NONE)
 		return 0;
+	if (dev->model == RL_DEVICE_VFIO)
+		return d->devmem ? 0 : fail(c, dev->pos, "device: the domain needs devmem (its driver's queues live there)");
 	if (dev->file && dev->blocks)
 		return fail(c, dev->pos, "device: blocks and file exclude each other (a file namespace has the "
 			    "file's size)");

@@ -81,12 +81,18 @@ struct rl_manifest_import {
  * docs/manifest.md): a device model process it starts with the system and
  * keeps across the domain's restarts, whose BAR the domain gets mapped
  * (rl_device_bar()). The NVMe model serves one namespace, in RAM (`blocks`
- * of `block_size` bytes) or in a file (its size).
+ * of `block_size` bytes) or in a file (its size). Or a real PCI device bound
+ * to vfio-pci (`vfio: ADDRESS`), whose VFIO device descriptor the domain gets
+ * (src/broker/vfio.c).
  */
 enum rl_device_model {
 	RL_DEVICE_NONE = 0,
 	RL_DEVICE_NVME,
+	RL_DEVICE_VFIO,
 };
+
+/* A PCI address as sysfs spells it, "DDDD:BB:DD.F", with its NUL. */
+#define RL_MANIFEST_PCI_ADDR_LEN 13
 
 #define RL_MANIFEST_DEVICE_BYTES_MAX (1ull << 40) /* a RAM namespace: reserved lazily, at most 1 TiB */
 
@@ -97,6 +103,7 @@ struct rl_manifest_device {
 	char *file;             /* namespace in this file (relative to the manifest's folder), or NULL */
 	struct rl_manifest_pos pos;      /* the device mapping */
 	struct rl_manifest_pos file_pos; /* the file value */
+	char vfio[RL_MANIFEST_PCI_ADDR_LEN]; /* RL_DEVICE_VFIO: the PCI address, lower case */
 };
 
 enum rl_restart_policy {

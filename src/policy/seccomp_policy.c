@@ -164,6 +164,40 @@ static const struct rl_seccomp_rule vfio_rules[] = {
 };
 
 /*
+ * A driver's own VFIO device (manifest `device: {vfio: ADDRESS}`), which the
+ * broker opened and the launcher left at RL_SECCOMP_DEVICE_FD: the region
+ * queries it needs to find BAR0 and config space, BAR0 mapped shared and
+ * never executable, config space read and written with pread/pwrite. All
+ * on that descriptor only, and no other VFIO request: no reset, no
+ * interrupts, no container or group ioctls (linux/vfio.h: _IO(';', 107)
+ * VFIO_DEVICE_GET_INFO, _IO(';', 108) VFIO_DEVICE_GET_REGION_INFO).
+ */
+#define VFIO_DEVICE_GET_INFO_NR 0x3b6bu
+#define VFIO_DEVICE_GET_REGION_INFO_NR 0x3b6cu
+#define DEVICE_FD CMP32(0, SCMP_CMP_EQ, RL_SECCOMP_DEVICE_FD)
+
+static const struct rl_seccomp_rule vfio_device_rules[] = {
+	ALLOW_IF(ioctl, DEVICE_FD, MASKED32(1, 0xffffffffu, VFIO_DEVICE_GET_INFO_NR)),
+	ALLOW_IF(ioctl, DEVICE_FD, MASKED32(1, 0xffffffffu, VFIO_DEVICE_GET_REGION_INFO_NR)),
+	ALLOW_IF(mmap, MASKED32(2, PROT_EXEC, 0), MASKED32(3, MAP_SHARED | MAP_ANONYMOUS, MAP_SHARED),
+		 CMP32(4, SCMP_CMP_EQ, RL_SECCOMP_DEVICE_FD)),
+	ALLOW_IF(pread64, DEVICE_FD),
+	ALLOW_IF(pwrite64, DEVICE_FD),
+};
+
+/*
+ * Never selectable in a manifest (rl_seccomp_group_find() does not know it):
+ * the broker adds it for a domain whose device is a VFIO device, and only
+ * then is that descriptor open in the domain.
+ */
+static const struct rl_seccomp_group vfio_device_group = {
+	.name = RL_SECCOMP_VFIO_DEVICE_GROUP,
+	.help = "its own VFIO device: region info, mmap of BAR0, pread/pwrite of config space, on that fd only",
+	.rules = vfio_device_rules,
+	.nrules = sizeof(vfio_device_rules) / sizeof(vfio_device_rules[0]),
+};
+
+/*
  * What ASan/UBSan runtimes call after the filter is in place, during
  * normal operation (found by experiment, see docs/seccomp.md): ASan asks
  * sigaltstack() whether it runs on the alternate stack in _exit() and on
@@ -271,6 +305,16 @@ const struct rl_seccomp_group *rl_seccomp_group_find(const char *name)
 	return NULL;
 }
 
+/* The table's groups, and those only the broker may add (never named in a manifest). */
+static const struct rl_seccomp_group *group_lookup(const char *name)
+{
+	const struct rl_seccomp_group *g = rl_seccomp_group_find(name);
+
+	if (!g && name && strcmp(name, vfio_device_group.name) == 0)
+		g = &vfio_device_group;
+	return g;
+}
+
 /* ---- the SIGSYS handler ---- */
 
 static volatile int32_t *__rl_violation;
@@ -341,8 +385,8 @@ static int add_group(scmp_filter_ctx ctx, const struct rl_seccomp_group *g, pid_
 static int build_filter(scmp_filter_ctx *out, const char *const *groups, unsigned ngroups, bool startup,
 			pid_t self)
 {
-	const struct rl_seccomp_group *chosen[NGROUPS + 1];
-	bool used[NGROUPS] = { false };
+	const struct rl_seccomp_group *chosen[NGROUPS + 2];
+	bool used[NGROUPS] = { false }, vfio_device = false;
 	unsigned nchosen = 0;
 	scmp_filter_ctx ctx;
 	int r;
@@ -356,10 +400,14 @@ static int build_filter(scmp_filter_ctx *out, const char *const *groups, unsigne
 
 		if (!groups[i])
 			return -EINVAL;
-		g = rl_seccomp_group_find(groups[i]);
+		g = group_lookup(groups[i]);
 		if (!g)
 			return -ENOENT;
-		if (!used[g - groups_table]) {
+		if (g == &vfio_device_group) {
+			if (!vfio_device)
+				chosen[nchosen++] = g;
+			vfio_device = true;
+		} else if (!used[g - groups_table]) {
 			used[g - groups_table] = true;
 			chosen[nchosen++] = g;
 		}

@@ -79,6 +79,14 @@ int rl_seccomp_install(const char *const *groups, unsigned ngroups, volatile int
 #define RL_SECCOMP_ERR_FD 8
 #define RL_SECCOMP_SELF_PID 0x7ffffffeu
 
+/*
+ * The group the broker adds for a domain whose device is a VFIO device: its
+ * region queries, mmap and pread/pwrite on descriptor RL_SECCOMP_DEVICE_FD
+ * (channel.h's RL_FD_DEVICE) only. No manifest can name it.
+ */
+#define RL_SECCOMP_VFIO_DEVICE_GROUP "vfio-device"
+#define RL_SECCOMP_DEVICE_FD 12
+
 struct rl_seccomp_prog {
 	struct sock_filter *insns;
 	unsigned short len;

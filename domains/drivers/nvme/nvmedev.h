@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * How the NVMe driver domain reaches the device the broker gave it: the
- * back end is chosen here (today the device model file the launcher mapped,
- * manifest `device: {model: nvme}`), so nvmedrv.c is the same on all.
+ * back end is chosen here (the device model file the launcher mapped,
+ * manifest `device: {model: nvme}`, or a controller bound to vfio-pci,
+ * `device: {vfio: ADDRESS}`), so nvmedrv.c is the same on all.
  */
 #ifndef RL_NVMEDEV_H
 #define RL_NVMEDEV_H
