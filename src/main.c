@@ -505,6 +505,7 @@ static const struct {
 	{ "ipc", "bench/ipc" },
 	{ "recovery", "bench/recovery/recovery" },
 	{ "proxycost", "bench/proxycost" },
+	{ "storage", "bench/storage/storage" },
 };
 
 /*
@@ -633,10 +634,12 @@ static const struct command commands[] = {
 	  "  ipc        cost of cross-domain calls next to floors measured on this machine\n"
 	  "  recovery   block-device throughput while its driver is crash-injected\n"
 	  "  proxycost  the broker's work per message, in one process (no scheduler, no\n"
-	  "             other CPU); bench/proxycost.sh counts its instructions\n\n"
+	  "             other CPU); bench/proxycost.sh counts its instructions\n"
+	  "  storage    NVMe block I/O through the driver domain, against the same driver\n"
+	  "             without isolation and against io_uring and fio\n\n"
 	  "The programs are found in the build tree beside this redleaf (bench/ipc,\n"
-	  "bench/recovery/recovery, bench/proxycost), or under $REDLEAF_BENCH_DIR laid\n"
-	  "out the same way.\n",
+	  "bench/recovery/recovery, bench/proxycost, bench/storage/storage), or under\n"
+	  "$REDLEAF_BENCH_DIR laid out the same way.\n",
 	  NULL, cmd_bench },
 	{ CMD_DEV, "dev", "dev list [--json] | dev bind BDF | dev unbind BDF",
 	  "The devices a driver domain can take over: NVMe controllers and Intel 82599\n"
