@@ -40,19 +40,30 @@ int rl_control_request(const char *socket_path, const struct rl_ctl_request *req
 			strlen(socket_path), sizeof(sa.sun_path) - 1, socket_path);
 		return 2;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fprintf(stderr, "redleaf: no broker at %s: %s (start one with 'redleaf run MANIFEST')\n",
-			socket_path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return 1;
-	}
-	int r = rl_ctl_send_all(fd, req, req->hdr.length);
-	if (r) {
-		fprintf(stderr, "redleaf: cannot send to %s: %s\n", socket_path, strerror(-r));
+	/*
+	 * The broker gives a connection 200 ms to deliver its request (a slow
+	 * client must not hold its event thread). On a machine so loaded that
+	 * this process did not run for that long between connecting and
+	 * sending, the broker has closed before reading anything, so nothing
+	 * was done: connect and send again, a few times.
+	 */
+	for (unsigned attempt = 1;; attempt++) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			fprintf(stderr, "redleaf: no broker at %s: %s (start one with 'redleaf run MANIFEST')\n",
+				socket_path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return 1;
+		}
+		int r = rl_ctl_send_all(fd, req, req->hdr.length);
+		if (!r)
+			break;
 		close(fd);
-		return 1;
+		if ((r != -EPIPE && r != -ECONNRESET) || attempt == 3) {
+			fprintf(stderr, "redleaf: cannot send to %s: %s\n", socket_path, strerror(-r));
+			return 1;
+		}
 	}
 	size_t got = rl_ctl_recv(fd, &reply, sizeof(reply), MSG_WAITALL);
 	if (!got) {
