@@ -65,4 +65,10 @@ void rl_procs_remove_at_exit(const char *path, int is_dir);
 /* Stops every child and removes every registered file now. */
 void rl_procs_cleanup(void);
 
+/* The folder of this program's executable into out: 0 or a negative errno. */
+int rl_procs_self_dir(char *out, size_t len);
+
+/* Makes path and every folder above it (0755): 0 or a negative errno (-ENAMETOOLONG for a path too long). */
+int rl_procs_mkdirs(const char *path);
+
 #endif /* RL_BENCH_PROCS_H */

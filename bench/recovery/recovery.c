@@ -69,37 +69,6 @@ static void path_printf(char *out, size_t len, const char *fmt, ...)
 	}
 }
 
-/* The folder of this executable. */
-static int self_dir(char *out, size_t len)
-{
-	ssize_t n = readlink("/proc/self/exe", out, len - 1);
-	if (n <= 0)
-		return -errno;
-	out[n] = 0;
-	char *slash = strrchr(out, '/');
-	if (!slash)
-		return -EINVAL;
-	*slash = 0;
-	return 0;
-}
-
-static int mkdirs(const char *path)
-{
-	char buf[PATH_MAX];
-	path_printf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static int write_manifest(const struct rec_config *c, const char *path, const char *mode, unsigned batch)
 {
 	FILE *f = fopen(path, "w");
@@ -555,7 +524,7 @@ static int paths_find(struct rec_config *c, bool no_plot, struct found_paths *p)
 	char self[PATH_MAX];
 	int ret;
 
-	if ((ret = self_dir(self, sizeof(self)))) {
+	if ((ret = rl_procs_self_dir(self, sizeof(self)))) {
 		fprintf(stderr, "recovery: cannot find my own folder\n");
 		return ret;
 	}
@@ -601,14 +570,14 @@ static int output_dirs_make(struct rec_config *c, struct found_paths *p)
 	char *slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = 0;
-		if ((ret = mkdirs(dir))) {
+		if ((ret = rl_procs_mkdirs(dir))) {
 			fprintf(stderr, "recovery: cannot create %s: %s\n", dir, strerror(errno));
 			return ret;
 		}
 	}
 	path_printf(p->logdir, sizeof(p->logdir), "%s-logs", base);
 	path_printf(c->data_dir, sizeof(c->data_dir), "%s-plotdata", base);
-	if ((ret = mkdirs(p->logdir)) || (c->plot_path && (ret = mkdirs(c->data_dir)))) {
+	if ((ret = rl_procs_mkdirs(p->logdir)) || (c->plot_path && (ret = rl_procs_mkdirs(c->data_dir)))) {
 		fprintf(stderr, "recovery: cannot create %s or %s\n", p->logdir, c->data_dir);
 		return ret;
 	}

@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #include "procs.h"
-#include "samples.h"
 #include "storage.h"
 
 #define RING_ENTRIES 256
@@ -177,19 +176,7 @@ static int run_cell(const struct st_config *c, struct uring *u, unsigned k, stru
 				for (unsigned j = 0; j < w->io_blocks; j++)
 					u->gens[first[i] + j] = gen;
 	}
-	r->cpu_s = st_self_cpu() - cpu0;
-	r->seconds = (double)(now - t0) / 1e9;
-	struct rl_stats s;
-	r->batch_p50_us = r->batch_p99_us = r->io_p50_us = r->io_p99_us = -1;
-	if (!rl_stats_compute(lat.v, lat.n, &s)) {
-		r->batch_p50_us = s.median / 1e3;
-		r->batch_p99_us = s.p99 / 1e3;
-	}
-	r->ran = r->ios > 0;
-	if (!r->ran)
-		snprintf(r->why, sizeof(r->why), "no I/O done");
-	fprintf(stderr, "storage:   (c) io_uring %-9s qd %3u: %8.0f IOPS, %6.0f ns CPU per I/O\n", w->name, cell->qd,
-		st_iops(r), r->ios ? r->cpu_s * 1e9 / (double)r->ios : 0);
+	st_result_finish(r, st_self_cpu() - cpu0, now - t0, &lat, "(c) io_uring", w->name, cell->qd);
 	return 0;
 }
 

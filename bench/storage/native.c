@@ -23,7 +23,6 @@
 #include "nvme.h"
 #include "nvme_model.h"
 #include "procs.h"
-#include "samples.h"
 #include "storage.h"
 
 /* Clear of the heap's place (0x200000000000) and of what the kernel hands out. */
@@ -248,20 +247,7 @@ static int run_cell(const struct st_config *c, struct native *n, unsigned k, str
 			for (unsigned i = 0; i < nreq; i++)
 				n->gens[blocks[i]] = gen;
 	}
-	r->cpu_s = st_self_cpu() - cpu0;
-	r->seconds = (double)(now - t0) / 1e9;
-	struct rl_stats s;
-	r->batch_p50_us = r->batch_p99_us = -1;
-	r->io_p50_us = r->io_p99_us = -1;
-	if (!rl_stats_compute(lat.v, lat.n, &s)) {
-		r->batch_p50_us = s.median / 1e3;
-		r->batch_p99_us = s.p99 / 1e3;
-	}
-	r->ran = r->ios > 0;
-	if (!r->ran)
-		snprintf(r->why, sizeof(r->why), "no I/O done");
-	fprintf(stderr, "storage:   (b) %-9s qd %3u: %8.0f IOPS, %6.0f ns CPU per I/O\n", w->name, cell->qd,
-		st_iops(r), r->ios ? r->cpu_s * 1e9 / (double)r->ios : 0);
+	st_result_finish(r, st_self_cpu() - cpu0, now - t0, &lat, "(b)", w->name, cell->qd);
 	return 0;
 }
 

@@ -22,7 +22,9 @@
 
 #include "opts.h"
 #include "procs.h"
+#include "samples.h"
 #include "storage.h"
+#include "workload.h"
 
 #define TMPFS_MAGIC_NUMBER 0x01021994
 #define EXT4_MAGIC_NUMBER 0xEF53
@@ -92,6 +94,25 @@ static unsigned parse_uint(const char *opt, const char *v, unsigned min, unsigne
 uint64_t st_now_ns(void)
 {
 	return rl_procs_now_ns();
+}
+
+void st_result_finish(struct st_result *r, double cpu_s, uint64_t window_ns, const struct st_lat *lat,
+		      const char *who, const char *workload, unsigned qd)
+{
+	struct rl_stats s;
+
+	r->cpu_s = cpu_s;
+	r->seconds = (double)window_ns / 1e9;
+	r->batch_p50_us = r->batch_p99_us = r->io_p50_us = r->io_p99_us = -1;
+	if (!rl_stats_compute(lat->v, lat->n, &s)) {
+		r->batch_p50_us = s.median / 1e3;
+		r->batch_p99_us = s.p99 / 1e3;
+	}
+	r->ran = r->ios > 0;
+	if (!r->ran)
+		snprintf(r->why, sizeof(r->why), "no I/O done");
+	fprintf(stderr, "storage:   %s %-9s qd %3u: %8.0f IOPS, %6.0f ns CPU per I/O\n", who, workload, qd, st_iops(r),
+		r->ios ? r->cpu_s * 1e9 / (double)r->ios : 0);
 }
 
 double st_self_cpu(void)
@@ -223,34 +244,6 @@ static int options_parse(int argc, char **argv, struct st_config *c, bool *no_pl
 	return 0;
 }
 
-static int self_dir(char *out, size_t len)
-{
-	ssize_t n = readlink("/proc/self/exe", out, len - 1);
-	if (n <= 0)
-		return -errno;
-	out[n] = 0;
-	char *slash = strrchr(out, '/');
-	if (!slash)
-		return -EINVAL;
-	*slash = 0;
-	return 0;
-}
-
-static int mkdirs(const char *path)
-{
-	char buf[PATH_MAX];
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 struct paths {
 	char redleaf[PATH_MAX], model[PATH_MAX], domain_path[2 * PATH_MAX + 2], json[PATH_MAX], plot[PATH_MAX],
 		script[PATH_MAX];
@@ -261,7 +254,7 @@ static int paths_find(struct st_config *c, bool no_plot, struct paths *p)
 {
 	char self[PATH_MAX];
 
-	if (self_dir(self, sizeof(self))) {
+	if (rl_procs_self_dir(self, sizeof(self))) {
 		fprintf(stderr, "storage: cannot find my own folder\n");
 		return -1;
 	}
@@ -299,7 +292,7 @@ static int paths_find(struct st_config *c, bool no_plot, struct paths *p)
 			return -1;
 		}
 	}
-	if (mkdirs(c->data_dir)) {
+	if (rl_procs_mkdirs(c->data_dir)) {
 		fprintf(stderr, "storage: cannot create %s: %s\n", c->data_dir, strerror(errno));
 		return -1;
 	}

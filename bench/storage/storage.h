@@ -58,6 +58,16 @@ static inline double st_iops(const struct st_result *r)
 	return r->seconds > 0 ? (double)r->ios / r->seconds : 0;
 }
 
+struct st_lat;
+
+/*
+ * A timed cell of a system measured in this process ((b), io_uring): its
+ * CPU seconds, its window, the batch latencies from lat; says on stderr
+ * what it measured, as "storage:   WHO WORKLOAD qd N: ...".
+ */
+void st_result_finish(struct st_result *r, double cpu_s, uint64_t window_ns, const struct st_lat *lat,
+		      const char *who, const char *workload, unsigned qd);
+
 /* results[(round * ST_NSYS + system) * ncells + cell] */
 static inline struct st_result *st_res(struct st_result *all, const struct st_config *c, unsigned round,
 				       enum st_system s, unsigned cell)
