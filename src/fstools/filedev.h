@@ -23,10 +23,4 @@ void filedev_close(struct filedev *fd);
 /* The callbacks over fd; writes fail with -EROFS on a read-only one. */
 struct rv6_bdev filedev_bdev(struct filedev *fd);
 
-/*
- * Parses a size: digits with an optional K, M, G or T suffix (powers of
- * 1024). 0, or -EINVAL / -ERANGE.
- */
-int parse_size(const char *s, uint64_t *out);
-
 #endif

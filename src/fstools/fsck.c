@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "filedev.h"
 
 static const char usage[] =
@@ -64,17 +65,13 @@ int main(int argc, char **argv)
 			o.quiet = true;
 			break;
 		case 'h':
-			fputs(usage, stdout);
-			return 0;
+			return cli_usage(usage, true);
 		default:
-			fputs(usage, stderr);
-			return 2;
+			return cli_usage(usage, false);
 		}
 	}
-	if (argc - optind != 1) {
-		fputs(usage, stderr);
-		return 2;
-	}
+	if (argc - optind != 1)
+		return cli_usage(usage, false);
 	o.image = argv[optind];
 	err = filedev_open(&fd, o.image, false);
 	if (err) {

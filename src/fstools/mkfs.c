@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "filedev.h"
 
 #define DEFAULT_SIZE (32ull << 20)
@@ -229,17 +230,13 @@ int main(int argc, char **argv)
 			opts.ninodes = (uint32_t)v;
 			break;
 		case 'h':
-			fputs(usage, stdout);
-			return 0;
+			return cli_usage(usage, true);
 		default:
-			fputs(usage, stderr);
-			return 2;
+			return cli_usage(usage, false);
 		}
 	}
-	if (argc - optind < 1 || argc - optind > 2) {
-		fputs(usage, stderr);
-		return 2;
-	}
+	if (argc - optind < 1 || argc - optind > 2)
+		return cli_usage(usage, false);
 	image = argv[optind];
 	dir = argc - optind == 2 ? argv[optind + 1] : NULL;
 	if (dir) {

@@ -123,7 +123,8 @@ static int bget(struct rv6_fs *fs, uint32_t blockno, struct rv6_buf **out)
 	return -ENOBUFS;
 }
 
-int __rv6_bread(struct rv6_fs *fs, uint32_t blockno, struct rv6_buf **out)
+/* The buffer of blockno with its data: zeroed with zero set, else read unless it holds it. */
+static int bget_data(struct rv6_fs *fs, uint32_t blockno, bool zero, struct rv6_buf **out)
 {
 	struct rv6_buf *b;
 	int err;
@@ -133,7 +134,10 @@ int __rv6_bread(struct rv6_fs *fs, uint32_t blockno, struct rv6_buf **out)
 	err = bget(fs, blockno, &b);
 	if (err)
 		return err;
-	if (!b->valid) {
+	if (zero) {
+		memset(b->data, 0, RV6_BSIZE);
+		b->valid = true;
+	} else if (!b->valid) {
 		err = fs->dev.read(fs->dev.ctx, blockno, b->data, b->handle);
 		if (err) {
 			b->refcnt--;
@@ -145,20 +149,14 @@ int __rv6_bread(struct rv6_fs *fs, uint32_t blockno, struct rv6_buf **out)
 	return 0;
 }
 
+int __rv6_bread(struct rv6_fs *fs, uint32_t blockno, struct rv6_buf **out)
+{
+	return bget_data(fs, blockno, false, out);
+}
+
 int __rv6_bzero(struct rv6_fs *fs, uint32_t blockno, struct rv6_buf **out)
 {
-	struct rv6_buf *b;
-	int err;
-
-	if (blockno >= fs->sb.size)
-		return -EUCLEAN;
-	err = bget(fs, blockno, &b);
-	if (err)
-		return err;
-	memset(b->data, 0, RV6_BSIZE);
-	b->valid = true;
-	*out = b;
-	return 0;
+	return bget_data(fs, blockno, true, out);
 }
 
 void __rv6_brelse(struct rv6_fs *fs, struct rv6_buf *b)

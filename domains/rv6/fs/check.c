@@ -107,6 +107,53 @@ static int data_claim(struct checker *ck, uint32_t inum, const struct rv6_dinode
 	return 0;
 }
 
+static bool in_data(const struct checker *ck, uint32_t a)
+{
+	return a >= ck->sb.data_start && a < ck->sb.size;
+}
+
+/* One walk(): whose blocks, and what to do with each. */
+struct block_walk {
+	struct checker *ck;
+	uint32_t inum;
+	const struct rv6_dinode *d;
+	bool claim_index;
+	data_fn fn;
+};
+
+/* Whether the walk follows index block pointer a: claimed with claim_index, else in range. */
+static bool walk_into(const struct block_walk *w, uint32_t a, const char *what)
+{
+	if (!a)
+		return false;
+	return w->claim_index ? claim(w->ck, w->inum, a, what) : in_data(w->ck, a);
+}
+
+/* Data block pointer a at file block idx: fn on it unless it is 0 or out of range. */
+static int walk_data(const struct block_walk *w, uint64_t idx, uint32_t a)
+{
+	if (!a)
+		return 0;
+	if (!in_data(w->ck, a)) {
+		if (w->claim_index)
+			claim(w->ck, w->inum, a, "data");
+		return 0;
+	}
+	return w->fn(w->ck, w->inum, w->d, idx, a);
+}
+
+/* The data blocks of index block blk, file blocks base on, read into scratch level 1. */
+static int walk_index(const struct block_walk *w, uint32_t blk, uint64_t base)
+{
+	uint32_t *ind;
+	int err = rd(w->ck, blk, 1, (void **)&ind);
+
+	/* fn may use scratch level 0 only: ind (level 1) stays intact. */
+	for (uint32_t j = 0; !err && j < RV6_NINDIRECT; j++)
+		err = walk_data(w, base + j, ind[j]);
+	return err;
+}
+
 /*
  * Calls fn on each mapped data block of d, in file order. With claim_index,
  * index blocks are claimed; pointers out of range are reported then and
@@ -115,74 +162,22 @@ static int data_claim(struct checker *ck, uint32_t inum, const struct rv6_dinode
 static int walk(struct checker *ck, uint32_t inum, const struct rv6_dinode *d, bool claim_index,
 		data_fn fn)
 {
-	uint32_t *ind, *top;
-	int err;
+	const struct block_walk w = { ck, inum, d, claim_index, fn };
+	uint32_t *top;
+	int err = 0;
 
-	for (uint32_t i = 0; i < RV6_NDIRECT; i++) {
-		if (!d->addrs[i])
-			continue;
-		if (d->addrs[i] < ck->sb.data_start || d->addrs[i] >= ck->sb.size) {
-			if (claim_index)
-				claim(ck, inum, d->addrs[i], "data");
-			continue;
-		}
-		err = fn(ck, inum, d, i, d->addrs[i]);
-		if (err)
-			return err;
-	}
-	if (d->addrs[RV6_IND] && (claim_index ? claim(ck, inum, d->addrs[RV6_IND], "indirect") :
-				  d->addrs[RV6_IND] >= ck->sb.data_start &&
-				  d->addrs[RV6_IND] < ck->sb.size)) {
-		err = rd(ck, d->addrs[RV6_IND], 1, (void **)&ind);
-		if (err)
-			return err;
-		for (uint32_t j = 0; j < RV6_NINDIRECT; j++) {
-			if (!ind[j])
-				continue;
-			if (ind[j] < ck->sb.data_start || ind[j] >= ck->sb.size) {
-				if (claim_index)
-					claim(ck, inum, ind[j], "data");
-				continue;
-			}
-			err = fn(ck, inum, d, RV6_NDIRECT + j, ind[j]);
-			if (err)
-				return err;
-			/* fn may have used scratch level 0 only: ind (level 1) is intact. */
-		}
-	}
-	if (d->addrs[RV6_DIND] && (claim_index ? claim(ck, inum, d->addrs[RV6_DIND], "double-indirect") :
-				   d->addrs[RV6_DIND] >= ck->sb.data_start &&
-				   d->addrs[RV6_DIND] < ck->sb.size)) {
+	for (uint32_t i = 0; !err && i < RV6_NDIRECT; i++)
+		err = walk_data(&w, i, d->addrs[i]);
+	if (!err && walk_into(&w, d->addrs[RV6_IND], "indirect"))
+		err = walk_index(&w, d->addrs[RV6_IND], RV6_NDIRECT);
+	if (!err && walk_into(&w, d->addrs[RV6_DIND], "double-indirect")) {
 		err = rd(ck, d->addrs[RV6_DIND], 2, (void **)&top);
-		if (err)
-			return err;
-		for (uint32_t m = 0; m < RV6_NINDIRECT; m++) {
-			if (!top[m])
-				continue;
-			if (claim_index ? !claim(ck, inum, top[m], "indirect") :
-			    top[m] < ck->sb.data_start || top[m] >= ck->sb.size)
-				continue;
-			err = rd(ck, top[m], 1, (void **)&ind);
-			if (err)
-				return err;
-			for (uint32_t j = 0; j < RV6_NINDIRECT; j++) {
-				uint64_t idx = RV6_NDIRECT + RV6_NINDIRECT +
-					       (uint64_t)m * RV6_NINDIRECT + j;
-
-				if (!ind[j])
-					continue;
-				if (ind[j] < ck->sb.data_start || ind[j] >= ck->sb.size) {
-					if (claim_index)
-						claim(ck, inum, ind[j], "data");
-					continue;
-				}
-				err = fn(ck, inum, d, idx, ind[j]);
-				if (err)
-					return err;
-			}
-		}
+		for (uint32_t m = 0; !err && m < RV6_NINDIRECT; m++)
+			if (walk_into(&w, top[m], "indirect"))
+				err = walk_index(&w, top[m], RV6_NDIRECT + RV6_NINDIRECT +
+							     (uint64_t)m * RV6_NINDIRECT);
 	}
-	return 0;
+	return err;
 }
 
 static int read_dinode(struct checker *ck, uint32_t inum, struct rv6_dinode *d)

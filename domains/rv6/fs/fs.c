@@ -163,12 +163,6 @@ int rv6_root(struct rv6_fs *fs, struct rv6_inode **out)
 	return __rv6_iget(fs, RV6_ROOT_INUM, out);
 }
 
-struct rv6_inode *rv6_dup(struct rv6_inode *ip)
-{
-	ip->ref++;
-	return ip;
-}
-
 int rv6_close(struct rv6_fs *fs, struct rv6_inode *ip)
 {
 	if (!ip)
@@ -303,14 +297,31 @@ opened:
 	return 0;
 }
 
-ssize_t rv6_read(struct rv6_fs *fs, struct rv6_inode *ip, void *buf, size_t n, uint64_t off)
+/*
+ * Loads ip for a call on a regular file, one that changes it with change
+ * (refused once a commit has failed): 0, -EISDIR, -EUCLEAN, the error of
+ * the failed commit or the load's error.
+ */
+static int load_file(struct rv6_fs *fs, struct rv6_inode *ip, bool change)
 {
-	int err = __rv6_iload(fs, ip);
+	int err;
 
+	if (change && fs->dead)
+		return fs->dead;
+	err = __rv6_iload(fs, ip);
 	if (err)
 		return err;
 	if (ip->d.type != RV6_T_FILE)
 		return ip->d.type == RV6_T_DIR ? -EISDIR : -EUCLEAN;
+	return 0;
+}
+
+ssize_t rv6_read(struct rv6_fs *fs, struct rv6_inode *ip, void *buf, size_t n, uint64_t off)
+{
+	int err = load_file(fs, ip, false);
+
+	if (err)
+		return err;
 	return __rv6_readi(fs, ip, buf, off, n);
 }
 
@@ -320,13 +331,9 @@ ssize_t rv6_write(struct rv6_fs *fs, struct rv6_inode *ip, const void *buf, size
 	size_t tot = 0;
 	int err;
 
-	if (fs->dead)
-		return fs->dead;
-	err = __rv6_iload(fs, ip);
+	err = load_file(fs, ip, true);
 	if (err)
 		return err;
-	if (ip->d.type != RV6_T_FILE)
-		return ip->d.type == RV6_T_DIR ? -EISDIR : -EUCLEAN;
 	if (off > RV6_MAX_FILE_SIZE || n > RV6_MAX_FILE_SIZE - off)
 		return -EFBIG;
 	while (tot < n) {
@@ -358,13 +365,9 @@ int rv6_truncate(struct rv6_fs *fs, struct rv6_inode *ip, uint64_t size)
 	bool done = false;
 	int err;
 
-	if (fs->dead)
-		return fs->dead;
-	err = __rv6_iload(fs, ip);
+	err = load_file(fs, ip, true);
 	if (err)
 		return err;
-	if (ip->d.type != RV6_T_FILE)
-		return ip->d.type == RV6_T_DIR ? -EISDIR : -EUCLEAN;
 	if (size > RV6_MAX_FILE_SIZE)
 		return -EFBIG;
 	while (!done) {
@@ -397,12 +400,20 @@ int rv6_stat(struct rv6_fs *fs, struct rv6_inode *ip, struct rv6_stat *st)
 	return 0;
 }
 
+/* Whether dp has no entry named name: 0, -EEXIST or the lookup's error. */
+static int name_unused(struct rv6_fs *fs, struct rv6_inode *dp, const char *name)
+{
+	uint32_t inum;
+	int err = __rv6_dirlookup(fs, dp, name, &inum, NULL);
+
+	return err == 0 ? -EEXIST : err == -ENOENT ? 0 : err;
+}
+
 int rv6_link(struct rv6_fs *fs, struct rv6_inode *cwd, const char *old_path,
 	     const char *new_path)
 {
 	struct rv6_inode *ip = NULL, *dp = NULL;
 	char name[RV6_NAME_MAX + 1];
-	uint32_t inum;
 	int err;
 
 	err = rv6_begin_op(fs);
@@ -424,10 +435,8 @@ int rv6_link(struct rv6_fs *fs, struct rv6_inode *cwd, const char *old_path,
 	}
 	if (!err && is_dot(name))
 		err = -EEXIST;
-	if (!err) {
-		err = __rv6_dirlookup(fs, dp, name, &inum, NULL);
-		err = err == 0 ? -EEXIST : err == -ENOENT ? 0 : err;
-	}
+	if (!err)
+		err = name_unused(fs, dp, name);
 	if (!err && dp->d.nlink == 0)
 		err = -ENOENT;
 	if (!err)
@@ -480,38 +489,10 @@ static int find_entry(struct rv6_fs *fs, struct rv6_inode *cwd, const char *path
 	return err;
 }
 
-int rv6_unlink(struct rv6_fs *fs, struct rv6_inode *cwd, const char *path)
-{
-	struct rv6_inode *ip, *dp;
-	char name[RV6_NAME_MAX + 1];
-	uint64_t off;
-	int err;
-
-	err = rv6_begin_op(fs);
-	if (err)
-		return err;
-	err = find_entry(fs, cwd, path, &dp, &ip, name, &off);
-	if (err)
-		return end_op(fs, err == -EINVAL ? -EISDIR : err);
-	if (ip->d.type == RV6_T_DIR || is_dot(name))
-		err = -EISDIR;
-	if (!err)
-		err = clear_entry(fs, dp, off);
-	if (!err) {
-		if (ip->d.nlink > 0)
-			ip->d.nlink--;
-		err = __rv6_iupdate(fs, ip);
-	}
-	__rv6_iput(fs, ip);	/* the last reference to the last name queues its reclaim */
-	__rv6_iput(fs, dp);
-	return end_op(fs, err);
-}
-
 int rv6_mkdir(struct rv6_fs *fs, struct rv6_inode *cwd, const char *path)
 {
 	struct rv6_inode *dp, *ip;
 	char name[RV6_NAME_MAX + 1];
-	uint32_t inum;
 	int err;
 
 	err = rv6_begin_op(fs);
@@ -520,8 +501,7 @@ int rv6_mkdir(struct rv6_fs *fs, struct rv6_inode *cwd, const char *path)
 	err = __rv6_nameiparent(fs, cwd, path, &dp, name);
 	if (err)
 		return end_op(fs, err == -EINVAL ? -EEXIST : err);
-	err = __rv6_dirlookup(fs, dp, name, &inum, NULL);
-	err = err == 0 ? -EEXIST : err == -ENOENT ? 0 : err;
+	err = name_unused(fs, dp, name);
 	if (!err)
 		err = create_in(fs, dp, name, RV6_T_DIR, &ip);
 	if (!err)
@@ -535,7 +515,23 @@ static int empty_fn(const struct rv6_ddirent *de, uint64_t off, void *arg)
 	return is_dot(de->name) ? 0 : 1;
 }
 
-int rv6_rmdir(struct rv6_fs *fs, struct rv6_inode *cwd, const char *path)
+/* Whether ip, named name, may go as rmdir's target. */
+static int rmdir_check(struct rv6_fs *fs, struct rv6_inode *ip, const char *name)
+{
+	int err;
+
+	if (is_dot(name))
+		return -EINVAL;
+	if (ip->d.type != RV6_T_DIR)
+		return -ENOTDIR;
+	if (ip->inum == RV6_ROOT_INUM)
+		return -EBUSY;
+	err = __rv6_dir_scan(fs, ip, empty_fn, NULL);
+	return err == 1 ? -ENOTEMPTY : err;
+}
+
+/* Removes the entry path names, a file's (unlink) or, with dir, an empty directory's (rmdir). */
+static int remove_entry(struct rv6_fs *fs, struct rv6_inode *cwd, const char *path, bool dir)
 {
 	struct rv6_inode *ip, *dp;
 	char name[RV6_NAME_MAX + 1];
@@ -546,32 +542,37 @@ int rv6_rmdir(struct rv6_fs *fs, struct rv6_inode *cwd, const char *path)
 	if (err)
 		return err;
 	err = find_entry(fs, cwd, path, &dp, &ip, name, &off);
-	if (err)
-		return end_op(fs, err == -EINVAL ? -EBUSY : err);
-	if (is_dot(name))
-		err = -EINVAL;
-	else if (ip->d.type != RV6_T_DIR)
-		err = -ENOTDIR;
-	else if (ip->inum == RV6_ROOT_INUM)
-		err = -EBUSY;
-	if (!err) {
-		err = __rv6_dir_scan(fs, ip, empty_fn, NULL);
-		if (err == 1)
-			err = -ENOTEMPTY;
-	}
+	if (err)	/* -EINVAL: no last component, "/" or the cwd itself */
+		return end_op(fs, err == -EINVAL ? (dir ? -EBUSY : -EISDIR) : err);
+	if (dir)
+		err = rmdir_check(fs, ip, name);
+	else if (ip->d.type == RV6_T_DIR || is_dot(name))
+		err = -EISDIR;
 	if (!err)
 		err = clear_entry(fs, dp, off);
-	if (!err) {
+	if (!err && dir) {
 		if (dp->d.nlink > 0)
 			dp->d.nlink--;	/* its ".." */
 		ip->d.nlink = 0;
 		err = __rv6_iupdate(fs, dp);
-		if (!err)
-			err = __rv6_iupdate(fs, ip);
+	} else if (!err && ip->d.nlink > 0) {
+		ip->d.nlink--;
 	}
-	__rv6_iput(fs, ip);
+	if (!err)
+		err = __rv6_iupdate(fs, ip);
+	__rv6_iput(fs, ip);	/* the last reference to the last name queues its reclaim */
 	__rv6_iput(fs, dp);
 	return end_op(fs, err);
+}
+
+int rv6_unlink(struct rv6_fs *fs, struct rv6_inode *cwd, const char *path)
+{
+	return remove_entry(fs, cwd, path, false);
+}
+
+int rv6_rmdir(struct rv6_fs *fs, struct rv6_inode *cwd, const char *path)
+{
+	return remove_entry(fs, cwd, path, true);
 }
 
 int rv6_readdir(struct rv6_fs *fs, struct rv6_inode *dir, uint64_t *pos,

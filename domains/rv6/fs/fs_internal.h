@@ -82,6 +82,13 @@ void __rv6_log_free(struct rv6_fs *fs);
 int __rv6_log_write(struct rv6_fs *fs, struct rv6_buf *b);
 /* Log slots the innermost operation has left before it must end. */
 uint32_t __rv6_log_room(const struct rv6_fs *fs);
+/*
+ * Ends the innermost operation; the outermost one commits the group. 0,
+ * -EINVAL when no operation is open, the commit's error, or inside a group
+ * the error of an earlier failed commit. rv6_end_op() (inode.c) adds the
+ * reclaim of unnamed inodes, which the log must not call up to.
+ */
+int __rv6_log_end(struct rv6_fs *fs);
 
 /* inode.c */
 bool __rv6_data_block_ok(const struct rv6_fs *fs, uint32_t b);

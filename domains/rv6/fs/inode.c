@@ -213,6 +213,12 @@ int __rv6_ialloc(struct rv6_fs *fs, uint16_t type, struct rv6_inode **out)
 	return -ENOSPC;
 }
 
+struct rv6_inode *rv6_dup(struct rv6_inode *ip)
+{
+	ip->ref++;
+	return ip;
+}
+
 void __rv6_iput(struct rv6_fs *fs, struct rv6_inode *ip)
 {
 	if (ip->ref == 1 && ip->valid && ip->d.type != RV6_T_FREE && ip->d.nlink == 0 &&
@@ -568,4 +574,17 @@ void __rv6_reclaim(struct rv6_fs *fs)
 		ip->ref--;
 	}
 	fs->reclaiming = false;
+}
+
+/*
+ * Here rather than in log.c: once the group has committed, the inodes it
+ * left unnamed are freed, in operations of their own.
+ */
+int rv6_end_op(struct rv6_fs *fs)
+{
+	int err = __rv6_log_end(fs);
+
+	if (!err && fs->log.outstanding == 0 && fs->reclaim_list && !fs->reclaiming)
+		__rv6_reclaim(fs);
+	return err ? err : fs->dead;
 }

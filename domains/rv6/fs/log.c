@@ -5,7 +5,8 @@
  * them to the log's slots, then the header naming them (the commit point),
  * then to their homes, then an empty header, with a flush after each step,
  * so that a crash anywhere leaves either the old blocks or, after the
- * replay at mount, all of the new ones.
+ * replay at mount, all of the new ones. rv6_end_op() is in inode.c: after
+ * the commit it reclaims unnamed inodes, which the log must not call up to.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -54,6 +55,23 @@ static int write_head(struct rv6_fs *fs, uint32_t n, const uint32_t *blocks)
 	return dev_write(fs, fs->log.start, lh, fs->log.hdr_handle);
 }
 
+/*
+ * Once a transaction's blocks are written home: makes them durable, then
+ * empties the header. The empty header must be durable before the next
+ * commit reuses the slots, or a crash then would replay this header over
+ * new slots.
+ */
+static int finish_install(struct rv6_fs *fs)
+{
+	int err = dev_flush(fs);
+
+	if (!err)
+		err = write_head(fs, 0, NULL);
+	if (!err)
+		err = dev_flush(fs);
+	return err;
+}
+
 /* Installs a committed transaction found at mount, reading each slot straight from the device. */
 static int replay(struct rv6_fs *fs)
 {
@@ -88,11 +106,7 @@ static int replay(struct rv6_fs *fs)
 		if (err)
 			goto out;
 	}
-	err = dev_flush(fs);
-	if (!err)
-		err = write_head(fs, 0, NULL);
-	if (!err)
-		err = dev_flush(fs);
+	err = finish_install(fs);
 out:
 	if (tmp)
 		__rv6_free_raw(&fs->bufs, tmp, tmp_handle);
@@ -201,15 +215,7 @@ static int commit(struct rv6_fs *fs)
 	for (i = 0; i < log->n && !err; i++)
 		err = dev_write(fs, log->blocks[i], log->pinned[i]->data, log->pinned[i]->handle);
 	if (!err)
-		err = dev_flush(fs);
-	/*
-	 * The empty header must be durable before the next commit reuses the
-	 * slots, or a crash then would replay this header over new slots.
-	 */
-	if (!err)
-		err = write_head(fs, 0, NULL);
-	if (!err)
-		err = dev_flush(fs);
+		err = finish_install(fs);
 unpin:
 	for (i = 0; i < log->n; i++)
 		__rv6_brelse(fs, log->pinned[i]);
@@ -220,16 +226,11 @@ unpin:
 	return err;
 }
 
-int rv6_end_op(struct rv6_fs *fs)
+int __rv6_log_end(struct rv6_fs *fs)
 {
-	int err;
-
 	if (fs->log.outstanding == 0)
 		return -EINVAL;
 	if (--fs->log.outstanding > 0)
 		return fs->dead;
-	err = commit(fs);
-	if (!err && fs->reclaim_list && !fs->reclaiming)
-		__rv6_reclaim(fs);
-	return err ? err : fs->dead;
+	return commit(fs);
 }
