@@ -22,6 +22,7 @@
 
 #include "commands.h"
 #include "proxy.h"
+#include "spawn.h"
 
 /* ---- a growable text buffer for answers ---- */
 
@@ -221,6 +222,8 @@ static int inject(struct broker *b, struct domain *d, int sig, uint32_t countdow
 		d->chan->ctl.inject_countdown = countdown;
 		return 0;
 	}
+	if (sig == SIGKILL)
+		return rl_spawn_kill(d, d->pidfd);
 	return syscall(SYS_pidfd_send_signal, d->pidfd, sig, NULL, 0) < 0 ? -errno : 0;
 }
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -277,13 +278,16 @@ static int build(struct broker *b)
 }
 
 /* Kills the process behind *pidfd (if any), reaps it and closes the descriptor. */
-static void kill_pidfd(int *pidfd)
+static void kill_pidfd(const struct domain *d, int *pidfd)
 {
 	siginfo_t si;
+	struct pollfd pfd = { .fd = *pidfd, .events = POLLIN };
 
 	if (*pidfd < 0)
 		return;
-	syscall(SYS_pidfd_send_signal, *pidfd, SIGKILL, NULL, 0);
+	/* Its init ends it (rl_spawn_kill); an init that does not within a second is killed itself. */
+	if (rl_spawn_kill(d, *pidfd) || poll(&pfd, 1, 1000) != 1)
+		syscall(SYS_pidfd_send_signal, *pidfd, SIGKILL, NULL, 0);
 	waitid(P_PIDFD, (id_t)*pidfd, &si, WEXITED);
 	close(*pidfd);
 	*pidfd = -1;
@@ -293,11 +297,11 @@ static void kill_and_reap(struct broker *b)
 {
 	for (unsigned i = 1; i <= b->ndom; i++) {
 		struct domain *d = &b->dom[i];
-		kill_pidfd(&d->pidfd);
+		kill_pidfd(d, &d->pidfd);
 		if (d->out_fd >= 0) /* what it wrote before the end */
 			rl_control_output(b, d, -1, true);
 		if (d->standby.pidfd >= 0) { /* its standby, never activated */
-			kill_pidfd(&d->standby.pidfd);
+			kill_pidfd(d, &d->standby.pidfd);
 			rl_spawn_close_proc(&d->standby);
 		}
 	}

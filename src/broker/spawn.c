@@ -394,6 +394,21 @@ static int build_root(const struct plan *p)
 
 static volatile pid_t ns_domain_pid;
 
+/*
+ * The broker's request to end the domain (rl_spawn_kill): the init kills
+ * it and reaps it, so the domain's CPU time reaches the broker's rusage of
+ * its children. A killed init would lose it: the kernel reaps what a dying
+ * namespace init leaves without counting it.
+ */
+#define RL_SIG_END (SIGRTMIN + 1)
+
+static void ns_end(int sig)
+{
+	(void)sig;
+	if (ns_domain_pid > 0)
+		syscall(SYS_kill, ns_domain_pid, SIGKILL);
+}
+
 /* The init passes on every signal it can catch to the domain. */
 static void ns_forward(int sig)
 {
@@ -435,6 +450,8 @@ static void __attribute__((noreturn)) ns_init(struct plan *p)
 	for (int sig = 1; sig < SIGRTMIN; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
 			sigaction(sig, &sa, NULL);
+	sa.sa_handler = ns_end;
+	sigaction(RL_SIG_END, &sa, NULL);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -700,6 +717,13 @@ void rl_spawn_close_proc(struct rl_proc *proc)
 	rl_uring_watch_free(proc->ring);
 	proc->ring = NULL;
 	proc->pid = 0;
+}
+
+int rl_spawn_kill(const struct domain *d, int pidfd)
+{
+	int sig = d->m->isolation_shared ? SIGKILL : RL_SIG_END;
+
+	return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
 }
 
 void rl_spawn_reaped(int *status_fd, int *code, int *status)

@@ -26,6 +26,15 @@ void rl_spawn_close_proc(struct rl_proc *proc);
  * the pipe.
  */
 void rl_spawn_reaped(int *status_fd, int *code, int *status);
+
+/*
+ * Kills d's process behind pidfd (the running one or its standby) with
+ * SIGKILL. With a namespace of its own, the init is asked to do it, so the
+ * domain is reaped by its parent and its CPU time is counted (a killed init
+ * takes the time of what it leaves with it); the process still ends
+ * "killed by signal KILL". 0 or a negative errno.
+ */
+int rl_spawn_kill(const struct domain *d, int pidfd);
 /* After a process of d with start pipe *start_pipe ended: why it could not start, or NULL if it did start. */
 const char *rl_spawn_failure(const struct domain *d, int *start_pipe, char *buf, size_t len);
 
