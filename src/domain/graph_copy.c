@@ -94,6 +94,8 @@ static int save(const struct graph_heap *h, struct graph_copy *g, rl_rref r, uin
 	memcpy(g->buf + at, &len, 4);
 	memcpy(g->buf + at + 4, p, len);
 	g->len += 4 + (size_t)len;
+	if (!rl_idl_types[type_id].n_rrefs)
+		return 0; /* a leaf (a block): nothing nested, no walk */
 
 	struct nested *n = malloc(sizeof(*n));
 	if (!n)
@@ -157,6 +159,10 @@ static int restore(const struct graph_heap *h, const struct graph_copy *g, size_
 		return -EPROTO;
 	}
 	memcpy(p, src, len);
+	if (!rl_idl_types[type_id].n_rrefs) {
+		*out = r;
+		return 0;
+	}
 	struct nested *n = malloc(sizeof(*n));
 	if (!n) {
 		h->drop(r);

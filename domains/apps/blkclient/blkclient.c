@@ -122,14 +122,15 @@ int rl_domain_main(int argc, char **argv)
 			seconds = parse("--seconds", argv[++i]);
 		else if (!strcmp(argv[i], "--first") && i + 1 < argc)
 			first = parse("--first", argv[++i]);
-		else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
+		else if (!strcmp(argv[i], "--batch") && i + 1 < argc) {
 			batch = parse("--batch", argv[++i]);
+			if (!batch || batch > BLKBATCH_MAX)
+				rl_panic("--batch takes 1 to %d requests, not %llu", (int)BLKBATCH_MAX, batch);
+		}
 		else
 			rl_panic("unknown argument '%s' (usage: blkclient [--rounds N] [--seconds S] [--first B] "
 				 "[--blocks N] [--batch N])", argv[i]);
 	}
-	if (batch > BLKBATCH_MAX)
-		rl_panic("--batch takes 1 to %d requests, not %llu", (int)BLKBATCH_MAX, batch);
 	if (dev == RL_CAP_INVALID)
 		rl_panic("no import named 'bdev'");
 	uint64_t n = 0;
